@@ -1,0 +1,76 @@
+//! Command-line interface: clap definitions, one file per subcommand.
+
+mod schema;
+mod validate;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::diag::Style;
+
+/// Exit codes shared by every command.
+pub mod exit {
+    /// Success: valid, clean, no changes.
+    pub const OK: u8 = 0;
+    /// The input has problems (invalid spec, failing findings) or the run failed.
+    pub const FAILED: u8 = 1;
+    /// Bad command line (clap's own code for usage errors).
+    pub const USAGE: u8 = 2;
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mqttforge",
+    version,
+    about = "One declarative MQTT site spec in, a whole production MQTT deployment out.",
+    long_about = "mqttforge validates a declarative MQTT site spec (YAML) and turns it into \
+                  the configuration of a production MQTT site.",
+    after_help = "Examples:\n  mqttforge validate site-examples/edge-mosquitto.yaml\n  mqttforge validate site.yaml --format json\n  mqttforge schema > site.schema.json"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    Validate(validate::Args),
+    Schema(schema::Args),
+}
+
+/// Output format of reporting commands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Colour only on a terminal, and never with NO_COLOR set.
+pub fn stdout_style() -> Style {
+    if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        Style::Color
+    } else {
+        Style::Plain
+    }
+}
+
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    let code = match cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::Schema(args) => schema::run(args),
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,13 @@
+//! mqttforge: one declarative MQTT site spec in, a whole production site out.
+//!
+//! The pipeline (see DESIGN.md): [`source`] loads YAML with positions,
+//! [`schema`] and [`spec::checks`] validate it into a [`spec::Site`], and
+//! every problem is a [`diag::Diagnostic`] at file:line:col.
+
+pub mod catalog;
+pub mod cli;
+pub mod diag;
+pub mod schema;
+pub mod source;
+pub mod spec;
+pub mod suggest;

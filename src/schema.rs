@@ -1,0 +1,582 @@
+//! The JSON Schema of the site spec: generated from the Rust model, committed
+//! as `schema/site.schema.json` (a test keeps them equal), and used to
+//! validate specs with every error mapped back to its file:line:col.
+
+use std::sync::OnceLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{ValidationError, Validator};
+use schemars::generate::SchemaSettings;
+use serde_json::Value;
+
+use crate::diag::{Diagnostic, Label};
+use crate::source::{pointer_join, SpanMap};
+use crate::spec::model::SiteSpec;
+use crate::spec::units;
+use crate::suggest::did_you_mean;
+
+/// Where the committed schema lives, relative to the repository root.
+pub const SCHEMA_PATH: &str = "schema/site.schema.json";
+const SCHEMA_ID: &str = "https://mqttforge.dev/schema/site.schema.json";
+
+/// The schema as a JSON value, generated from [`SiteSpec`].
+pub fn schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let generator = SchemaSettings::draft2020_12()
+            .for_deserialize()
+            .into_generator();
+        let schema = generator.into_root_schema_for::<SiteSpec>();
+        let mut value = serde_json::to_value(schema).expect("a schema is JSON");
+        strip_null(&mut value);
+        if let Value::Object(map) = &mut value {
+            map.insert("$id".into(), Value::String(SCHEMA_ID.into()));
+        }
+        value
+    })
+}
+
+/// The schema as the committed file holds it (pretty JSON, trailing newline).
+pub fn schema_text() -> String {
+    let mut text = serde_json::to_string_pretty(schema()).expect("a schema is JSON");
+    text.push('\n');
+    text
+}
+
+/// Optional fields are simply absent in a spec: `key: null` is not a way to
+/// write them, so the schema does not offer `null` as an alternative.
+fn strip_null(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(any)) = map.get("anyOf") {
+                let rest: Vec<Value> = any
+                    .iter()
+                    .filter(|s| s.get("type") != Some(&Value::String("null".into())))
+                    .cloned()
+                    .collect();
+                if rest.len() == 1 && any.len() == 2 {
+                    map.remove("anyOf");
+                    if let Value::Object(inner) = rest.into_iter().next().unwrap_or_default() {
+                        for (k, v) in inner {
+                            map.entry(k).or_insert(v);
+                        }
+                    }
+                }
+            }
+            if let Some(Value::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types[0].clone();
+                    map.insert("type".into(), only);
+                }
+            }
+            for v in map.values_mut() {
+                strip_null(v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_null),
+        _ => {}
+    }
+}
+
+fn validator() -> &'static Validator {
+    static VALIDATOR: OnceLock<Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        jsonschema::options()
+            .build(schema())
+            .expect("the generated schema is a valid JSON Schema")
+    })
+}
+
+/// Validates a loaded spec against the schema: every violation, in source order.
+pub fn validate(json: &Value, spans: &SpanMap) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for error in validator().iter_errors(json) {
+        describe(&error, spans, &mut out);
+    }
+    out
+}
+
+/// `/nodes/1/name` -> `nodes[1].name`; the root is "the site".
+pub fn human_path(pointer: &str) -> String {
+    if pointer.is_empty() {
+        return "the site".into();
+    }
+    let mut out = String::new();
+    for seg in pointer.trim_start_matches('/').split('/') {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        if seg.bytes().all(|b| b.is_ascii_digit()) && !seg.is_empty() {
+            out.push_str(&format!("[{seg}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&seg);
+        }
+    }
+    format!("`{out}`")
+}
+
+/// The schema node a schema-path names, following `$ref`s.
+fn schema_at(path: &str) -> Option<&'static Value> {
+    let root = schema();
+    let mut node = root;
+    for seg in path
+        .trim_start_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+    {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        if seg == "$ref" {
+            let target = node.get("$ref")?.as_str()?;
+            node = root.pointer(target.strip_prefix('#')?)?;
+            continue;
+        }
+        node = match node {
+            Value::Object(m) => m.get(&seg)?,
+            Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(node)
+}
+
+/// The schema node of the object whose keyword failed (the path minus its last segment).
+fn parent_schema(path: &str) -> Option<&'static Value> {
+    let (parent, _) = path.rsplit_once('/')?;
+    let node = schema_at(parent)?;
+    match node.get("$ref").and_then(Value::as_str) {
+        Some(target) => schema().pointer(target.strip_prefix('#')?),
+        None => Some(node),
+    }
+}
+
+fn describe_value(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("`{b}`"),
+        Value::Number(n) => format!("`{n}`"),
+        Value::String(s) => format!("`{}`", s.escape_debug()),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "a mapping".into(),
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing (null)",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+fn json_type_phrase(t: &str) -> &'static str {
+    match t {
+        "string" => "a string",
+        "integer" => "an integer",
+        "number" => "a number",
+        "boolean" => "`true` or `false`",
+        "array" => "a list",
+        "object" => "a mapping",
+        "null" => "nothing",
+        _ => "a value",
+    }
+}
+
+fn describe(error: &ValidationError<'_>, spans: &SpanMap, out: &mut Vec<Diagnostic>) {
+    let pointer = error.instance_path().as_str().to_string();
+    let schema_path = error.schema_path().as_str().to_string();
+    let instance = error.instance();
+    let at = human_path(&pointer);
+    let value_span = spans.value(&pointer);
+    match error.kind() {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let allowed: Vec<String> = parent_schema(&schema_path)
+                .and_then(|s| s.get("properties"))
+                .and_then(Value::as_object)
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
+            for key in unexpected {
+                let span = spans.key(&pointer_join(&pointer, key));
+                let help = match did_you_mean(key, allowed.iter().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("the keys allowed here are: {}", allowed.join(", ")),
+                };
+                out.push(
+                    Diagnostic::error("unknown-key", format!("unknown key `{key}` in {at}"))
+                        .with_label(Label::primary(span, "unknown key"))
+                        .with_help(help),
+                );
+            }
+        }
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or_default();
+            let what = parent_schema(&schema_path)
+                .and_then(|s| s.pointer(&format!("/properties/{name}/description")))
+                .and_then(Value::as_str)
+                .map(|d| format!(" ({})", d.trim_end_matches('.')))
+                .unwrap_or_default();
+            out.push(
+                Diagnostic::error(
+                    "missing-key",
+                    format!("{at} is missing the required key `{name}`"),
+                )
+                .with_label(Label::primary(
+                    spans.key(&pointer),
+                    format!("`{name}` missing here"),
+                ))
+                .with_help(format!("add `{name}:`{what}")),
+            );
+        }
+        ValidationErrorKind::Type { kind } => {
+            let expected: Vec<&str> = match kind {
+                TypeKind::Single(t) => vec![json_type_phrase(&t.to_string())],
+                TypeKind::Multiple(set) => set
+                    .iter()
+                    .map(|t| json_type_phrase(&t.to_string()))
+                    .collect(),
+            };
+            let expected = expected.join(" or ");
+            out.push(
+                Diagnostic::error(
+                    "type",
+                    format!("{at} must be {expected}, found {}", type_name(instance)),
+                )
+                .with_label(Label::primary(value_span, format!("expected {expected}")))
+                .with_help(type_help(&schema_path)),
+            );
+        }
+        ValidationErrorKind::Enum { options } => {
+            let options: Vec<String> = options
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|o| {
+                            o.as_str()
+                                .map(String::from)
+                                .unwrap_or_else(|| o.to_string())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let given = instance
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| instance.to_string());
+            let help = match did_you_mean(&given, options.iter().map(String::as_str)) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("use one of: {}", options.join(", ")),
+            };
+            out.push(
+                Diagnostic::error(
+                    "enum",
+                    format!(
+                        "{} is not a valid value for {at}; expected one of: {}",
+                        describe_value(instance),
+                        options.join(", ")
+                    ),
+                )
+                .with_label(Label::primary(value_span, "not an allowed value"))
+                .with_help(help),
+            );
+        }
+        ValidationErrorKind::Minimum { limit }
+        | ValidationErrorKind::ExclusiveMinimum { limit } => {
+            // Durations accept the integer 0 only; other integers need a unit.
+            if let Some(help) = unitless_duration(&schema_path, instance) {
+                out.push(help_pattern_diag(
+                    &at,
+                    instance,
+                    value_span,
+                    "a duration",
+                    &help,
+                ));
+                return;
+            }
+            out.push(range_diag(
+                &at,
+                instance,
+                value_span,
+                format!("below the minimum {limit}"),
+                &schema_path,
+            ));
+        }
+        ValidationErrorKind::Maximum { limit }
+        | ValidationErrorKind::ExclusiveMaximum { limit } => {
+            if let Some(help) = unitless_duration(&schema_path, instance) {
+                out.push(help_pattern_diag(
+                    &at,
+                    instance,
+                    value_span,
+                    "a duration",
+                    &help,
+                ));
+                return;
+            }
+            out.push(range_diag(
+                &at,
+                instance,
+                value_span,
+                format!("above the maximum {limit}"),
+                &schema_path,
+            ));
+        }
+        ValidationErrorKind::MinLength { limit } => {
+            let msg = if *limit == 1 {
+                "empty".to_string()
+            } else {
+                format!("shorter than {limit} characters")
+            };
+            out.push(range_diag(&at, instance, value_span, msg, &schema_path));
+        }
+        ValidationErrorKind::MaxLength { limit } => {
+            out.push(range_diag(
+                &at,
+                instance,
+                value_span,
+                format!("longer than {limit} characters"),
+                &schema_path,
+            ));
+        }
+        ValidationErrorKind::MinItems { limit } => {
+            out.push(
+                Diagnostic::error(
+                    "out-of-range",
+                    format!(
+                        "{at} needs at least {limit} entr{}",
+                        if *limit == 1 { "y" } else { "ies" }
+                    ),
+                )
+                .with_label(Label::primary(spans.key(&pointer), "too few entries"))
+                .with_help(type_help(&schema_path)),
+            );
+        }
+        ValidationErrorKind::MaxItems { limit } => {
+            out.push(
+                Diagnostic::error(
+                    "out-of-range",
+                    format!("{at} has more than {limit} entries"),
+                )
+                .with_label(Label::primary(spans.key(&pointer), "too many entries"))
+                .with_help("split the site, or describe numbered devices as a fleet"),
+            );
+        }
+        ValidationErrorKind::Pattern { pattern } => {
+            out.push(pattern_diag(&at, instance, value_span, pattern));
+        }
+        ValidationErrorKind::PropertyNames { error } => {
+            let key = error.instance().as_str().unwrap_or_default().to_string();
+            let span = spans.key(&pointer_join(&pointer, &key));
+            let pattern = match error.kind() {
+                ValidationErrorKind::Pattern { pattern } => pattern.clone(),
+                _ => String::new(),
+            };
+            let mut d = pattern_diag(&format!("a key of {at}"), error.instance(), span, &pattern);
+            if pattern.starts_with("^MQ-") {
+                d.message = format!("`{}` is not a rule ID", key.escape_debug());
+                d.help = Some("rule IDs look like `MQ-TLS-001`".into());
+            }
+            out.push(d);
+        }
+        _ => {
+            out.push(
+                Diagnostic::error("schema", format!("{at}: {error}"))
+                    .with_label(Label::primary(value_span, "here"))
+                    .with_help(format!("see {SCHEMA_PATH}")),
+            );
+        }
+    }
+}
+
+/// Help that names the schema's description and examples of the failing value.
+fn type_help(schema_path: &str) -> String {
+    let node = parent_schema(schema_path);
+    let description = node
+        .and_then(|n| n.get("description"))
+        .and_then(Value::as_str);
+    let examples = node
+        .and_then(|n| n.get("examples"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|e| {
+                    e.as_str()
+                        .map(|s| format!("`{s}`"))
+                        .unwrap_or_else(|| e.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+    match (description, examples) {
+        (Some(d), Some(e)) => format!("{} For example {e}.", d.trim_end()),
+        (Some(d), None) => d.trim_end().to_string(),
+        (None, Some(e)) => format!("for example {e}"),
+        (None, None) => format!("see {SCHEMA_PATH}"),
+    }
+}
+
+fn unitless_duration(schema_path: &str, instance: &Value) -> Option<String> {
+    let node = parent_schema(schema_path)?;
+    if node.get("pattern").and_then(Value::as_str) == Some(units::DURATION_PATTERN)
+        && instance.is_number()
+    {
+        Some(format!(
+            "a duration needs a unit: `{instance}s`, `{instance}m`, `{instance}h` ..."
+        ))
+    } else {
+        None
+    }
+}
+
+fn range_diag(
+    at: &str,
+    instance: &Value,
+    span: crate::source::Span,
+    what: String,
+    schema_path: &str,
+) -> Diagnostic {
+    let node = parent_schema(schema_path);
+    let min = node.and_then(|n| n.get("minimum").or_else(|| n.get("minLength")));
+    let max = node.and_then(|n| n.get("maximum").or_else(|| n.get("maxLength")));
+    let help = match (min, max) {
+        (Some(a), Some(b)) if node.and_then(|n| n.get("minLength")).is_some() => {
+            format!("use {a} to {b} characters")
+        }
+        (Some(a), Some(b)) => format!("use a value from {a} to {b}"),
+        (Some(a), None) => format!("use a value of at least {a}"),
+        (None, Some(b)) => format!("use a value of at most {b}"),
+        (None, None) => format!("see {SCHEMA_PATH}"),
+    };
+    Diagnostic::error(
+        "out-of-range",
+        format!("{at} is {}: {what}", describe_value(instance)),
+    )
+    .with_label(Label::primary(span, "out of range"))
+    .with_help(help)
+}
+
+fn help_pattern_diag(
+    at: &str,
+    instance: &Value,
+    span: crate::source::Span,
+    what: &str,
+    help: &str,
+) -> Diagnostic {
+    Diagnostic::error(
+        "pattern",
+        format!("{} is not {what} ({at})", describe_value(instance)),
+    )
+    .with_label(Label::primary(span, format!("not {what}")))
+    .with_help(help.to_string())
+}
+
+fn pattern_diag(
+    at: &str,
+    instance: &Value,
+    span: crate::source::Span,
+    pattern: &str,
+) -> Diagnostic {
+    let value = instance.as_str().unwrap_or_default();
+    match units::pattern_info(pattern) {
+        Some(info) => {
+            let why = info
+                .explain
+                .map(|f| format!(": {}", f(value)))
+                .unwrap_or_default();
+            let code = if info.pattern == units::IDENT_PATTERN {
+                "unsafe-identifier"
+            } else {
+                "pattern"
+            };
+            Diagnostic::error(
+                code,
+                format!(
+                    "{} is not {} ({at}){why}",
+                    describe_value(instance),
+                    info.what
+                ),
+            )
+            .with_label(Label::primary(span, format!("not {}", info.what)))
+            .with_help(info.help)
+        }
+        None => Diagnostic::error(
+            "pattern",
+            format!(
+                "{} does not have the form {at} needs",
+                describe_value(instance)
+            ),
+        )
+        .with_label(Label::primary(span, format!("does not match `{pattern}`")))
+        .with_help(format!("the value must match the pattern `{pattern}`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_paths() {
+        assert_eq!(human_path(""), "the site");
+        assert_eq!(human_path("/nodes/1/name"), "`nodes[1].name`");
+        assert_eq!(human_path("/roles/a~1b"), "`roles.a/b`");
+    }
+
+    #[test]
+    fn the_schema_offers_no_nulls() {
+        assert!(!schema_text().contains("\"null\""));
+    }
+
+    #[test]
+    fn every_integer_is_bounded() {
+        fn walk(v: &Value, path: &str, bad: &mut Vec<String>) {
+            match v {
+                Value::Object(m) => {
+                    let is_int = m.get("type").is_some_and(|t| {
+                        t == "integer"
+                            || t.as_array()
+                                .is_some_and(|a| a.iter().any(|x| x == "integer"))
+                    });
+                    if is_int && (m.get("maximum").is_none() || m.get("minimum").is_none()) {
+                        bad.push(path.to_string());
+                    }
+                    for (k, c) in m {
+                        walk(c, &format!("{path}/{k}"), bad);
+                    }
+                }
+                Value::Array(a) => a
+                    .iter()
+                    .enumerate()
+                    .for_each(|(i, c)| walk(c, &format!("{path}/{i}"), bad)),
+                _ => {}
+            }
+        }
+        let mut bad = Vec::new();
+        walk(schema(), "", &mut bad);
+        assert!(bad.is_empty(), "integers without a range: {bad:?}");
+    }
+
+    #[test]
+    fn every_object_rejects_unknown_keys() {
+        fn walk(v: &Value, path: &str, bad: &mut Vec<String>) {
+            if let Value::Object(m) = v {
+                if m.get("type") == Some(&Value::String("object".into()))
+                    && m.contains_key("properties")
+                    && m.get("additionalProperties") != Some(&Value::Bool(false))
+                {
+                    bad.push(path.to_string());
+                }
+                for (k, c) in m {
+                    walk(c, &format!("{path}/{k}"), bad);
+                }
+            }
+        }
+        let mut bad = Vec::new();
+        walk(schema(), "", &mut bad);
+        assert!(bad.is_empty(), "objects that accept unknown keys: {bad:?}");
+    }
+}
