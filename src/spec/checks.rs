@@ -1228,7 +1228,8 @@ mod tests {
 
     /// `*` in the pattern matches any one segment (including a `*` of the path).
     fn glob(pattern: &str, path: &str) -> bool {
-        let (a, b): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
+        let (a, b): (Vec<&str>, Vec<&str>) =
+            (pattern.split('/').collect(), path.split('/').collect());
         a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| *x == "*" || x == y)
     }
 
@@ -1243,7 +1244,9 @@ mod tests {
                     found.push((path, name.to_string()));
                     return;
                 }
-                let target = root.pointer(r.trim_start_matches('#')).expect("ref resolves");
+                let target = root
+                    .pointer(r.trim_start_matches('#'))
+                    .expect("ref resolves");
                 return walk(target, path, root, found);
             }
             if let Some(props) = node.get("properties").and_then(Value::as_object) {
@@ -1264,11 +1267,15 @@ mod tests {
         assert!(found.len() > 20);
         for (path, unit) in &found {
             let limit = UNIT_LIMITS.iter().find(|(p, _)| glob(p, path));
-            let limit = limit.unwrap_or_else(|| panic!("{path} ({unit}) has no entry in UNIT_LIMITS"));
+            let limit =
+                limit.unwrap_or_else(|| panic!("{path} ({unit}) has no entry in UNIT_LIMITS"));
             assert_eq!(limit.1.schema_name(), unit, "{path}");
         }
         for (path, _) in UNIT_LIMITS {
-            assert!(found.iter().any(|(p, _)| glob(path, p)), "UNIT_LIMITS names {path}, which is not a unit field");
+            assert!(
+                found.iter().any(|(p, _)| glob(path, p)),
+                "UNIT_LIMITS names {path}, which is not a unit field"
+            );
         }
     }
 
