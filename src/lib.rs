@@ -7,6 +7,9 @@
 pub mod catalog;
 pub mod cli;
 pub mod diag;
+pub mod formats;
+pub mod mqtt;
+pub mod render;
 pub mod schema;
 pub mod source;
 pub mod spec;

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the programs the test suite runs on rendered files (Debian
+# packages): mosquitto and its clients, haproxy, promtool (prometheus),
+# the shell linter, openssl and gcc. Idempotent; uses sudo when not root.
+set -euo pipefail
+
+packages=(mosquitto mosquitto-clients haproxy prometheus shellcheck openssl gcc libc6-dev)
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "test dependencies already installed"
+  exit 0
+fi
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  sudo=(sudo)
+fi
+echo "installing: ${missing[*]}"
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+# Package scripts may try to start the services; the tests start their own.
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,6 @@
+//! Parsers for the configuration formats mqttforge writes and audits, each
+//! keeping line:column positions.
+
+pub mod emqx_keys;
+pub mod erlang;
+pub mod hocon;
