@@ -1,5 +1,6 @@
 //! Command-line interface: clap definitions, one file per subcommand.
 
+mod render;
 mod schema;
 mod validate;
 
@@ -27,7 +28,7 @@ pub mod exit {
     about = "One declarative MQTT site spec in, a whole production MQTT deployment out.",
     long_about = "mqttforge validates a declarative MQTT site spec (YAML) and turns it into \
                   the configuration of a production MQTT site.",
-    after_help = "Examples:\n  mqttforge validate site-examples/edge-mosquitto.yaml\n  mqttforge validate site.yaml --format json\n  mqttforge schema > site.schema.json"
+    after_help = "Examples:\n  mqttforge validate site-examples/edge-mosquitto.yaml\n  mqttforge render site-examples/emqx-cluster.yaml --out rendered/ --no-secrets\n  mqttforge validate site.yaml --format json\n  mqttforge schema > site.schema.json"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -37,6 +38,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     Validate(validate::Args),
+    Render(render::Args),
     Schema(schema::Args),
 }
 
@@ -70,6 +72,7 @@ pub fn run() -> ExitCode {
     };
     let code = match cli.command {
         Command::Validate(args) => validate::run(args),
+        Command::Render(args) => render::run(args),
         Command::Schema(args) => schema::run(args),
     };
     ExitCode::from(code)

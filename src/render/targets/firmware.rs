@@ -1,0 +1,209 @@
+//! ESP32 firmware configuration headers: broker, identity (client id =
+//! certificate CN = topic segment, one value), the role's topics, last will
+//! and online message, reconnect backoff, and an MQTT buffer sized for the
+//! site's largest payload. Fleets get one header per role with the id given
+//! at build time (`-DMQTT_DEVICE_ID=...`); single devices get their own.
+
+use serde_json::json;
+
+use super::access::{self, Grant};
+use crate::diag::Diagnostic;
+use crate::render::{Artifact, Comment, RenderCtx};
+use crate::spec::units::Duration;
+
+/// MQTT overhead on top of topic and payload: fixed header (up to 5 bytes),
+/// topic length (2), packet id (2).
+const PACKET_OVERHEAD: u64 = 9;
+const DEFAULT_BACKOFF: (u64, u64, u64) = (1_000, 300_000, 1_000);
+
+/// A C identifier for a topic: the first literal level after `{id}`.
+fn macro_name(topic: &str) -> String {
+    let after = topic.split("{id}/").nth(1).unwrap_or(topic);
+    let level = after
+        .split('/')
+        .find(|l| *l != "#" && *l != "+")
+        .unwrap_or("TOPIC");
+    level
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The topic as C source: literal pieces joined with the id macro, wildcard suffix dropped for publishing.
+fn c_topic(topic: &str, publish: bool) -> String {
+    let t = if publish {
+        topic.trim_end_matches("/#")
+    } else {
+        topic
+    };
+    let parts: Vec<String> = t
+        .split("{id}")
+        .map(crate::render::templates::c_str)
+        .collect();
+    parts.join(" MQTT_DEVICE_ID ")
+}
+
+struct Header {
+    path: String,
+    context: serde_json::Value,
+}
+
+pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
+    let site = ctx.site;
+    let d = &ctx.derived;
+    let Some(port) = d
+        .listeners
+        .iter()
+        .find(|l| l.device_facing && l.tls.is_some())
+        .or(d.listeners.iter().find(|l| l.device_facing))
+        .map(|l| l.port)
+    else {
+        return Ok(Vec::new());
+    };
+    let host = site
+        .spec
+        .load_balancer
+        .as_ref()
+        .and_then(|lb| lb.dns_name.as_ref().map(|a| a.0.clone()))
+        .or_else(|| {
+            site.spec
+                .cluster
+                .as_ref()
+                .and_then(|c| c.vip.as_ref().map(|a| a.0.clone()))
+        })
+        .or_else(|| {
+            site.spec
+                .nodes
+                .first()
+                .map(|n| n.dns_names.first().unwrap_or(&n.address).0.clone())
+        })
+        .unwrap_or_default();
+    let tls = d
+        .listeners
+        .iter()
+        .any(|l| l.device_facing && l.port == port && l.tls.is_some());
+    let mut headers: Vec<Header> = Vec::new();
+    for (entry, dev) in site.spec.devices.iter().enumerate() {
+        let Some(profile_name) = &dev.firmware else {
+            continue;
+        };
+        let Some(profile) = site.spec.firmware.get(profile_name.as_str()) else {
+            continue;
+        };
+        let role = dev.role.as_str();
+        let grants = access::grants(&site.role(role).unwrap_or_default());
+        let (path, fixed_id, id_len) = match (&dev.id, &dev.fleet) {
+            (Some(id), _) => (
+                format!("firmware/{profile_name}/device-{id}.h"),
+                Some(id.0.clone()),
+                id.0.len() as u64,
+            ),
+            (None, Some(f)) => {
+                let longest = access::fleet_ids(f)
+                    .map(|i| i.len() as u64)
+                    .max()
+                    .unwrap_or(0);
+                (
+                    format!("firmware/{profile_name}/role-{role}.h"),
+                    None,
+                    longest,
+                )
+            }
+            (None, None) => continue,
+        };
+        if headers.iter().any(|h| h.path == path) {
+            continue;
+        }
+        let topics = |pred: fn(&Grant) -> bool, publish: bool| -> Vec<serde_json::Value> {
+            grants
+                .iter()
+                .filter(|g| pred(g) && g.topic.contains("{id}"))
+                .map(|g| json!({"name": macro_name(&g.topic), "c": c_topic(&g.topic, publish), "filter": g.topic}))
+                .collect()
+        };
+        let publish = topics(|g| g.access.publishes(), true);
+        let subscribe = topics(|g| g.access.subscribes(), false);
+        let status = grants
+            .iter()
+            .find(|g| g.access.publishes() && g.topic.ends_with("{id}/status"))
+            .map(|g| c_topic(&g.topic, true));
+        let longest_topic = grants
+            .iter()
+            .map(|g| g.topic.replace("{id}", "").len() as u64 + id_len)
+            .max()
+            .unwrap_or(0);
+        let (initial, max, jitter) = profile
+            .backoff
+            .as_ref()
+            .map(|b| (b.initial.millis(), b.max.millis(), b.jitter.millis()))
+            .unwrap_or(DEFAULT_BACKOFF);
+        let online = format!("{{\"status\":\"online\",\"fw\":\"{}\"}}", profile.version);
+        let guard: String = format!(
+            "MQTTFORGE_{}_{}",
+            site.name(),
+            path.rsplit('/').next().unwrap_or("")
+        )
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+        let _ = entry;
+        headers.push(Header {
+            path,
+            context: json!({
+                "guard": guard,
+                "site": site.name(),
+                "role": role,
+                "profile": profile_name.as_str(),
+                "fixed_id": fixed_id.map(|i| crate::render::templates::c_str(&i)),
+                "host": crate::render::templates::c_str(&host),
+                "port": port,
+                "tls": tls,
+                "publish": publish,
+                "subscribe": subscribe,
+                "status": status,
+                "offline_payload": crate::render::templates::c_str("{\"status\":\"offline\"}"),
+                "online_payload": crate::render::templates::c_str(&online),
+                "version": crate::render::templates::c_str(&profile.version),
+                "keepalive_s": d.limits.keepalive_s.min(Duration(300_000).secs()),
+                "backoff": {"initial": initial, "max": max, "jitter": jitter},
+                "buffer": site.spec.capacity.max_payload.bytes() + longest_topic + PACKET_OVERHEAD,
+                "max_payload": site.spec.capacity.max_payload.bytes(),
+            }),
+        });
+    }
+    Ok(headers
+        .into_iter()
+        .map(|h| Artifact::config(h.path, "firmware/mqtt_config.h.j2", Comment::C, h.context))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_macros() {
+        assert_eq!(macro_name("devices/{id}/telemetry/#"), "TELEMETRY");
+        assert_eq!(macro_name("devices/{id}/cmd/#"), "CMD");
+        assert_eq!(
+            c_topic("devices/{id}/telemetry/#", true),
+            "\"devices/\" MQTT_DEVICE_ID \"/telemetry\""
+        );
+        assert_eq!(
+            c_topic("devices/{id}/cmd/#", false),
+            "\"devices/\" MQTT_DEVICE_ID \"/cmd/#\""
+        );
+    }
+}

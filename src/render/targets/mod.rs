@@ -1,0 +1,71 @@
+//! The artifact registry: which targets a site gets, and the files each
+//! target renders. One module per target.
+
+pub mod access;
+mod backup;
+mod emqx;
+mod firmware;
+mod haproxy;
+mod mosquitto;
+mod os;
+mod prometheus;
+mod rumqttd;
+
+use super::{Artifact, RenderCtx};
+use crate::diag::Diagnostic;
+use crate::spec::model::Engine;
+use crate::spec::Site;
+
+pub struct Target {
+    pub name: &'static str,
+    pub applies: fn(&Site) -> bool,
+    pub artifacts: fn(&RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>>,
+}
+
+pub const TARGETS: &[Target] = &[
+    Target {
+        name: "mosquitto",
+        applies: |s| s.spec.engine == Engine::Mosquitto,
+        artifacts: mosquitto::artifacts,
+    },
+    Target {
+        name: "emqx",
+        applies: |s| s.spec.engine == Engine::Emqx,
+        artifacts: emqx::artifacts,
+    },
+    Target {
+        name: "rumqttd",
+        applies: |s| s.spec.engine == Engine::Rumqttd,
+        artifacts: rumqttd::artifacts,
+    },
+    Target {
+        name: "haproxy",
+        applies: |s| s.spec.load_balancer.is_some(),
+        artifacts: haproxy::artifacts,
+    },
+    Target {
+        name: "os",
+        applies: |s| s.spec.os.is_some(),
+        artifacts: os::artifacts,
+    },
+    Target {
+        name: "prometheus",
+        applies: |s| {
+            s.spec
+                .monitoring
+                .as_ref()
+                .is_some_and(|m| m.prometheus.is_some())
+        },
+        artifacts: prometheus::artifacts,
+    },
+    Target {
+        name: "backup",
+        applies: |s| s.spec.backup.is_some(),
+        artifacts: backup::artifacts,
+    },
+    Target {
+        name: "firmware",
+        applies: |s| s.spec.devices.iter().any(|d| d.firmware.is_some()),
+        artifacts: firmware::artifacts,
+    },
+];

@@ -1,0 +1,308 @@
+//! Prometheus: the scrape config (targets from nodes, the engine's real
+//! metrics path and exporter), the checklist alert rules with thresholds from
+//! the declared capacity, and a `promtool test rules` file proving each alert
+//! fires above its threshold and not at or below it.
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::diag::Diagnostic;
+use crate::render::{Artifact, Comment, RenderCtx};
+use crate::spec::model::Engine;
+
+/// Where an engine's metrics come from and what they are called.
+pub struct EngineMetrics {
+    pub engine: Engine,
+    pub job: &'static str,
+    pub default_port: u16,
+    pub path: &'static str,
+    /// Gauge: connected clients of a node.
+    pub clients: Option<&'static str>,
+    /// Gauge: messages held for delivery on a node.
+    pub queued: Option<&'static str>,
+    /// Counter: failed authentications.
+    pub auth_failures: Option<&'static str>,
+    /// Why a checklist alert is missing, when it is.
+    pub gaps: &'static str,
+}
+
+pub const ENGINE_METRICS: &[EngineMetrics] = &[
+    EngineMetrics {
+        engine: Engine::Mosquitto,
+        job: "mosquitto",
+        default_port: 9234,
+        path: "/metrics",
+        clients: Some("broker_clients_connected"),
+        queued: Some("broker_store_messages_count"),
+        auth_failures: None,
+        gaps: "Mosquitto's $SYS tree (what mosquitto-exporter turns into metrics) has no authentication-failure counter and no publish latency: watch auth failures in the broker log (connection_messages is on), latency with a probe",
+    },
+    EngineMetrics {
+        engine: Engine::Emqx,
+        job: "emqx",
+        default_port: 18083,
+        path: "/api/v5/prometheus/stats",
+        clients: Some("emqx_live_connections_count"),
+        queued: Some("emqx_vm_process_messages_in_queues"),
+        auth_failures: Some("emqx_authentication_failure"),
+        gaps: "EMQX 5's Prometheus endpoint exports no publish-latency histogram: measure latency with a probe client",
+    },
+    EngineMetrics {
+        engine: Engine::Rumqttd,
+        job: "rumqttd",
+        default_port: 9042,
+        path: "/metrics",
+        clients: None,
+        queued: None,
+        auth_failures: None,
+        gaps: "rumqttd's metrics carry no stable per-broker client, queue or authentication names: only host alerts are generated for the bundled broker",
+    },
+];
+
+pub fn engine_metrics(engine: Engine) -> &'static EngineMetrics {
+    ENGINE_METRICS
+        .iter()
+        .find(|m| m.engine == engine)
+        .expect("every engine has metrics")
+}
+
+/// node_exporter, for CPU and memory.
+pub const NODE_EXPORTER_PORT: u16 = 9100;
+
+#[derive(Serialize)]
+struct Alert {
+    name: String,
+    severity: &'static str,
+    expr: String,
+    #[serde(rename = "for")]
+    for_: &'static str,
+    summary: String,
+    /// Labels the alert carries besides severity and site (from the series).
+    labels: Vec<(String, String)>,
+    test: AlertTest,
+}
+
+/// A promtool test: the series sits just at or below the threshold, then just
+/// above it; the alert must be silent first and firing after.
+#[derive(Serialize)]
+struct AlertTest {
+    series: Vec<(String, String)>,
+    quiet_at: &'static str,
+    firing_at: &'static str,
+}
+
+fn num(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Values for a gauge: `below` from 0m to 15m, then `above` from 16m to 46m.
+fn step(below: f64, above: f64) -> String {
+    format!("{}x15 {}x30", num(below), num(above))
+}
+
+/// A counter growing by `below_per_min` per minute until 15m, then by `above_per_min`.
+fn counter(below_per_min: f64, above_per_min: f64) -> String {
+    let mid = below_per_min * 15.0;
+    format!(
+        "0+{}x15 {}+{}x30",
+        num(below_per_min),
+        num(mid + above_per_min),
+        num(above_per_min)
+    )
+}
+
+pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
+    let site = ctx.site;
+    let d = &ctx.derived;
+    let m = engine_metrics(site.spec.engine);
+    let exporter_port = site
+        .spec
+        .monitoring
+        .as_ref()
+        .and_then(|mo| mo.prometheus.as_ref())
+        .and_then(|p| p.exporter_port)
+        .unwrap_or(m.default_port);
+    let broker_targets: Vec<String> = d
+        .nodes
+        .iter()
+        .map(|n| format!("{}:{exporter_port}", n.address))
+        .collect();
+    let node_targets: Vec<String> = d
+        .nodes
+        .iter()
+        .map(|n| format!("{}:{NODE_EXPORTER_PORT}", n.address))
+        .collect();
+    let instance = broker_targets.first().cloned().unwrap_or_default();
+    let host = node_targets.first().cloned().unwrap_or_default();
+    let t = &d.thresholds;
+    let broker_series =
+        |metric: &str| format!("{metric}{{job=\"{}\",instance=\"{instance}\"}}", m.job);
+    let mut alerts = Vec::new();
+    for (sev, count, pct) in [
+        ("warning", t.clients_warning, t.clients_warning_pct),
+        ("critical", t.clients_critical, t.clients_critical_pct),
+    ] {
+        if let Some(metric) = m.clients {
+            alerts.push(Alert {
+                name: format!("MQTTConnections{}", cap(sev)),
+                severity: sev,
+                expr: format!("sum({metric}) > {count}"),
+                for_: "5m",
+                summary: format!(
+                    "Connected clients above {}% of the declared capacity ({count} of {})",
+                    num(pct),
+                    site.spec.capacity.clients
+                ),
+                labels: Vec::new(),
+                test: AlertTest {
+                    series: vec![(
+                        broker_series(metric),
+                        step(count as f64, count as f64 + 1.0),
+                    )],
+                    quiet_at: "15m",
+                    firing_at: "40m",
+                },
+            });
+        }
+    }
+    for (sev, limit) in [
+        ("warning", t.queued_warning),
+        ("critical", t.queued_critical),
+    ] {
+        if let Some(metric) = m.queued {
+            alerts.push(Alert {
+                name: format!("MQTTQueuedMessages{}", cap(sev)),
+                severity: sev,
+                expr: format!("max({metric}) > {limit}"),
+                for_: "5m",
+                summary: format!("More than {limit} messages queued on a broker"),
+                labels: Vec::new(),
+                test: AlertTest {
+                    series: vec![(
+                        broker_series(metric),
+                        step(limit as f64, limit as f64 + 1.0),
+                    )],
+                    quiet_at: "15m",
+                    firing_at: "40m",
+                },
+            });
+        }
+    }
+    for (sev, per_min) in [
+        ("warning", t.auth_failures_warning),
+        ("critical", t.auth_failures_critical),
+    ] {
+        if let Some(metric) = m.auth_failures {
+            alerts.push(Alert {
+                name: format!("MQTTAuthFailures{}", cap(sev)),
+                severity: sev,
+                // rate() is per second: times 60 compares it with a per-minute figure.
+                expr: format!("sum(rate({metric}[5m])) * 60 > {per_min}"),
+                for_: "5m",
+                summary: format!("More than {per_min} authentication failures per minute"),
+                labels: Vec::new(),
+                test: AlertTest {
+                    series: vec![(
+                        broker_series(metric),
+                        counter(per_min as f64 * 0.9, per_min as f64 * 1.1),
+                    )],
+                    quiet_at: "15m",
+                    firing_at: "30m",
+                },
+            });
+        }
+    }
+    for (sev, pct) in [("warning", t.cpu_warning), ("critical", t.cpu_critical)] {
+        let idle = |used: f64| ((100.0 - used) / 100.0 * 60.0 * 1000.0).round() / 1000.0;
+        alerts.push(Alert {
+            name: format!("MQTTBrokerCPU{}", cap(sev)),
+            severity: sev,
+            expr: format!("100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{{job=\"node\",mode=\"idle\"}}[5m]))) > {}", num(pct)),
+            for_: "10m",
+            summary: format!("Broker host CPU above {}%", num(pct)),
+            labels: vec![("instance".into(), host.clone())],
+            test: AlertTest {
+                series: vec![(
+                    format!("node_cpu_seconds_total{{job=\"node\",instance=\"{host}\",cpu=\"0\",mode=\"idle\"}}"),
+                    counter(idle(pct - 1.0), idle((pct + 1.0).min(100.0))),
+                )],
+                quiet_at: "15m",
+                firing_at: "40m",
+            },
+        });
+    }
+    for (sev, pct) in [
+        ("warning", t.memory_warning),
+        ("critical", t.memory_critical),
+    ] {
+        const TOTAL: f64 = 1_000_000.0;
+        let available = |used: f64| (TOTAL * (100.0 - used) / 100.0).round();
+        alerts.push(Alert {
+            name: format!("MQTTBrokerMemory{}", cap(sev)),
+            severity: sev,
+            expr: format!("100 * (1 - node_memory_MemAvailable_bytes{{job=\"node\"}} / node_memory_MemTotal_bytes{{job=\"node\"}}) > {}", num(pct)),
+            for_: "5m",
+            summary: format!("Broker host memory above {}%", num(pct)),
+            labels: vec![("instance".into(), host.clone()), ("job".into(), "node".into())],
+            test: AlertTest {
+                series: vec![
+                    (format!("node_memory_MemTotal_bytes{{job=\"node\",instance=\"{host}\"}}"), step(TOTAL, TOTAL)),
+                    (
+                        format!("node_memory_MemAvailable_bytes{{job=\"node\",instance=\"{host}\"}}"),
+                        step(available(pct - 0.5), available((pct + 0.5).min(100.0))),
+                    ),
+                ],
+                quiet_at: "15m",
+                firing_at: "40m",
+            },
+        });
+    }
+    let l = ctx.layout.host("prometheus");
+    let i = &ctx.installed;
+    let host = ["prometheus"];
+    let scrape = json!({
+        "site": site.name(),
+        "interval": format!("{}s", d.scrape_interval_s),
+        "rule_file": l.prometheus("rules/mqttforge.rules.yml"),
+        "job": m.job,
+        "path": m.path,
+        "broker_targets": broker_targets,
+        "node_targets": node_targets,
+    });
+    let rules = json!({"site": site.name(), "alerts": alerts, "gaps": m.gaps});
+    Ok(vec![
+        Artifact::config(
+            "prometheus/prometheus.yml",
+            "prometheus/prometheus.yml.j2",
+            Comment::Hash,
+            scrape,
+        )
+        .installed_at(i.prometheus("prometheus.yml"), &host),
+        Artifact::config(
+            "prometheus/rules/mqttforge.rules.yml",
+            "prometheus/rules.yml.j2",
+            Comment::Hash,
+            rules.clone(),
+        )
+        .installed_at(i.prometheus("rules/mqttforge.rules.yml"), &host),
+        Artifact::config(
+            "prometheus/rules/mqttforge.rules.test.yml",
+            "prometheus/rules.test.yml.j2",
+            Comment::Hash,
+            rules,
+        )
+        .installed_at(i.prometheus("rules/mqttforge.rules.test.yml"), &host),
+    ])
+}
+
+fn cap(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+        None => String::new(),
+    }
+}
