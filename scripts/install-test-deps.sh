@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the programs the test suite runs on rendered files (Debian
 # packages): mosquitto and its clients, haproxy, promtool (prometheus),
-# the shell linter, openssl and gcc. Idempotent; uses sudo when not root.
+# the shell linter, openssl, gcc, and pre-commit from PyPI. Idempotent; uses sudo when not root.
 set -euo pipefail
 
 packages=(mosquitto mosquitto-clients haproxy prometheus shellcheck openssl gcc libc6-dev)
@@ -11,6 +11,10 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+# pre-commit (from PyPI) for the hook test.
+if ! command -v pre-commit >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check pre-commit
+fi
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "test dependencies already installed"
   exit 0

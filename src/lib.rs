@@ -4,11 +4,16 @@
 //! [`schema`] and [`spec::checks`] validate it into a [`spec::Site`], and
 //! every problem is a [`diag::Diagnostic`] at file:line:col.
 
+pub mod acl;
+pub mod audit;
 pub mod catalog;
 pub mod cli;
 pub mod diag;
 pub mod formats;
+pub mod lint;
 pub mod mqtt;
+pub mod pki;
+pub mod plan;
 pub mod render;
 pub mod schema;
 pub mod source;

@@ -91,7 +91,7 @@ pub fn to_hex(bytes: &[u8]) -> String {
 
 pub fn from_hex(hex: &str) -> Result<Vec<u8>, String> {
     let hex: String = hex.chars().filter(|c| !c.is_whitespace()).collect();
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return Err(format!("odd number of hex digits ({})", hex.len()));
     }
     (0..hex.len())

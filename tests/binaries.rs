@@ -103,6 +103,7 @@ fn variant(example: &str) -> Variant {
         loopback: true,
         secrets: SecretMode::Resolve,
         secret_values: secrets.clone(),
+        pki_dir: None,
     };
     let tree = render(&site, &opts).expect("the test variant renders");
     tree.install_into(&root).unwrap();
@@ -705,4 +706,69 @@ fn secrets_never_land_in_public_files() {
         }
         assert!(v.ports.len() >= 2);
     }
+}
+
+#[test]
+fn the_ca_header_compiles_and_holds_the_ca() {
+    let gcc = require("gcc", "gcc");
+    let site = load("edge-mosquitto");
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    mqttforge::pki::ensure(&site, &pki).expect("the PKI is created");
+    let mut opts = RenderOptions::production("site-examples/edge-mosquitto.yaml", SecretMode::Skip);
+    opts.pki_dir = Some(pki.clone());
+    let tree = render(&site, &opts).unwrap();
+    let header = &tree.files["firmware/mqtt_ca.h"];
+    assert_eq!(header.sensitivity, Sensitivity::Material);
+    std::fs::write(dir.path().join("mqtt_ca.h"), &header.contents).unwrap();
+    // Print the certificate from the header and compare it with the CA file.
+    std::fs::write(
+        dir.path().join("ca.c"),
+        "#include <stdio.h>\n#include \"mqtt_ca.h\"\nint main(void) { fputs(MQTT_CA_CERT, stdout); return 0; }\n",
+    )
+    .unwrap();
+    let exe = dir.path().join("ca");
+    let (ok, out) = run(Command::new(&gcc)
+        .args(["-std=c11", "-Wall", "-Werror", "-o"])
+        .arg(&exe)
+        .arg(dir.path().join("ca.c")));
+    assert!(ok, "{out}");
+    let printed = Command::new(&exe).output().unwrap().stdout;
+    assert_eq!(
+        String::from_utf8(printed).unwrap(),
+        std::fs::read_to_string(pki.join("ca.pem")).unwrap()
+    );
+}
+
+#[test]
+fn a_revocation_makes_mosquitto_check_the_crl() {
+    let site = load("edge-mosquitto");
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    mqttforge::pki::ensure(&site, &pki).unwrap();
+    let mut opts = RenderOptions::production("site-examples/edge-mosquitto.yaml", SecretMode::Skip);
+    opts.pki_dir = Some(pki.clone());
+    assert!(!text(
+        &render(&site, &opts).unwrap(),
+        "mosquitto/edge1/mosquitto.conf"
+    )
+    .contains("crlfile"));
+    let spec = common::root().join("site-examples/edge-mosquitto.yaml");
+    let o = Command::new(env!("CARGO_BIN_EXE_mqttforge"))
+        .args(["pki", "revoke"])
+        .arg(&spec)
+        .arg("press-01")
+        .arg("--dir")
+        .arg(&pki)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let conf = text(
+        &render(&site, &opts).unwrap(),
+        "mosquitto/edge1/mosquitto.conf",
+    );
+    assert!(
+        conf.contains("\ncrlfile /etc/mosquitto/certs/crl.pem\n"),
+        "{conf}"
+    );
 }

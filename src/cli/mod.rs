@@ -1,5 +1,10 @@
 //! Command-line interface: clap definitions, one file per subcommand.
 
+mod acl;
+mod apply;
+mod lint;
+mod pki;
+mod plan;
 mod render;
 mod schema;
 mod validate;
@@ -39,6 +44,13 @@ pub struct Cli {
 pub enum Command {
     Validate(validate::Args),
     Render(render::Args),
+    Plan(plan::Args),
+    Apply(apply::Args),
+    Lint(lint::LintArgs),
+    Audit(lint::AuditArgs),
+    Explain(lint::ExplainArgs),
+    Pki(pki::Args),
+    Acl(acl::Args),
     Schema(schema::Args),
 }
 
@@ -73,6 +85,13 @@ pub fn run() -> ExitCode {
     let code = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Render(args) => render::run(args),
+        Command::Plan(args) => plan::run(args),
+        Command::Apply(args) => apply::run(args),
+        Command::Lint(args) => lint::lint(args),
+        Command::Audit(args) => lint::audit(args),
+        Command::Explain(args) => lint::explain(args),
+        Command::Pki(args) => pki::run(args),
+        Command::Acl(args) => acl::run(args),
         Command::Schema(args) => schema::run(args),
     };
     ExitCode::from(code)

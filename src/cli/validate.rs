@@ -15,17 +15,39 @@ use crate::spec;
     after_help = "Exit status: 0 valid, 1 invalid, 2 usage error.\n\nExamples:\n  mqttforge validate site-examples/edge-mosquitto.yaml\n  mqttforge validate site.yaml --format json | jq '.diagnostics[].message'"
 )]
 pub struct Args {
-    /// The site spec (YAML).
-    pub spec: PathBuf,
+    /// The site specs (YAML); each is validated on its own.
+    #[arg(required = true, value_name = "SPEC")]
+    pub specs: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
 
 pub fn run(args: Args) -> u8 {
-    let name = args.spec.display().to_string();
-    let result = spec::load(&args.spec);
-    match args.format {
+    let mut code = exit::OK;
+    let mut docs = Vec::new();
+    for spec_path in &args.specs {
+        let (c, doc) = one(spec_path, args.format);
+        code = code.max(c);
+        docs.extend(doc);
+    }
+    if args.format == Format::Json {
+        let out = if docs.len() == 1 {
+            docs.remove(0)
+        } else {
+            serde_json::Value::Array(docs)
+        };
+        println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+    }
+    code
+}
+
+/// Validates one spec: prints text output, or returns its JSON document.
+fn one(spec_path: &std::path::Path, format: Format) -> (u8, Option<serde_json::Value>) {
+    let name = spec_path.display().to_string();
+    let result = spec::load(spec_path);
+    let mut json_doc = None;
+    match format {
         Format::Json => {
             let (valid, site, diags) = match &result {
                 Ok(site) => (true, Some(site.name().to_string()), Vec::new()),
@@ -38,7 +60,7 @@ pub fn run(args: Args) -> u8 {
                 "errors": diags.iter().filter(|d| d.severity == Severity::Error).count(),
                 "diagnostics": diags.iter().map(diag::to_json).collect::<Vec<_>>(),
             });
-            println!("{}", serde_json::to_string_pretty(&doc).expect("JSON"));
+            json_doc = Some(doc);
         }
         Format::Text => match &result {
             Ok(site) => {
@@ -63,11 +85,14 @@ pub fn run(args: Args) -> u8 {
             }
         },
     }
-    if result.is_ok() {
-        exit::OK
-    } else {
-        exit::FAILED
-    }
+    (
+        if result.is_ok() {
+            exit::OK
+        } else {
+            exit::FAILED
+        },
+        json_doc,
+    )
 }
 
 fn plural(n: u64) -> &'static str {

@@ -34,6 +34,9 @@ pub enum Sensitivity {
     Public,
     /// Password hashes, keys: never printed, never in golden trees.
     Secret,
+    /// Derived from the site's PKI (the CA certificate as a C string): may be
+    /// shown, but differs per PKI, so never in golden trees.
+    Material,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +48,8 @@ pub struct OutputFile {
     pub install: Option<String>,
     /// The hosts it is installed on: node names, `lb`, `prometheus`.
     pub hosts: Vec<String>,
+    /// The group that must read it (the broker's), set by apply when root.
+    pub group: Option<String>,
 }
 
 /// The rendered site: relative path -> file, sorted.
@@ -95,6 +100,9 @@ pub struct RenderOptions {
     /// Secret values by reference (environment variable name or file path),
     /// looked up before the environment and the file system.
     pub secret_values: BTreeMap<String, String>,
+    /// The site's PKI directory, when it exists: the CA certificate goes into
+    /// the firmware, a CRL into the broker config.
+    pub pki_dir: Option<std::path::PathBuf>,
 }
 
 impl RenderOptions {
@@ -106,6 +114,7 @@ impl RenderOptions {
             loopback: false,
             secrets,
             secret_values: BTreeMap::new(),
+            pki_dir: None,
         }
     }
 }
@@ -227,6 +236,7 @@ pub fn render(site: &Site, opts: &RenderOptions) -> Result<OutputTree, Vec<Diagn
                 sensitivity: a.sensitivity,
                 install: a.install,
                 hosts: a.hosts,
+                group: None,
             },
         );
     }

@@ -5,7 +5,6 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use ring::rand::{SecureRandom, SystemRandom};
 
 use super::{spec_error, OutputFile, RenderCtx, SecretMode, Sensitivity};
 use crate::diag::Diagnostic;
@@ -84,9 +83,17 @@ pub fn resolve(
 }
 
 /// A `mosquitto_passwd` line: `user:$7$101$salt$hash` (PBKDF2-SHA512).
-pub fn mosquitto_hash(user: &str, password: &str, rng: &dyn SecureRandom) -> String {
+///
+/// The salt is derived from the site, the user and the password (HMAC-SHA256
+/// keyed with the password), so rendering an unchanged secret again gives
+/// the same bytes and `plan` stays clean, while another user, site or
+/// password gets another salt. Guessing a password costs the same PBKDF2 work
+/// as with a random salt.
+pub fn mosquitto_hash(site: &str, user: &str, password: &str) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, password.as_bytes());
+    let tag = ring::hmac::sign(&key, format!("mqttforge-salt/{site}/{user}").as_bytes());
     let mut salt = [0u8; 12];
-    rng.fill(&mut salt).expect("the system random source works");
+    salt.copy_from_slice(&tag.as_ref()[..12]);
     let mut hash = [0u8; 64];
     ring::pbkdf2::derive(
         ring::pbkdf2::PBKDF2_HMAC_SHA512,
@@ -107,7 +114,6 @@ pub fn files(ctx: &RenderCtx<'_>) -> Result<Vec<(String, OutputFile)>, Vec<Diagn
     if ctx.opts.secrets == SecretMode::Skip || !has_password_file(ctx.site) {
         return Ok(Vec::new());
     }
-    let rng = SystemRandom::new();
     let mut lines = Vec::new();
     let mut diags = Vec::new();
     for (i, user) in ctx.site.spec.users.iter().enumerate() {
@@ -120,7 +126,7 @@ pub fn files(ctx: &RenderCtx<'_>) -> Result<Vec<(String, OutputFile)>, Vec<Diagn
             secret,
             &format!("/users/{i}/password"),
         ) {
-            Ok(pw) => lines.push(mosquitto_hash(user.name.as_str(), &pw, &rng)),
+            Ok(pw) => lines.push(mosquitto_hash(ctx.site.name(), user.name.as_str(), &pw)),
             Err(d) => diags.push(d),
         }
     }
@@ -137,6 +143,7 @@ pub fn files(ctx: &RenderCtx<'_>) -> Result<Vec<(String, OutputFile)>, Vec<Diagn
             sensitivity: Sensitivity::Secret,
             install: Some(ctx.installed.conf("passwd")),
             hosts: ctx.node_names(),
+            group: Some(ctx.layout.engine_layout().user.to_string()),
         },
     )])
 }
@@ -147,7 +154,7 @@ mod tests {
 
     #[test]
     fn hashes_have_mosquittos_shape() {
-        let line = mosquitto_hash("admin", "s3cret", &SystemRandom::new());
+        let line = mosquitto_hash("site", "admin", "s3cret");
         let parts: Vec<&str> = line.split('$').collect();
         assert_eq!(parts[0], "admin:");
         assert_eq!(parts[1], "7");
@@ -155,5 +162,14 @@ mod tests {
         assert_eq!(STANDARD.decode(parts[3]).unwrap().len(), 12);
         assert_eq!(STANDARD.decode(parts[4]).unwrap().len(), 64);
         assert!(!line.contains("s3cret"));
+    }
+
+    #[test]
+    fn hashes_are_stable_for_the_same_secret_only() {
+        let a = mosquitto_hash("site", "admin", "s3cret");
+        assert_eq!(a, mosquitto_hash("site", "admin", "s3cret"));
+        assert_ne!(a, mosquitto_hash("site", "admin", "other"));
+        assert_ne!(a, mosquitto_hash("site", "ops", "s3cret"));
+        assert_ne!(a, mosquitto_hash("site2", "admin", "s3cret"));
     }
 }

@@ -11,7 +11,7 @@ use crate::spec::model::Discovery;
 /// EMQX's byte size: B, KB, MB, GB (powers of 1024).
 pub fn size(bytes: u64) -> String {
     for (unit, n) in [("GB", 1u64 << 30), ("MB", 1 << 20), ("KB", 1 << 10)] {
-        if bytes >= n && bytes % n == 0 {
+        if bytes >= n && bytes.is_multiple_of(n) {
             return format!("{}{unit}", bytes / n);
         }
     }
@@ -21,7 +21,7 @@ pub fn size(bytes: u64) -> String {
 /// EMQX's duration: `2h`, `5m`, `30s`.
 pub fn duration(secs: u64) -> String {
     for (unit, n) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if secs >= n && secs % n == 0 {
+        if secs >= n && secs.is_multiple_of(n) {
             return format!("{}{unit}", secs / n);
         }
     }
@@ -124,7 +124,9 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
             "identity": identity,
             "acl_file": l.conf("acl.conf"),
             "log_file": l.log_file(),
-            "dashboard_bind": format!("{}:18083", if ctx.opts.loopback { node.address.as_str() } else { "0.0.0.0" }),
+            // Prometheus scrapes /api/v5/prometheus/stats here: the node's own
+            // address, not every interface.
+            "dashboard_bind": format!("{}:18083", node.address),
         });
         out.push(
             Artifact::config(

@@ -183,10 +183,50 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
             }),
         });
     }
-    Ok(headers
+    let mut out: Vec<Artifact> = headers
         .into_iter()
         .map(|h| Artifact::config(h.path, "firmware/mqtt_config.h.j2", Comment::C, h.context))
-        .collect())
+        .collect();
+    if let Some(ca) = ca_certificate(ctx) {
+        out.push(ca);
+    }
+    Ok(out)
+}
+
+/// `firmware/mqtt_ca.h`: the site's CA certificate as a C string, when the
+/// PKI has a CA (it differs per PKI, so it is never part of a golden tree).
+fn ca_certificate(ctx: &RenderCtx<'_>) -> Option<Artifact> {
+    let dir = ctx.opts.pki_dir.as_ref()?;
+    let pem = std::fs::read_to_string(dir.join("ca.pem")).ok()?;
+    let lines: Vec<String> = pem
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| crate::render::templates::c_str(&format!("{l}\n")))
+        .collect();
+    if !lines
+        .first()
+        .is_some_and(|l| l.contains("BEGIN CERTIFICATE"))
+    {
+        return None;
+    }
+    let guard = format!("MQTTFORGE_{}_MQTT_CA_H", ctx.site.name())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect::<String>();
+    let mut a = Artifact::config(
+        "firmware/mqtt_ca.h",
+        "firmware/mqtt_ca.h.j2",
+        Comment::C,
+        json!({"guard": guard, "lines": lines}),
+    );
+    a.sensitivity = crate::render::Sensitivity::Material;
+    Some(a)
 }
 
 #[cfg(test)]

@@ -40,6 +40,8 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
             "cafile": l.certs("ca.pem"),
             "certfile": l.certs(&format!("{}.pem", node.name)),
             "keyfile": l.certs(&format!("{}.key", node.name)),
+            // Once something is revoked, brokers check the CRL.
+            "crlfile": ctx.opts.pki_dir.as_deref().and_then(crate::pki::crl_path).map(|_| l.certs("crl.pem")),
         });
         out.push(
             Artifact::config(
@@ -67,7 +69,7 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
 /// `persistent_client_expiration` takes hours, days or weeks (not seconds).
 fn client_expiration(secs: u64) -> String {
     for (unit, n) in [("w", 604_800), ("d", 86_400)] {
-        if secs >= n && secs % n == 0 {
+        if secs >= n && secs.is_multiple_of(n) {
             return format!("{}{unit}", secs / n);
         }
     }
@@ -99,7 +101,12 @@ fn acl_context(ctx: &RenderCtx<'_>) -> serde_json::Value {
         })
         .collect();
     let groups = access::device_groups(site);
-    let common = access::common_grants(&groups);
+    // Denials stay in each device's own block: Mosquitto reads a user's own
+    // lines before the patterns, so a `pattern deny` would not override them.
+    let common: Vec<_> = access::common_grants(&groups)
+        .into_iter()
+        .filter(|g| g.access != Access::Deny)
+        .collect();
     let patterns: Vec<_> = common
         .iter()
         .map(|g| json!({"access": mosq(g.access), "topic": g.topic_for("%u")}))

@@ -1,0 +1,609 @@
+//! EMQX 5 `emqx.conf` (HOCON, parsed by `crate::formats::hocon` and
+//! flattened into dotted key paths): listeners with their TLS options,
+//! certificate identity, authorization's default, the dashboard and its
+//! credentials, the cluster's discovery, the keepalive bound, and every key
+//! path (checked against EMQX 5's keys and the EMQX 4.x keys that changed).
+//!
+//! EMQX 4.x files are flat `key = value` lines (cuttlefish) that HOCON does
+//! not always accept (`flapping_detect_policy = 30, 1m, 5m`): when HOCON
+//! fails and every line has that shape, the file is read line by line so
+//! MQ-CFG-001 can say which keys are 4.x (its table of 4.x keys lives in
+//! the rule).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::haproxy::{bind_host, classify_password};
+use super::Input;
+use crate::diag::Diagnostic;
+use crate::formats::hocon::{self, Node, Pos, Value};
+use crate::lint::facts::{
+    AdminFact, Facts, KeepaliveFact, KeyFact, ListenerFact, NodeFact, SecretFact, TlsFact,
+};
+use crate::source::{SourceFile, Span};
+use crate::spec::model::Engine;
+
+/// A key of the file: dotted path, where its key starts, its value (None
+/// for values read line by line from a 4.x file).
+#[derive(Clone, Debug)]
+pub struct Leaf {
+    pub path: String,
+    pub key: Pos,
+    pub value: Option<Node>,
+    pub text: String,
+}
+
+/// The value of a leaf as text (`verify_peer`, `"0.0.0.0:8883"` unquoted, `1883`).
+fn scalar(node: &Node) -> String {
+    match &node.value {
+        Value::String(s) | Value::Number(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "null".into(),
+        Value::Array(items) => items.iter().map(scalar).collect::<Vec<_>>().join(","),
+        Value::Object(_) => "{}".into(),
+    }
+}
+
+/// Reads the file's leaves: HOCON first, then the 4.x line format.
+pub fn leaves(text: &str) -> Result<Vec<Leaf>, hocon::ParseError> {
+    match hocon::parse(text) {
+        Ok(root) => Ok(hocon::flatten(&root)
+            .into_iter()
+            .map(|(path, key, node)| Leaf {
+                text: scalar(&node),
+                path,
+                key,
+                value: Some(node),
+            })
+            .collect()),
+        Err(e) => flat_lines(text).ok_or(e),
+    }
+}
+
+/// EMQX 4.x `key = value` lines; None when a line has another shape.
+fn flat_lines(text: &str) -> Option<Vec<Leaf>> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with("//") {
+            continue;
+        }
+        let (key, value) = trimmed.split_once('=')?;
+        let key = key.trim();
+        if key.is_empty()
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            return None;
+        }
+        let col = line[..line.len() - line.trim_start().len()].chars().count() + 1;
+        out.push(Leaf {
+            path: key.to_string(),
+            key: Pos { line: i + 1, col },
+            value: None,
+            text: value.trim().trim_matches('"').to_string(),
+        });
+    }
+    Some(out)
+}
+
+/// The key as written: `max_inflight` inside `mqtt { }`, or a whole dotted `a.b.c`.
+fn key_span(file: &Arc<SourceFile>, leaf: &Leaf) -> Span {
+    let len = file
+        .line_text(leaf.key.line)
+        .map(|t| {
+            t.chars()
+                .skip(leaf.key.col - 1)
+                .take_while(|c| !c.is_whitespace() && !"={:".contains(*c))
+                .count()
+        })
+        .unwrap_or(1);
+    Span {
+        file: file.clone(),
+        line: leaf.key.line,
+        col: leaf.key.col,
+        end_line: leaf.key.line,
+        end_col: leaf.key.col + len.max(1),
+    }
+}
+
+/// The span of a leaf's value (its key's when the value has no position).
+fn value_span(file: &Arc<SourceFile>, leaf: &Leaf) -> Span {
+    match &leaf.value {
+        Some(n) => {
+            let len = file
+                .line_text(n.pos.line)
+                .map(|t| {
+                    t.chars()
+                        .skip(n.pos.col - 1)
+                        .take_while(|c| *c != '#' && *c != ',')
+                        .collect::<String>()
+                        .trim_end()
+                        .chars()
+                        .count()
+                })
+                .unwrap_or(1);
+            Span {
+                file: file.clone(),
+                line: n.pos.line,
+                col: n.pos.col,
+                end_line: n.pos.line,
+                end_col: n.pos.col + len.max(1),
+            }
+        }
+        None => key_span(file, leaf),
+    }
+}
+
+/// A value that EMQX reads from the environment (`${EMQX_X}`, `${?X}`).
+fn is_reference(text: &str) -> bool {
+    text.contains("${")
+}
+
+/// Minimum TLS version of an EMQX `versions` list (`tlsv1.2` -> "1.2").
+fn min_version(versions: &str) -> Option<String> {
+    versions
+        .split(',')
+        .filter_map(|v| {
+            v.trim()
+                .trim_matches('"')
+                .strip_prefix("tlsv")
+                .map(str::to_string)
+        })
+        .min()
+}
+
+pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
+    let file = &input.file;
+    let leaves = leaves(&file.text)
+        .map_err(|e| super::parse_error(file, e.pos.line, e.pos.col, "emqx.conf", e.message))?;
+    facts.engine.get_or_insert(Engine::Emqx);
+    let get = |path: &str| leaves.iter().find(|l| l.path == path);
+    // Every key, for MQ-CFG-001.
+    facts.emqx_keys.extend(leaves.iter().map(|l| KeyFact {
+        path: l.path.clone(),
+        span: key_span(file, l),
+    }));
+    let first_line = Span::point(file, 1, 1);
+    facts.nodes.push(NodeFact {
+        name: get("node.name")
+            .map(|l| l.text.clone())
+            .unwrap_or_else(|| input.path.display().to_string()),
+        span: get("node.name")
+            .map(|l| value_span(file, l))
+            .unwrap_or_else(|| first_line.clone()),
+    });
+    if let Some(l) = get("cluster.discovery_strategy") {
+        match l.text.as_str() {
+            "singleton" => facts.ha.single_node.push(value_span(file, l)),
+            "static" | "dns" | "etcd" | "k8s" | "mcast" => {
+                facts.cluster.clustered = true;
+                facts
+                    .cluster
+                    .span
+                    .get_or_insert_with(|| value_span(file, l));
+            }
+            _ => {}
+        }
+    }
+    if let Some(l) = get("mqtt.server_keepalive") {
+        if let Ok(s) = l.text.parse::<u64>() {
+            facts.ha.keepalives.push(KeepaliveFact {
+                what: format!("EMQX `mqtt.server_keepalive = {s}`"),
+                seconds: s,
+                span: value_span(file, l),
+            });
+        }
+    }
+    let identity = ["mqtt.peer_cert_as_username", "mqtt.peer_cert_as_clientid"]
+        .iter()
+        .filter_map(|k| get(k))
+        .find(|l| l.text != "disabled");
+    if let Some(l) = identity {
+        facts.ha.cert_identity.push((
+            format!(
+                "EMQX takes the MQTT identity from the client certificate (`{} = {}`)",
+                l.path, l.text
+            ),
+            value_span(file, l),
+        ));
+    }
+    match get("authorization.no_match").map(|l| l.text.as_str()) {
+        Some("deny") => facts.acl_default_deny = Some(true),
+        _ => {
+            facts.acl_default_deny.get_or_insert(false);
+        }
+    }
+    let authn_global = leaves.iter().any(|l| {
+        l.path == "authentication"
+            && !matches!(&l.value, Some(Node { value: Value::Array(a), .. }) if a.is_empty())
+    });
+    listeners(input, &leaves, authn_global, identity, facts);
+    dashboard(file, &leaves, facts);
+    if let Some(l) = get("node.cookie") {
+        facts.secrets.push(SecretFact {
+            what: "EMQX Erlang cookie (`node.cookie`)".into(),
+            inline: (!is_reference(&l.text)).then(|| l.text.clone()),
+            span: value_span(file, l),
+        });
+    }
+    Ok(())
+}
+
+/// EMQX 5's listeners, the ones the file declares and the default ones it
+/// leaves enabled (tcp 1883, ssl 8883, ws 8083, wss 8084).
+fn listeners(
+    input: &Input,
+    leaves: &[Leaf],
+    authn_global: bool,
+    identity: Option<&Leaf>,
+    facts: &mut Facts,
+) {
+    let file = &input.file;
+    let mut groups: BTreeMap<(String, String), Vec<&Leaf>> = BTreeMap::new();
+    for l in leaves {
+        let segs: Vec<&str> = l.path.splitn(4, '.').collect();
+        if segs.len() == 4
+            && segs[0] == "listeners"
+            && ["tcp", "ssl", "ws", "wss"].contains(&segs[1])
+        {
+            groups
+                .entry((segs[1].to_string(), segs[2].to_string()))
+                .or_default()
+                .push(l);
+        }
+    }
+    const DEFAULT_PORTS: [(&str, u16); 4] =
+        [("tcp", 1883), ("ssl", 8883), ("ws", 8083), ("wss", 8084)];
+    for (kind, _) in DEFAULT_PORTS {
+        groups
+            .entry((kind.to_string(), "default".to_string()))
+            .or_default();
+    }
+    // Keep the file's order: declared listeners first, by position.
+    let mut ordered: Vec<((String, String), Vec<&Leaf>)> = groups.into_iter().collect();
+    ordered.sort_by_key(|(_, ls)| {
+        ls.first()
+            .map(|l| (l.key.line, l.key.col))
+            .unwrap_or((usize::MAX, 0))
+    });
+    for ((kind, name), ls) in ordered {
+        let field = |k: &str| {
+            ls.iter()
+                .find(|l| l.path == format!("listeners.{kind}.{name}.{k}"))
+                .copied()
+        };
+        if field("enable").is_some_and(|l| l.text == "false") {
+            continue;
+        }
+        let implicit = ls.is_empty();
+        if implicit && name != "default" {
+            continue;
+        }
+        let bind = field("bind");
+        let (port, host) = match bind {
+            Some(b) => {
+                let port = super::haproxy::addr_port(&b.text).or_else(|| b.text.parse().ok());
+                let host = if b.text.contains(':') {
+                    bind_host(&b.text)
+                } else {
+                    None
+                };
+                (port, host)
+            }
+            None => (
+                DEFAULT_PORTS
+                    .iter()
+                    .find(|(k, _)| *k == kind)
+                    .map(|(_, p)| *p),
+                None,
+            ),
+        };
+        let Some(port) = port else { continue };
+        let span = match (bind, ls.first()) {
+            (Some(b), _) => value_span(file, b),
+            (None, Some(l)) => key_span(file, l),
+            (None, None) => Span::point(file, 1, 1),
+        };
+        let tls = (kind == "ssl" || kind == "wss").then(|| {
+            let opt = |k: &str| field(&format!("ssl_options.{k}"));
+            let verify = opt("verify").is_some_and(|l| l.text == "verify_peer");
+            let fail = opt("fail_if_no_peer_cert").is_some_and(|l| l.text == "true");
+            let (tls13, tls12): (Vec<String>, Vec<String>) = opt("ciphers")
+                .map(|l| {
+                    l.text
+                        .split(',')
+                        .map(|c| c.trim().trim_matches('"').to_string())
+                        .filter(|c| !c.is_empty())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+                .into_iter()
+                .partition(|c| c.starts_with("TLS_"));
+            TlsFact {
+                min_version: opt("versions").and_then(|l| min_version(&l.text)),
+                min_version_span: opt("versions").map(|l| value_span(file, l)),
+                ciphers: tls12,
+                ciphers_span: opt("ciphers").map(|l| value_span(file, l)),
+                ciphers_tls13: tls13,
+                require_client_cert: verify && fail,
+                require_span: if verify && fail {
+                    opt("fail_if_no_peer_cert").map(|l| value_span(file, l))
+                } else {
+                    opt("verify")
+                        .or(opt("fail_if_no_peer_cert"))
+                        .map(|l| value_span(file, l))
+                },
+                identity_as_username: identity.is_some(),
+                identity_span: identity.map(|l| value_span(file, l)),
+            }
+        });
+        let authn_off = field("enable_authn").is_some_and(|l| l.text == "false");
+        let authn_own = field("authentication").is_some();
+        let cert_required = tls.as_ref().is_some_and(|t| t.require_client_cert);
+        let anonymous = !cert_required && (authn_off || !(authn_global || authn_own));
+        if anonymous {
+            if let Some(off) = field("enable_authn").filter(|_| authn_off) {
+                facts.tls_auth.listener_settings.push((
+                    facts.listeners.len(),
+                    "anonymous",
+                    value_span(file, off),
+                ));
+            }
+        }
+        let max_connections = field("max_connections").and_then(|l| l.text.parse().ok());
+        let rate_limited = ["max_conn_rate", "limiter.connection.rate"]
+            .iter()
+            .filter_map(|k| field(k))
+            .any(|l| l.text != "infinity");
+        facts.listeners.push(ListenerFact {
+            name: format!("{kind}.{name}"),
+            port,
+            bind: host,
+            tls,
+            anonymous,
+            max_connections,
+            rate_limited,
+            health_check_only: false,
+            span: if implicit {
+                Span::point(file, 1, 1)
+            } else {
+                span
+            },
+        });
+    }
+}
+
+/// The dashboard's HTTP(S) listeners and the credentials it starts with.
+fn dashboard(file: &Arc<SourceFile>, leaves: &[Leaf], facts: &mut Facts) {
+    let get = |path: &str| leaves.iter().find(|l| l.path == path);
+    let user = get("dashboard.default_username")
+        .map(|l| l.text.clone())
+        .unwrap_or_else(|| "admin".into());
+    let password = get("dashboard.default_password");
+    let credentials = match password {
+        None => "default",
+        Some(p) if is_reference(&p.text) => "reference",
+        Some(p) => classify_password(&user, &p.text),
+    };
+    if let Some(p) = password {
+        facts.secrets.push(SecretFact {
+            what: "EMQX dashboard default password".into(),
+            inline: (!is_reference(&p.text)).then(|| p.text.clone()),
+            span: value_span(file, p),
+        });
+    }
+    for (scheme, path, default) in [
+        ("http", "dashboard.listeners.http.bind", Some("18083")),
+        ("https", "dashboard.listeners.https.bind", None),
+    ] {
+        let bind = get(path);
+        let text = bind.map(|b| b.text.as_str()).or(default);
+        let Some(text) = text else { continue };
+        if text == "0" || get(&path.replace(".bind", ".enable")).is_some_and(|l| l.text == "false")
+        {
+            continue;
+        }
+        let host = if text.contains(':') {
+            bind_host(text)
+        } else {
+            None
+        };
+        let port = super::haproxy::addr_port(text)
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| text.to_string());
+        let span = match (credentials, password, bind) {
+            ("default", _, Some(b)) => value_span(file, b),
+            (_, Some(p), _) => value_span(file, p),
+            (_, None, Some(b)) => value_span(file, b),
+            _ => Span::point(file, 1, 1),
+        };
+        facts.admin.push(AdminFact {
+            what: format!(
+                "the EMQX dashboard ({scheme}, port {port}{})",
+                if bind.is_none() {
+                    " by EMQX's default"
+                } else {
+                    ""
+                }
+            ),
+            bind: host,
+            credentials: credentials.into(),
+            span,
+        });
+    }
+}
+
+pub fn detect(path: &Path, text: &str) -> bool {
+    let name = super::file_name(path);
+    if name == "emqx.conf" || name.ends_with(".hocon") || name == "base.hocon" {
+        return true;
+    }
+    if [
+        ".yml", ".yaml", ".toml", ".json", ".sh", ".pem", ".cfg", ".service", ".h",
+    ]
+    .iter()
+    .any(|e| name.ends_with(e))
+    {
+        return false;
+    }
+    const ROOTS: &[&str] = &[
+        "node",
+        "cluster",
+        "listeners",
+        "listener",
+        "zone",
+        "mqtt",
+        "authorization",
+        "authentication",
+        "dashboard",
+        "allow_anonymous",
+        "acl_nomatch",
+        "acl_file",
+    ];
+    let mut hits = 0;
+    for l in text.lines() {
+        let t = l.trim_start();
+        if t.starts_with('#') || t.starts_with('{') || t.starts_with('%') {
+            continue;
+        }
+        let key: String = t
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+            .collect();
+        let rest = t[key.len()..].trim_start();
+        let root = key.split('.').next().unwrap_or("");
+        if ROOTS.contains(&root)
+            && (rest.starts_with('=') || rest.starts_with('{') || rest.starts_with(':'))
+        {
+            hits += 1;
+        }
+    }
+    hits >= 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::facts::Origin;
+    use crate::spec::model::Environment;
+
+    fn run(text: &str) -> Result<Facts, Diagnostic> {
+        let file = SourceFile::new("emqx.conf", text);
+        let input = Input {
+            path: "emqx.conf".into(),
+            file,
+        };
+        let mut facts = Facts::new(Origin::File, Environment::Production);
+        extract(&input, &mut facts).map(|_| facts)
+    }
+
+    #[test]
+    fn reads_the_generated_config() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/golden/emqx-cluster/emqx/mqtt1/emqx.conf"
+        ))
+        .unwrap();
+        let f = run(&text).unwrap();
+        assert!(f
+            .emqx_keys
+            .iter()
+            .any(|k| k.path == "listeners.ssl.devices.ssl_options.fail_if_no_peer_cert"));
+        assert!(f.cluster.clustered);
+        let names: Vec<&str> = f.listeners.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["ssl.devices", "tcp.health", "tcp.internal"]);
+        let devices = &f.listeners[0];
+        assert_eq!(devices.port, 8883);
+        assert!(devices.bind.is_none() && !devices.anonymous);
+        let tls = devices.tls.as_ref().unwrap();
+        assert!(tls.require_client_cert && tls.identity_as_username);
+        assert_eq!(tls.min_version.as_deref(), Some("1.3"));
+        assert_eq!(tls.ciphers_tls13.len(), 3);
+        assert!(f.listeners[1].anonymous);
+        assert_eq!(f.listeners[2].bind.as_deref(), Some("127.0.0.1"));
+        assert_eq!(f.acl_default_deny, Some(true));
+        assert_eq!(f.admin.len(), 1);
+        assert_eq!(f.admin[0].credentials, "default");
+        assert_eq!(f.admin[0].bind.as_deref(), Some("10.0.1.10"));
+        assert_eq!(f.ha.cert_identity.len(), 1);
+        assert_eq!(f.nodes[0].name, "emqx@10.0.1.10");
+    }
+
+    #[test]
+    fn default_listeners_and_dashboard() {
+        let f = run("node.name = \"emqx@10.0.0.1\"\nmqtt.server_keepalive = 120\ndashboard.listeners.http.bind = \"127.0.0.1:18083\"\ndashboard.default_password = \"${EMQX_DASHBOARD_PASSWORD}\"\ncluster.discovery_strategy = singleton\n").unwrap();
+        let names: Vec<&str> = f.listeners.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["ssl.default", "tcp.default", "ws.default", "wss.default"]
+        );
+        assert!(f.listeners[1].anonymous && f.listeners[1].port == 1883);
+        assert_eq!(f.admin[0].credentials, "reference");
+        assert_eq!(f.admin[0].bind.as_deref(), Some("127.0.0.1"));
+        assert_eq!(f.ha.keepalives[0].seconds, 120);
+        assert_eq!(f.ha.single_node.len(), 1);
+        assert!(f.secrets[0].inline.is_none());
+        let f = run("dashboard.listeners.http.bind = 0\ndashboard.default_password = public\nlisteners.tcp.default.enable = false\n").unwrap();
+        assert!(f.admin.is_empty());
+        assert_eq!(f.secrets[0].inline.as_deref(), Some("public"));
+        assert!(!f.listeners.iter().any(|l| l.name == "tcp.default"));
+    }
+
+    #[test]
+    fn four_x_files_are_read_line_by_line() {
+        // A 4.x file that HOCON cannot read is still read line by line.
+        let f = run("node.name = emqx@127.0.0.1\nlistener.tcp.external = 0.0.0.0:1883\nflapping_detect_policy = 30, 1m, 5m\nallow_anonymous = true\n").unwrap();
+        let paths: Vec<&str> = f.emqx_keys.iter().map(|k| k.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "node.name",
+                "listener.tcp.external",
+                "flapping_detect_policy",
+                "allow_anonymous"
+            ]
+        );
+        assert_eq!(f.emqx_keys[1].span.line, 2);
+    }
+
+    #[test]
+    fn garbage_is_a_positioned_error() {
+        let e = run("mqtt {\n  max_inflight = \n").unwrap_err();
+        assert!(e.message.contains("emqx.conf"));
+        for t in [
+            "{",
+            "}",
+            "\"",
+            "a.b.c {",
+            "listeners.ssl.x.bind = \"::\"",
+            "\u{0}",
+            "dashboard.listeners.http.bind = {}",
+        ] {
+            let _ = run(t);
+        }
+    }
+
+    #[test]
+    fn detection() {
+        assert!(detect(Path::new("emqx.conf"), ""));
+        assert!(detect(
+            Path::new("broker.conf"),
+            "node {\n name = \"a@b\"\n}\nmqtt {\n}\n"
+        ));
+        assert!(detect(
+            Path::new("old.conf"),
+            "listener.tcp.external = 0.0.0.0:1883\nallow_anonymous = true\n"
+        ));
+        assert!(!detect(
+            Path::new("mosquitto.conf"),
+            "listener 1883\nallow_anonymous false\n"
+        ));
+        assert!(!detect(
+            Path::new("99-mqtt.conf"),
+            "net.core.somaxconn = 65535\nfs.file-max = 100\n"
+        ));
+    }
+}

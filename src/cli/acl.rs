@@ -1,0 +1,207 @@
+//! `mqttforge acl check SPEC --user U [--client-id C] --read|--write TOPIC`:
+//! what the site's generated ACL decides for a client, and which rule
+//! decided, evaluated with the engine's own semantics (`crate::acl`).
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::{exit, stdout_style, Format};
+use crate::acl::{self, Access, Who};
+use crate::diag;
+use crate::render::{self, RenderOptions, SecretMode};
+use crate::spec::{self, model::Engine};
+
+/// Exit status of a denied request.
+pub const DENIED: u8 = 3;
+
+/// Ask the site's generated ACL.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    Check(CheckArgs),
+}
+
+/// What the generated ACL decides for a client reading or writing a topic,
+/// and which rule decided.
+#[derive(clap::Args, Debug)]
+#[command(
+    group = clap::ArgGroup::new("access").required(true).args(["read", "write"]),
+    after_help = "The site is rendered as `render` would, and its ACL (Mosquitto `mosquitto/acl`, EMQX\n\
+`emqx/acl.conf`) evaluated with the broker's semantics. Devices connect with their id as\n\
+username (the certificate CN) and client id. rumqttd has no topic authorization.\n\n\
+Exit status: 0 allowed, 3 denied, 1 invalid spec or no ACL, 2 usage.\n\n\
+Examples:\n  mqttforge acl check site-examples/emqx-cluster.yaml --user sensor-0042 --write devices/sensor-0042/telemetry/temp\n  mqttforge acl check site-examples/mosquitto-ha.yaml --user monitoring --read '$SYS/#'\n  mqttforge acl check site.yaml --user dispatch --client-id dispatch-1 --write devices/forklift-07/cmd/stop --format json"
+)]
+pub struct CheckArgs {
+    /// The site spec (YAML).
+    pub spec: PathBuf,
+    /// The client's username (a device's id, or a user's name).
+    #[arg(long, value_name = "USERNAME")]
+    pub user: String,
+    /// The client id (defaults to the username).
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Subscribe to (receive) this topic or filter.
+    #[arg(long, value_name = "TOPIC")]
+    pub read: Option<String>,
+    /// Publish to this topic.
+    #[arg(long, value_name = "TOPIC")]
+    pub write: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub fn run(args: Args) -> u8 {
+    match args.command {
+        Command::Check(a) => check(a),
+    }
+}
+
+fn fail(format: Format, message: &str) -> u8 {
+    match format {
+        Format::Text => eprintln!("error: {message}"),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "error": message })).expect("JSON")
+        ),
+    }
+    exit::FAILED
+}
+
+fn check(args: CheckArgs) -> u8 {
+    let (access, topic) = match (&args.read, &args.write) {
+        (Some(t), None) => (Access::Read, t.clone()),
+        (None, Some(t)) => (Access::Write, t.clone()),
+        _ => {
+            eprintln!("error: give exactly one of --read TOPIC and --write TOPIC");
+            return exit::USAGE;
+        }
+    };
+    let problem = match access {
+        Access::Write => acl::topic::name_problem(&topic),
+        Access::Read => acl::topic::filter_problem(&topic),
+    };
+    if let Some(p) = problem {
+        eprintln!(
+            "error: `{}` is not a valid topic {}: {p}",
+            topic.escape_debug(),
+            if access == Access::Read {
+                "filter"
+            } else {
+                "to publish to"
+            }
+        );
+        return exit::USAGE;
+    }
+    let site = match spec::load(&args.spec) {
+        Ok(s) => s,
+        Err(diags) => {
+            print!("{}", diag::render_text(&diags, stdout_style()));
+            return exit::FAILED;
+        }
+    };
+    let engine = site.spec.engine;
+    if engine == Engine::Rumqttd {
+        return fail(
+            args.format,
+            &format!(
+                "{}: engine rumqttd has no topic authorization: every authenticated client may publish and subscribe to every topic, so there is no ACL to check",
+                args.spec.display()
+            ),
+        );
+    }
+    let opts = RenderOptions::production(args.spec.display().to_string(), SecretMode::Skip);
+    let tree = match render::render(&site, &opts) {
+        Ok(t) => t,
+        Err(diags) => {
+            print!("{}", diag::render_text(&diags, stdout_style()));
+            return exit::FAILED;
+        }
+    };
+    let acl = match acl::from_tree(engine, &tree) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            return fail(
+                args.format,
+                &format!(
+                    "the site renders no ACL file for engine {}",
+                    engine.as_str()
+                ),
+            )
+        }
+        Err(e) => {
+            return fail(
+                args.format,
+                &format!(
+                "the generated ACL cannot be read: {e} (please report this as a bug in mqttforge)"
+            ),
+            )
+        }
+    };
+    let client_id = args.client_id.clone().unwrap_or_else(|| args.user.clone());
+    let who = Who {
+        cert_common_name: Some(args.user.clone()),
+        ..Who::new(Some(&args.user), &client_id)
+    };
+    let d = acl::decide(&acl, &who, access, &topic);
+    let verb = match access {
+        Access::Read => "subscribe to",
+        Access::Write => "publish to",
+    };
+    match args.format {
+        Format::Text => {
+            let client = if client_id == args.user {
+                format!("`{}`", args.user)
+            } else {
+                format!("`{}` (client id `{client_id}`)", args.user)
+            };
+            if d.allowed {
+                println!("allow: {client} may {verb} `{topic}`");
+            } else {
+                println!("deny: {client} may not {verb} `{topic}`");
+            }
+            match (&d.rule, &d.note) {
+                (Some((span, text)), note) => {
+                    println!("  decided by {}:{}: {text}", span.file.name, span.line);
+                    if let Some(note) = note {
+                        println!("  note: {note}");
+                    }
+                }
+                (None, Some(note)) => {
+                    println!("  decided by the default of {}: {note}", acl.file().name)
+                }
+                (None, None) => println!(
+                    "  decided by the default of {}: no rule matches",
+                    acl.file().name
+                ),
+            }
+        }
+        Format::Json => {
+            let rule = d.rule.as_ref().map(|(span, text)| json!({ "file": span.file.name, "line": span.line, "column": span.col, "text": text }));
+            let doc = json!({
+                "allowed": d.allowed,
+                "decision": if d.allowed { "allow" } else { "deny" },
+                "engine": engine.as_str(),
+                "acl_file": acl.file().name,
+                "username": args.user,
+                "client_id": client_id,
+                "access": access.as_str(),
+                "topic": topic,
+                "rule": rule,
+                "note": d.note,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).expect("JSON"));
+        }
+    }
+    if d.allowed {
+        exit::OK
+    } else {
+        DENIED
+    }
+}

@@ -1,0 +1,93 @@
+//! A non-admin principal may publish to `#`, or devices may publish through a wildcard that spans other devices.
+//!
+//! What it does: flags write (or readwrite) permissions on `#` (or `+/#`,
+//! the same thing) held by anyone but an admin, and write permissions held
+//! by devices (a device, a role devices hold, a Mosquitto `pattern`, EMQX
+//! `all`) whose filter has a wildcard where the device id goes, or a
+//! wildcard and no device id at all. Named users such as a gateway or a
+//! dispatcher are services meant to reach many devices: for them only `#`
+//! is flagged.
+//!
+//! Why it matters: least privilege is the last layer of defence. A device
+//! whose key leaks, or whose firmware is compromised, can then publish
+//! commands, status or telemetry for every other device of the site
+//! (`devices/+/cmd/#`), and a service account that may write `#` can
+//! impersonate anything, `$`-less system topics included.
+//!
+//! Example:
+//!     roles:
+//!       sensor:
+//!         - { write: "devices/+/telemetry/#" }
+//!
+//! Use instead:
+//!     roles:
+//!       sensor:
+//!         - { write: "devices/{id}/telemetry/#" }
+//!
+//! (In a Mosquitto ACL, `pattern write devices/%u/telemetry/#`; in EMQX,
+//! `["devices/${username}/telemetry/#"]`.)
+//!
+//! Severity: error in production; warning elsewhere.
+
+use super::{device_principal, principal, verb, writes};
+use crate::diag::Severity;
+use crate::lint::facts::{Facts, Principal};
+use crate::lint::{relaxed, Finding, Rule, BOTH};
+
+pub const RULE: Rule = Rule {
+    id: "MQ-ACL-001",
+    name: "wildcard_write",
+    severity: Severity::Error,
+    scope: BOTH,
+    source: include_str!("mq_acl_001_wildcard_write.rs"),
+    check,
+};
+
+fn check(facts: &Facts, out: &mut Vec<Finding>) {
+    for f in &facts.acl {
+        if f.admin || !writes(f.access) {
+            continue;
+        }
+        let levels: Vec<&str> = f.normalized.split('/').collect();
+        let everything = f.normalized == "#" || f.normalized == "+/#";
+        let finding = if everything {
+            let help = if f.principal == Principal::All {
+                "end an EMQX acl.conf with `{deny, all}.`, and grant each principal only the subtrees it needs; keep `#` for the admin role"
+            } else {
+                "grant only the subtrees this principal needs (e.g. `devices/+/telemetry/#` read-only for a collector); keep `#` for the admin role"
+            };
+            Finding::new(
+                &f.span,
+                format!(
+                    "{} may {} `{}`: every topic of the site, other devices' commands included",
+                    principal(f),
+                    verb(f.access),
+                    f.topic
+                ),
+                help,
+            )
+        } else if device_principal(&f.principal) {
+            let id_level = levels.iter().position(|l| *l == "{id}");
+            let wild = levels.iter().position(|l| *l == "+" || *l == "#");
+            match (wild, id_level) {
+                (Some(w), Some(i)) if w < i => Finding::new(
+                    &f.span,
+                    format!("{} may {} `{}`, whose `{}` comes before the device id: one device can write other devices' topics", principal(f), verb(f.access), f.topic, levels[w]),
+                    "put the device's own id at that level (`{id}` in a spec role, `%u` in a Mosquitto pattern, `${username}` in EMQX)",
+                ),
+                (Some(w), None) => Finding::new(
+                    &f.span,
+                    format!("{} may {} `{}`, whose `{}` spans every device's topics: one device can write what others write", principal(f), verb(f.access), f.topic, levels[w]),
+                    "scope the filter to the device's own id (`devices/{id}/...` in a spec role, `%u` in a Mosquitto pattern, `${username}` in EMQX)",
+                ),
+                _ => continue,
+            }
+        } else {
+            continue;
+        };
+        out.push(match relaxed(facts, Severity::Warning) {
+            Some(s) => finding.with_severity(s),
+            None => finding,
+        });
+    }
+}

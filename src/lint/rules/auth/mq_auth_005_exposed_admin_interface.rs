@@ -1,0 +1,134 @@
+//! An admin or stats interface is reachable beyond loopback with default, weak, inline or no credentials.
+//!
+//! What it does: flags the HAProxy stats page (`stats enable`/`stats uri`
+//! with its `stats auth` lines), an HAProxy stats socket on a TCP address,
+//! and the EMQX dashboard (`dashboard.listeners.http|https.bind`, with
+//! `dashboard.default_password`) when they listen beyond loopback and their
+//! credentials are a default pair (`admin:admin`, EMQX's first-boot
+//! `admin`/`public` when `default_password` is not set), weak (a common
+//! password, the user name again, fewer than 12 characters), written
+//! inline in the config, or absent. Credentials taken from the environment
+//! (`"ops:${HAPROXY_STATS_PASSWORD}"`, `"${EMQX_DASHBOARD_PASSWORD}"`) and
+//! interfaces bound to 127.0.0.1 or a Unix socket pass.
+//!
+//! In a spec: the stats page mqttforge renders (loopback, password by
+//! environment reference) and the EMQX dashboard as the rendered emqx.conf
+//! opens it. The spec has no setting for the dashboard, so that finding is a
+//! warning, with the operational fix (set `EMQX_DASHBOARD__DEFAULT_PASSWORD`
+//! in the service environment before the first start, firewall port 18083).
+//!
+//! Why it matters: these interfaces control the site: the HAProxy stats
+//! page in admin mode and the stats socket can drain or disable brokers,
+//! and the EMQX dashboard can kick clients, change authorization and read
+//! every topic. Scanners try default credentials first; an inline password
+//! is in every copy of the repository.
+//!
+//! Example:
+//!     listen stats
+//!         bind :8404
+//!         stats enable
+//!         stats auth admin:admin
+//!
+//! Use instead:
+//!     listen stats
+//!         bind 127.0.0.1:8404
+//!         stats enable
+//!         stats auth "ops:${HAPROXY_STATS_PASSWORD}"
+//!
+//! Severity: error in production; warning elsewhere, and for the dashboard
+//! a spec's rendered emqx.conf opens.
+
+use crate::diag::Severity;
+use crate::lint::facts::{AdminFact, Facts, Origin};
+use crate::lint::{relaxed, Finding, Rule, BOTH};
+
+pub const RULE: Rule = Rule {
+    id: "MQ-AUTH-005",
+    name: "exposed_admin_interface",
+    severity: Severity::Error,
+    scope: BOTH,
+    source: include_str!("mq_auth_005_exposed_admin_interface.rs"),
+    check,
+};
+
+/// Only local clients reach this bind address (loopback, Unix socket).
+fn local(bind: Option<&str>) -> bool {
+    match bind {
+        None => false,
+        Some(h) => {
+            h.starts_with('/')
+                || ["unix@", "abns@", "fd@", "sockpair@"]
+                    .iter()
+                    .any(|p| h.starts_with(p))
+                || h == "localhost"
+                || h.trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+    }
+}
+
+fn help(facts: &Facts, a: &AdminFact) -> String {
+    if a.what.contains("EMQX dashboard") {
+        if facts.origin == Origin::Spec {
+            "restrict port 18083 to the operators' network at the host firewall, and give the admin account a strong password before the brokers are reachable: set `EMQX_DASHBOARD__DEFAULT_PASSWORD` in the EMQX service's environment before its first start".into()
+        } else {
+            "bind it to loopback (`dashboard.listeners.http.bind = \"127.0.0.1:18083\"`, reached through an SSH tunnel or VPN) and take the password from the environment: `dashboard.default_password = \"${EMQX_DASHBOARD_PASSWORD}\"`".into()
+        }
+    } else if a.what.contains("stats socket") {
+        "serve the stats socket on a Unix socket (`stats socket /run/haproxy/admin.sock mode 660 level admin`), or bind it to 127.0.0.1".into()
+    } else {
+        "bind the stats page to 127.0.0.1 and take the password from the environment: `stats auth \"ops:${HAPROXY_STATS_PASSWORD}\"`".into()
+    }
+}
+
+fn check(facts: &Facts, out: &mut Vec<Finding>) {
+    for a in &facts.admin {
+        if local(a.bind.as_deref()) {
+            continue;
+        }
+        let emqx = a.what.contains("EMQX dashboard");
+        let creds = match a.credentials.as_str() {
+            "default" if emqx => "its default login (admin/public)",
+            "default" => "default credentials",
+            "weak" => "a weak password",
+            "inline" => "a password written inline in the config",
+            "none" => "no credentials at all",
+            _ => continue,
+        };
+        let at = match &a.bind {
+            Some(b) => format!("on `{b}`"),
+            None => "on all interfaces".to_string(),
+        };
+        let mut f = Finding::new(
+            &a.span,
+            format!("{} is reachable {at} with {creds}", a.what),
+            help(facts, a),
+        );
+        // A spec cannot change what the rendered emqx.conf does with the dashboard.
+        let rendered_dashboard = emqx && facts.origin == Origin::Spec;
+        if let Some(s) =
+            relaxed(facts, Severity::Warning).or(rendered_dashboard.then_some(Severity::Warning))
+        {
+            f = f.with_severity(s);
+        }
+        out.push(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local;
+
+    #[test]
+    fn local_binds() {
+        assert!(
+            local(Some("127.0.0.1"))
+                && local(Some("::1"))
+                && local(Some("[::1]"))
+                && local(Some("/run/haproxy.sock"))
+                && local(Some("unix@/x"))
+        );
+        assert!(!local(None) && !local(Some("10.0.0.1")) && !local(Some("mqtt.example")));
+    }
+}

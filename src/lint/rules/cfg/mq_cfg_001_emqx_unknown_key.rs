@@ -1,0 +1,346 @@
+//! An EMQX 5 configuration holds an EMQX 4.x key, or a key EMQX 5 does not know.
+//!
+//! What it does: checks every key path of an audited emqx.conf. EMQX 4.x
+//! keys that changed in 5.x (`listener.ssl.external.*`, `zone.*`,
+//! `allow_anonymous`, `acl_nomatch`, `acl_file`, `log.level`,
+//! `dashboard.default_user.*`, ...) are flagged with their 5.x
+//! replacement. Under the roots whose keys mqttforge knows completely
+//! (`node`, `cluster`, `listeners`, `mqtt`, `authorization`, `log`,
+//! `dashboard`, `prometheus`, `limiter`), a key that is a near miss of a
+//! known one is flagged as a misspelling; a root EMQX 5 does not have is
+//! flagged too. Keys under other EMQX 5 roots (`authentication`, `rpc`,
+//! `retainer`, `gateway`, ...) are not checked. A 4.x file in
+//! `key = value` lines that HOCON cannot read is still checked line by line.
+//!
+//! Applies to audited files: the emqx.conf mqttforge renders is checked
+//! against the same key table when it is rendered.
+//!
+//! Why it matters: EMQX 5 validates its configuration against a schema and
+//! refuses to start on an unknown key, so a config carried over from 4.x,
+//! or a typo, keeps the node down; and a 4.x setting that did start under
+//! another name (`acl_nomatch = deny`) no longer protects anything.
+//!
+//! Example:
+//!     listener.ssl.external = 8883
+//!     listener.ssl.external.keyfile = etc/certs/key.pem
+//!     acl_nomatch = deny
+//!
+//! Use instead:
+//!     listeners.ssl.default {
+//!       bind = "0.0.0.0:8883"
+//!       ssl_options { keyfile = "etc/certs/key.pem" }
+//!     }
+//!     authorization { no_match = deny }
+//!
+//! Severity: error.
+
+use crate::diag::Severity;
+use crate::lint::facts::Facts;
+use crate::lint::{Finding, Rule, AUDIT_ONLY};
+
+pub const RULE: Rule = Rule {
+    id: "MQ-CFG-001",
+    name: "emqx_unknown_key",
+    severity: Severity::Error,
+    scope: AUDIT_ONLY,
+    source: include_str!("mq_cfg_001_emqx_unknown_key.rs"),
+    check,
+};
+
+/// The EMQX 4.x keys (not valid in 5.x) and what replaced them. A pattern
+/// ending with `.` is a prefix; others match the path exactly.
+const V4_KEYS: &[(&str, &str)] = &[
+    ("listener.", "5.x listeners are `listeners.<tcp|ssl|ws|wss>.<name>.*`, e.g. `listeners.ssl.default { bind = \"0.0.0.0:8883\" }`"),
+    ("zone.", "5.x has no zones of this shape: MQTT settings live under `mqtt.*`"),
+    ("allow_anonymous", "5.x has no `allow_anonymous`: clients are anonymous when no `authentication` is configured"),
+    ("acl_nomatch", "5.x: `authorization.no_match = deny`"),
+    ("acl_file", "5.x: `authorization.sources = [{ type = file, path = \"etc/acl.conf\" }]`"),
+    ("acl_deny_action", "5.x: `authorization.deny_action`"),
+    ("enable_acl_cache", "5.x: `authorization.cache.enable`"),
+    ("acl_cache_max_size", "5.x: `authorization.cache.max_size`"),
+    ("acl_cache_ttl", "5.x: `authorization.cache.ttl`"),
+    ("flapping_detect_policy", "5.x: `flapping_detect { enable, max_count, window_time, ban_time }`"),
+    ("cluster.discovery", "5.x: `cluster.discovery_strategy`"),
+    ("cluster.dns.app", "5.x: `cluster.dns.name` and `record_type`"),
+    ("cluster.k8s.app_name", "5.x: `cluster.k8s.service_name`"),
+    ("cluster.etcd.ssl.", "5.x: `cluster.etcd.ssl_options.*`"),
+    ("cluster.mcast.", "multicast discovery is gone in 5.x: use static, dns, etcd or k8s"),
+    ("node.heartbeat", "not an EMQX 5 key: remove it"),
+    ("node.async_threads", "not an EMQX 5 key: remove it"),
+    ("node.fullsweep_after", "not an EMQX 5 key: remove it"),
+    ("node.crash_dump", "5.x: `node.crash_dump_file`"),
+    ("node.ssl_dist_optfile", "5.x: `rpc.ssl_options` / the Erlang distribution settings"),
+    ("node.dist_listen_min", "not an EMQX 5 key: remove it"),
+    ("node.dist_listen_max", "not an EMQX 5 key: remove it"),
+    ("rpc.tcp_server_port", "5.x: `rpc.server_port`"),
+    ("rpc.tcp_client_port", "5.x: `rpc.client_port`"),
+    ("rpc.tcp_client_num", "5.x: `rpc.client_num`"),
+    ("log.to", "5.x: `log.console.enable` / `log.file.<handler>.enable`"),
+    ("log.level", "5.x: `log.console.level` / `log.file.<handler>.level`"),
+    ("log.dir", "5.x: `log.file.<handler>.path`"),
+    ("log.file", "5.x: `log.file.<handler>.path` (`log.file` is a group of handlers)"),
+    ("log.chars_limit", "5.x: `log.console.max_depth` / `log.file.<handler>.max_depth`"),
+    ("log.rotation.", "5.x: `log.file.<handler>.rotation_count` / `rotation_size`"),
+    ("dashboard.listener.", "5.x: `dashboard.listeners.http.bind`"),
+    ("dashboard.default_user.", "5.x: `dashboard.default_username` / `dashboard.default_password`"),
+    ("management.", "5.x REST API credentials are API keys (`api_key.bootstrap_file`)"),
+    ("prometheus.push.gateway.server", "5.x: `prometheus.push_gateway.url`"),
+    ("auth.", "5.x: `authentication = [ { mechanism = password_based, backend = ... } ]`"),
+    ("plugins.loaded_file", "5.x: `plugins.states`"),
+    ("broker.sys_interval", "5.x: `sys_topics.sys_msg_interval`"),
+    ("module.", "5.x modules are configured under their own roots (`delayed`, `topic_metrics`, ...)"),
+];
+
+/// The 4.x key a path is, and its 5.x replacement.
+fn v4_key(path: &str) -> Option<&'static str> {
+    V4_KEYS
+        .iter()
+        .find(|(p, _)| {
+            if p.ends_with('.') {
+                path.starts_with(p)
+            } else {
+                path == *p
+            }
+        })
+        .map(|(_, hint)| *hint)
+}
+
+/// Roots whose keys `crate::formats::emqx_keys` lists completely: an
+/// unknown key under them is a misspelling.
+const COVERED_ROOTS: &[&str] = &[
+    "node",
+    "cluster",
+    "mqtt",
+    "authorization",
+    "log",
+    "dashboard",
+    "prometheus",
+    "limiter",
+];
+
+/// Other EMQX 5 roots (their keys are not checked).
+const OTHER_ROOTS: &[&str] = &[
+    "alarm",
+    "api_key",
+    "authentication",
+    "auto_subscribe",
+    "banned",
+    "bridges",
+    "broker",
+    "conn_congestion",
+    "connectors",
+    "actions",
+    "sources",
+    "crl_cache",
+    "delayed",
+    "durable_sessions",
+    "durable_storage",
+    "exhook",
+    "file_transfer",
+    "flapping_detect",
+    "force_gc",
+    "force_shutdown",
+    "gateway",
+    "license",
+    "opentelemetry",
+    "overload_protection",
+    "plugins",
+    "psk_authentication",
+    "retainer",
+    "rewrite",
+    "rpc",
+    "rule_engine",
+    "schema_registry",
+    "schema_validation",
+    "message_transformation",
+    "session_persistence",
+    "slow_subs",
+    "stats",
+    "sys_topics",
+    "sysmon",
+    "telemetry",
+    "topic_metrics",
+    "trace",
+    "zones",
+    "cluster_link",
+    "durable_queues",
+];
+
+/// Keys under `listeners` the key table does not list but EMQX 5 reads.
+fn listener_extra(path: &str) -> bool {
+    let segs: Vec<&str> = path.split('.').collect();
+    if segs.first() != Some(&"listeners") || segs.len() < 4 {
+        return false;
+    }
+    match (segs[1], segs[3]) {
+        ("quic", _) => true,
+        ("wss", "ssl_options") => crate::formats::emqx_keys::is_known(&path.replacen(
+            "listeners.wss.",
+            "listeners.ssl.",
+            1,
+        )),
+        ("ws" | "wss", "websocket") => true,
+        (_, "authentication" | "authorization") => true,
+        _ => false,
+    }
+}
+
+/// Why a key path is not an EMQX 5 key (None: it is one, or under a root
+/// the tool does not check): the message and the help.
+fn key_problem(path: &str) -> Option<(String, String)> {
+    if let Some(hint) = v4_key(path) {
+        return Some((
+            format!("`{path}` is an EMQX 4.x key; EMQX 5 refuses to start on it"),
+            hint.to_string(),
+        ));
+    }
+    if crate::formats::emqx_keys::is_known(path) || listener_extra(path) {
+        return None;
+    }
+    let root = path.split('.').next().unwrap_or(path);
+    if OTHER_ROOTS.contains(&root) {
+        return None;
+    }
+    if root == "listeners" || COVERED_ROOTS.contains(&root) {
+        // Only a near miss of a known key is reported: the table is not every key of every EMQX release.
+        let segs: Vec<&str> = path.split('.').collect();
+        let candidates: Vec<String> = crate::formats::emqx_keys::KEYS
+            .iter()
+            .filter(|k| k.split('.').count() == segs.len())
+            .map(|k| {
+                k.split('.')
+                    .zip(&segs)
+                    .map(|(p, s)| if p.starts_with('<') { *s } else { p })
+                    .collect::<Vec<_>>()
+                    .join(".")
+            })
+            .collect();
+        return crate::suggest::did_you_mean(path, candidates.iter().map(String::as_str)).map(
+            |s| {
+                (
+                    format!(
+                        "`{path}` is not an EMQX 5 key; EMQX refuses to start on an unknown key"
+                    ),
+                    format!("did you mean `{s}`?"),
+                )
+            },
+        );
+    }
+    let roots: Vec<&str> = COVERED_ROOTS
+        .iter()
+        .chain(OTHER_ROOTS)
+        .chain(["listeners"].iter())
+        .copied()
+        .collect();
+    let help = match crate::suggest::did_you_mean(root, roots.iter().copied()) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => "remove it, or check the key against the EMQX 5 configuration manual".to_string(),
+    };
+    Some((format!("`{root}` (in `{path}`) is not an EMQX 5 configuration root; EMQX refuses to start on an unknown key"), help))
+}
+
+/// The group a 4.x key belongs to, to report `listener.ssl.external.*` once.
+fn v4_group(path: &str) -> Option<String> {
+    let (pattern, _) = V4_KEYS.iter().find(|(p, _)| {
+        if p.ends_with('.') {
+            path.starts_with(p)
+        } else {
+            path == *p
+        }
+    })?;
+    if !pattern.ends_with('.') {
+        return Some(path.to_string());
+    }
+    let depth = if *pattern == "listener." {
+        3
+    } else {
+        pattern.matches('.').count() + 1
+    };
+    Some(path.split('.').take(depth).collect::<Vec<_>>().join("."))
+}
+
+fn check(facts: &Facts, out: &mut Vec<Finding>) {
+    // 4.x keys of one group (`listener.ssl.external.*`) in one file are reported once.
+    // (file and 4.x group, keys in the group, the finding at its first key)
+    type Group = Option<(String, String)>;
+    let mut found: Vec<(Group, usize, Finding)> = Vec::new();
+    for k in &facts.emqx_keys {
+        let Some((message, help)) = key_problem(&k.path) else {
+            continue;
+        };
+        let group = v4_group(&k.path).map(|g| (k.span.file.name.clone(), g));
+        if let Some((_, n, _)) = found
+            .iter_mut()
+            .find(|(g, _, _)| g.is_some() && *g == group)
+        {
+            *n += 1;
+            continue;
+        }
+        found.push((group, 1, Finding::new(&k.span, message, help)));
+    }
+    for (group, n, mut f) in found {
+        if let (Some((_, prefix)), true) = (group, n > 1) {
+            f.message = format!(
+                "`{prefix}.*` ({n} keys) are EMQX 4.x keys; EMQX 5 refuses to start on them"
+            );
+        }
+        out.push(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn four_x_keys() {
+        assert!(key_problem("listener.ssl.external.keyfile")
+            .unwrap()
+            .1
+            .contains("listeners."));
+        assert!(key_problem("zone.external.idle_timeout").is_some());
+        assert!(key_problem("zones.default.mqtt.max_inflight").is_none());
+        assert!(key_problem("allow_anonymous").is_some());
+        assert!(key_problem("log.file").is_some());
+        assert!(key_problem("log.file.default.path").is_none());
+        assert_eq!(
+            key_problem("mqtt.max_packet_sise").unwrap().1,
+            "did you mean `mqtt.max_packet_size`?"
+        );
+        assert!(key_problem("listeners.wss.default.ssl_options.certfile").is_none());
+        assert!(key_problem("listeners.ssl.devices.ssl_options.verfy").is_some());
+        assert!(key_problem("retainer.max_payload_size").is_none());
+        assert!(key_problem("mqttt.max_inflight")
+            .unwrap()
+            .1
+            .contains("`mqtt`"));
+        assert_eq!(
+            v4_group("listener.ssl.external.keyfile").as_deref(),
+            Some("listener.ssl.external")
+        );
+        assert_eq!(
+            v4_group("listener.ssl.external").as_deref(),
+            Some("listener.ssl.external")
+        );
+        assert_eq!(
+            v4_group("zone.external.idle_timeout").as_deref(),
+            Some("zone.external")
+        );
+        assert_eq!(v4_group("mqtt.max_inflight"), None);
+    }
+
+    #[test]
+    fn the_generated_config_has_only_emqx_5_keys() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/golden/emqx-cluster/emqx/mqtt1/emqx.conf"
+        ))
+        .unwrap();
+        let root = crate::formats::hocon::parse(&text).unwrap();
+        let problems: Vec<_> = crate::formats::hocon::flatten(&root)
+            .into_iter()
+            .filter_map(|(p, _, _)| key_problem(&p))
+            .collect();
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+}

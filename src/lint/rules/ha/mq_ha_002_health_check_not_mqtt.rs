@@ -1,0 +1,90 @@
+//! The load balancer's health check does not speak MQTT.
+//!
+//! What it does: flags HAProxy backends whose servers are checked by a bare
+//! TCP connect (no `option tcp-check`, or `option tcp-check` without a
+//! CONNECT to send, or `tcp-check` rules without the option that enables
+//! them), by a check of another protocol (`option httpchk`,
+//! `option ssl-hello-chk`, ...), or by a CONNECT whose answer is never read
+//! (no `tcp-check expect` after it).
+//!
+//! Applies to audited haproxy.cfg files: the health check mqttforge
+//! renders always sends a CONNECT and expects the CONNACK.
+//!
+//! Why it matters: a broker that accepts TCP connections but no longer
+//! answers MQTT (overloaded, stuck on a full disk, refusing every client)
+//! stays UP, and the load balancer keeps sending devices to it. An HTTP
+//! check against an MQTT port fails on every broker instead. Only a check
+//! that sends a CONNECT and expects CONNACK "accepted" proves that the
+//! broker serves clients.
+//!
+//! Example:
+//!     backend brokers
+//!         server mqtt1 10.0.1.10:8883 check
+//!
+//! Use instead:
+//!     backend brokers
+//!         option tcp-check
+//!         tcp-check connect
+//!         tcp-check send-binary 100c00044d5154540402003c0000
+//!         tcp-check expect binary 20020000
+//!         tcp-check send-binary e000
+//!         server mqtt1 10.0.1.10:8883 check port 1884
+//!
+//! Severity: warning.
+
+use super::same_place;
+use crate::diag::Severity;
+use crate::lint::facts::Facts;
+use crate::lint::{Finding, Rule, AUDIT_ONLY};
+
+pub const RULE: Rule = Rule {
+    id: "MQ-HA-002",
+    name: "health_check_not_mqtt",
+    severity: Severity::Warning,
+    scope: AUDIT_ONLY,
+    source: include_str!("mq_ha_002_health_check_not_mqtt.rs"),
+    check,
+};
+
+/// The MQTT conversation to put in its place.
+const MQTT_CHECK: &str = "`option tcp-check`, `tcp-check connect`, `tcp-check send-binary 100c00044d5154540402003c0000` (MQTT 3.1.1 CONNECT), `tcp-check expect binary 20020000` (CONNACK accepted), `tcp-check send-binary e000` (DISCONNECT)";
+
+fn check(facts: &Facts, out: &mut Vec<Finding>) {
+    let mut seen: Vec<&crate::source::Span> = Vec::new();
+    for hc in &facts.health_checks {
+        let Some((probe, span)) = &hc.probe else {
+            continue;
+        };
+        if seen.iter().any(|s| same_place(s, span)) {
+            continue;
+        }
+        seen.push(span);
+        let servers: Vec<String> = facts
+            .health_checks
+            .iter()
+            .filter(|o| {
+                o.backend == hc.backend
+                    && o.probe.as_ref().is_some_and(|(_, s)| same_place(s, span))
+            })
+            .map(|o| format!("`{}`", o.server))
+            .collect();
+        let help = if hc.mqtt.is_some() {
+            "add `tcp-check expect binary 20020000` right after the CONNECT, so only CONNACK \"accepted\" marks the broker UP".to_string()
+        } else {
+            format!("make the check speak MQTT: {MQTT_CHECK}")
+        };
+        let mut f = Finding::new(
+            span,
+            format!(
+                "backend `{}` checks {} with {probe}",
+                hc.backend,
+                super::and_list(&servers)
+            ),
+            help,
+        );
+        if !same_place(span, &hc.span) {
+            f = f.with_related(&hc.span, "checked server");
+        }
+        out.push(f);
+    }
+}

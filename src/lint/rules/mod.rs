@@ -1,0 +1,73 @@
+//! The rule registry: one table per area, one file per rule. IDs come from
+//! the catalog (`crate::catalog`, ../shared/RULES.md) and never change.
+
+pub mod acl;
+pub mod auth;
+pub mod cfg;
+pub mod dr;
+pub mod ha;
+pub mod obs;
+pub mod perf;
+pub mod pki;
+pub mod tls;
+
+use super::Rule;
+
+/// Every area's table, in catalog order.
+pub const AREAS: &[&[Rule]] = &[
+    tls::RULES,
+    pki::RULES,
+    auth::RULES,
+    acl::RULES,
+    ha::RULES,
+    obs::RULES,
+    perf::RULES,
+    dr::RULES,
+    cfg::RULES,
+];
+
+/// Every rule, in catalog order.
+pub fn all() -> impl Iterator<Item = &'static Rule> {
+    AREAS.iter().flat_map(|a| a.iter())
+}
+
+pub fn find(id: &str) -> Option<&'static Rule> {
+    all().find(|r| r.id.eq_ignore_ascii_case(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// IDs are unique, in the catalog, in the right area table, and each
+    /// rule's file is named `mq_<area>_<nnn>_<name>.rs` with its docs.
+    #[test]
+    fn the_registry_is_consistent() {
+        let rules: Vec<&Rule> = all().collect();
+        for (i, r) in rules.iter().enumerate() {
+            assert!(
+                rules[i + 1..].iter().all(|o| o.id != r.id),
+                "{} registered twice",
+                r.id
+            );
+            assert!(
+                crate::catalog::find(r.id).is_some(),
+                "{} is not in the catalog",
+                r.id
+            );
+            let doc = r.doc();
+            for section in ["What it does", "Why it matters", "Example", "Use instead"] {
+                assert!(
+                    doc.contains(section),
+                    "{}: its doc comment lacks `{section}`",
+                    r.id
+                );
+            }
+            assert!(
+                !r.name.is_empty() && r.name.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{}",
+                r.id
+            );
+        }
+    }
+}

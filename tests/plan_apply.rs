@@ -1,0 +1,506 @@
+//! `plan` and `apply` through the built binary: clean plans after apply,
+//! exact diffs and exit codes, drift, unmanaged files, failures mid-apply and
+//! SIGKILL at random points.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mqttforge"));
+    c.env("NO_COLOR", "1").stdin(Stdio::null());
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn out(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A copy of an example in a temp dir, and an output dir beside it.
+struct Site {
+    dir: tempfile::TempDir,
+}
+
+impl Site {
+    fn new(example: &str) -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let text =
+            std::fs::read_to_string(common::root().join(format!("site-examples/{example}.yaml")))
+                .unwrap();
+        std::fs::write(dir.path().join("site.yaml"), text).unwrap();
+        Site { dir }
+    }
+    fn spec(&self) -> String {
+        self.dir.path().join("site.yaml").display().to_string()
+    }
+    fn out(&self) -> PathBuf {
+        self.dir.path().join("rendered")
+    }
+    fn out_s(&self) -> String {
+        self.out().display().to_string()
+    }
+    fn edit(&self, from: &str, to: &str) {
+        let p = self.dir.path().join("site.yaml");
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains(from), "{from}");
+        std::fs::write(&p, text.replacen(from, to, 1)).unwrap();
+    }
+    fn apply(&self) -> Output {
+        run(&[
+            "apply",
+            &self.spec(),
+            "--out",
+            &self.out_s(),
+            "--auto-approve",
+            "--no-secrets",
+        ])
+    }
+    fn plan(&self) -> Output {
+        run(&[
+            "plan",
+            &self.spec(),
+            "--out",
+            &self.out_s(),
+            "--no-secrets",
+            "--detailed-exitcode",
+        ])
+    }
+}
+
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, d: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.insert(
+                    p.strip_prefix(base).unwrap().display().to_string(),
+                    std::fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    let mut m = BTreeMap::new();
+    if dir.exists() {
+        walk(dir, dir, &mut m);
+    }
+    m
+}
+
+#[test]
+fn apply_then_plan_is_clean() {
+    let s = Site::new("emqx-cluster");
+    let o = s.apply();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(
+        out(&o).contains("Plan: 17 to add, 0 to change, 0 to destroy."),
+        "{}",
+        out(&o)
+    );
+    let o = s.plan();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(out(&o).contains("No changes."));
+    // Files carry their modes: scripts executable, ACLs not world-readable.
+    let mode = |p: &str| {
+        std::fs::metadata(s.out().join(p))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("backup/backup.sh"), 0o750);
+    assert_eq!(mode("emqx/acl.conf"), 0o640);
+    assert_eq!(mode("haproxy/haproxy.cfg"), 0o644);
+}
+
+#[test]
+fn a_spec_change_shows_exactly_its_diff() {
+    let s = Site::new("edge-mosquitto");
+    assert_eq!(s.apply().status.code(), Some(0));
+    s.edit("max_inflight: 20", "max_inflight: 25");
+    let o = s.plan();
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    let text = out(&o);
+    assert!(
+        text.contains("  ~ mosquitto/edge1/mosquitto.conf (update)\n"),
+        "{text}"
+    );
+    assert!(text.contains("-max_inflight_messages 20\n"), "{text}");
+    assert!(text.contains("+max_inflight_messages 25\n"), "{text}");
+    assert!(
+        text.contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches(" (update").count(),
+        1,
+        "only the one file changes:\n{text}"
+    );
+    // The JSON form says the same.
+    let o = run(&[
+        "plan",
+        &s.spec(),
+        "--out",
+        &s.out_s(),
+        "--no-secrets",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["summary"]["change"], 1);
+    assert_eq!(v["changes"][0]["path"], "mosquitto/edge1/mosquitto.conf");
+    assert_eq!(v["changes"][0]["action"], "update");
+    // Applying it makes the plan clean again.
+    assert_eq!(s.apply().status.code(), Some(0));
+    assert_eq!(s.plan().status.code(), Some(0));
+}
+
+#[test]
+fn removing_a_feature_destroys_only_its_files() {
+    let s = Site::new("edge-mosquitto");
+    assert_eq!(s.apply().status.code(), Some(0));
+    s.edit(
+        "os: { sysctl: true, congestion_control: bbr }",
+        "os: { sysctl: true, congestion_control: cubic }",
+    );
+    let o = s.plan();
+    let text = out(&o);
+    assert!(
+        text.contains("  - os/modules-load.d/mqttforge.conf (delete)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Plan: 0 to add, 1 to change, 1 to destroy."),
+        "{text}"
+    );
+    assert_eq!(s.apply().status.code(), Some(0));
+    assert!(
+        !s.out().join("os/modules-load.d").exists(),
+        "empty directories go too"
+    );
+}
+
+#[test]
+fn a_hand_edit_is_drift() {
+    let s = Site::new("mosquitto-ha");
+    assert_eq!(s.apply().status.code(), Some(0));
+    let acl = s.out().join("mosquitto/acl");
+    let text = std::fs::read_to_string(&acl).unwrap();
+    std::fs::write(
+        &acl,
+        text.replace(
+            "topic readwrite #",
+            "topic readwrite #\ntopic read secret/#",
+        ),
+    )
+    .unwrap();
+    let o = s.plan();
+    assert_eq!(o.status.code(), Some(2));
+    let text = out(&o);
+    assert!(
+        text.contains("  ~ mosquitto/acl (update, edited by hand since the last apply)"),
+        "{text}"
+    );
+    assert!(text.contains("-topic read secret/#"), "{text}");
+    assert_eq!(s.apply().status.code(), Some(0));
+    assert_eq!(s.plan().status.code(), Some(0));
+}
+
+#[test]
+fn unmanaged_files_are_never_overwritten_or_deleted() {
+    let s = Site::new("mosquitto-ha");
+    let cfg = s.out().join("haproxy/haproxy.cfg");
+    std::fs::create_dir_all(cfg.parent().unwrap()).unwrap();
+    std::fs::write(&cfg, "hand-written\n").unwrap();
+    std::fs::write(s.out().join("NOTES.md"), "ours\n").unwrap();
+    let o = s.apply();
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        out(&o).contains(
+            "refusing to overwrite 1 file mqttforge does not manage: haproxy/haproxy.cfg"
+        ),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), "hand-written\n");
+    assert_eq!(tree(&s.out()).len(), 2, "nothing written when refusing");
+    // Adopting on purpose takes it over; the unrelated file stays.
+    let o = run(&[
+        "apply",
+        &s.spec(),
+        "--out",
+        &s.out_s(),
+        "--auto-approve",
+        "--no-secrets",
+        "--adopt",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(std::fs::read_to_string(&cfg)
+        .unwrap()
+        .contains("generated by mqttforge"));
+    assert_eq!(
+        std::fs::read_to_string(s.out().join("NOTES.md")).unwrap(),
+        "ours\n"
+    );
+    s.edit("load_balancer:", "load_balancer_removed:");
+    // (an unknown key: the spec is invalid, nothing happens)
+    assert_eq!(s.apply().status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_to_string(s.out().join("NOTES.md")).unwrap(),
+        "ours\n"
+    );
+}
+
+#[test]
+fn apply_without_a_terminal_needs_auto_approve() {
+    let s = Site::new("dev-rumqttd");
+    let o = run(&["apply", &s.spec(), "--out", &s.out_s(), "--no-secrets"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out(&o).contains("pass --auto-approve"), "{}", out(&o));
+    assert!(!s.out().join("rumqttd").exists());
+}
+
+#[test]
+fn a_failure_mid_apply_leaves_old_or_new_and_a_rerun_converges() {
+    let s = Site::new("emqx-cluster");
+    assert_eq!(s.apply().status.code(), Some(0));
+    let before = tree(&s.out());
+    s.edit("max_inflight: 32", "max_inflight: 64");
+    s.edit("version: 2.1.0", "version: 2.2.0");
+    // A directory where a file must go: its write fails.
+    let blocker = s.out().join("emqx/mqtt2/emqx.conf");
+    std::fs::remove_file(&blocker).unwrap();
+    std::fs::create_dir_all(blocker.join("in-the-way")).unwrap();
+    let o = s.apply();
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(out(&o).contains("emqx/mqtt2/emqx.conf"), "{}", out(&o));
+    std::fs::remove_dir_all(&blocker).unwrap();
+    let after_failure = tree(&s.out());
+    // Render the new tree to compare against.
+    let new_dir = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "render",
+        &s.spec(),
+        "--out",
+        &new_dir.path().join("t").display().to_string(),
+        "--no-secrets",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let new = tree(&new_dir.path().join("t"));
+    for (path, bytes) in &after_failure {
+        if path.starts_with(".mqttforge/") {
+            continue;
+        }
+        assert!(
+            before.get(path) == Some(bytes) || new.get(path) == Some(bytes),
+            "{path} is neither old nor new"
+        );
+    }
+    let o = s.apply();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(s.plan().status.code(), Some(0), "the rerun converges");
+}
+
+/// A spec with many single devices, so an apply writes hundreds of files.
+fn large_site(version: &str) -> String {
+    let base =
+        std::fs::read_to_string(common::root().join("site-examples/emqx-cluster.yaml")).unwrap();
+    let mut devices = String::from("devices:\n");
+    for i in 0..400 {
+        devices.push_str(&format!(
+            "  - {{ id: unit-{i:04}, role: sensor, firmware: esp32 }}\n"
+        ));
+    }
+    let start = base.find("devices:\n").unwrap();
+    let end = base[start..].find("\nfirmware:").unwrap() + start + 1;
+    let text = format!("{}{}{}", &base[..start], devices, &base[end..]);
+    text.replace("version: 2.1.0", &format!("version: {version}"))
+}
+
+fn pseudo_random(seed: &mut u64) -> u64 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    *seed
+}
+
+#[test]
+fn sigkill_at_random_points_never_leaves_a_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("rendered");
+    let spec = dir.path().join("site.yaml");
+    let versions = ["3.0.0", "3.0.1"];
+    let mut rendered = Vec::new();
+    for v in versions {
+        std::fs::write(&spec, large_site(v)).unwrap();
+        let t = dir.path().join(format!("expected-{v}"));
+        let o = run(&[
+            "render",
+            &spec.display().to_string(),
+            "--out",
+            &t.display().to_string(),
+            "--no-secrets",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+        rendered.push(tree(&t));
+    }
+    assert!(rendered[0].len() > 400);
+    let apply = |spec: &Path| {
+        bin()
+            .args([
+                "apply",
+                &spec.display().to_string(),
+                "--out",
+                &out_dir.display().to_string(),
+                "--auto-approve",
+                "--no-secrets",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // The first full apply, timed to spread the kills over its duration.
+    std::fs::write(&spec, large_site(versions[0])).unwrap();
+    let started = Instant::now();
+    assert!(apply(&spec).wait().unwrap().success());
+    let full = started.elapsed().max(Duration::from_millis(20));
+    let mut seed = std::process::id() as u64 | 1;
+    let mut killed_mid_way = 0;
+    for round in 0..30 {
+        let (from, to) = (round % 2, (round + 1) % 2);
+        std::fs::write(&spec, large_site(versions[to])).unwrap();
+        let delay = Duration::from_micros(pseudo_random(&mut seed) % (full.as_micros() as u64 * 2));
+        let mut child = apply(&spec);
+        std::thread::sleep(delay);
+        let finished = child.try_wait().unwrap().is_some();
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        if !finished {
+            killed_mid_way += 1;
+        }
+        for (path, bytes) in tree(&out_dir) {
+            if path.starts_with(".mqttforge/") || path.contains(".mqttforge-tmp-") {
+                continue;
+            }
+            assert!(
+                rendered[from].get(&path) == Some(&bytes)
+                    || rendered[to].get(&path) == Some(&bytes),
+                "round {round}: {path} is neither the old nor the new version"
+            );
+        }
+        // A rerun converges to a clean plan.
+        assert!(
+            apply(&spec).wait().unwrap().success(),
+            "round {round}: rerun failed"
+        );
+        let o = run(&[
+            "plan",
+            &spec.display().to_string(),
+            "--out",
+            &out_dir.display().to_string(),
+            "--no-secrets",
+            "--detailed-exitcode",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "round {round}: {}", out(&o));
+        let leftovers = tree(&out_dir)
+            .keys()
+            .filter(|p| p.contains(".mqttforge-tmp-"))
+            .count();
+        assert_eq!(
+            leftovers, 0,
+            "round {round}: temporaries left after a rerun"
+        );
+    }
+    assert!(
+        killed_mid_way >= 5,
+        "only {killed_mid_way} of 30 kills landed mid-apply"
+    );
+}
+
+/// With the PKI: apply creates the CA and every certificate, a second apply
+/// changes no key, deleting one certificate reissues only that one, and the
+/// firmware gets the CA certificate as a C string.
+#[test]
+fn apply_creates_pki_material_once_and_never_regenerates_keys() {
+    let s = Site::new("mosquitto-ha");
+    let env = [
+        ("MQTT_ADMIN_PASSWORD", "a-admin-pw"),
+        ("MQTT_DISPATCH_PASSWORD", "a-dispatch-pw"),
+        ("MQTT_MONITORING_PASSWORD", "a-monitoring-pw"),
+    ];
+    let apply = || {
+        let mut c = bin();
+        c.args(["apply", &s.spec(), "--out", &s.out_s(), "--auto-approve"]);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let o = apply();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(out(&o).contains("PKI: CA created, "), "{}", out(&o));
+    let pki = s.out().join("pki");
+    let keys = |dir: &Path| -> BTreeMap<String, Vec<u8>> {
+        tree(dir)
+            .into_iter()
+            .filter(|(p, _)| p.ends_with(".key"))
+            .collect()
+    };
+    let first = keys(&pki);
+    assert_eq!(first.len(), 1 + 2 + 1260, "CA, two servers, 1260 devices");
+    let mode = |p: &str| std::fs::metadata(pki.join(p)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode("ca.key"), 0o600);
+    assert_eq!(mode("servers/mqtt-a.key"), 0o640);
+    assert_eq!(mode("devices/scanner-0001.key"), 0o600);
+    assert_eq!(
+        std::fs::metadata(s.out().join("mosquitto/passwd"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o640
+    );
+    let ca_h = std::fs::read_to_string(s.out().join("firmware/mqtt_ca.h")).unwrap();
+    assert!(
+        ca_h.contains("\"-----BEGIN CERTIFICATE-----\\n\""),
+        "{ca_h}"
+    );
+    // A second apply: nothing changes, no key is touched.
+    let all_before = tree(&s.out());
+    let o = apply();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(tree(&s.out()), all_before, "a second apply changed files");
+    // Delete one device certificate: only it comes back, with its old key.
+    std::fs::remove_file(pki.join("devices/forklift-07.pem")).unwrap();
+    let o = apply();
+    assert!(out(&o).contains("PKI: 1 certificate issued"), "{}", out(&o));
+    let after = tree(&s.out());
+    let changed: Vec<&String> = after
+        .keys()
+        .filter(|p| all_before.get(*p) != after.get(*p))
+        .collect();
+    assert!(
+        changed
+            .iter()
+            .all(|p| p.as_str() == "pki/devices/forklift-07.pem" || p.as_str() == "pki/index.json"),
+        "{changed:?}"
+    );
+    assert!(changed
+        .iter()
+        .any(|p| p.as_str() == "pki/devices/forklift-07.pem"));
+    assert_eq!(keys(&pki), first, "no key changed");
+}
