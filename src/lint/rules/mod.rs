@@ -39,6 +39,20 @@ pub fn find(id: &str) -> Option<&'static Rule> {
 mod tests {
     use super::*;
 
+    /// Every rule of the catalog (../shared/RULES.md) is implemented.
+    #[test]
+    fn every_catalog_rule_is_implemented() {
+        let missing: Vec<&str> = crate::catalog::RULES
+            .iter()
+            .map(|r| r.id)
+            .filter(|id| find(id).is_none())
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "rules of the catalog without an implementation: {missing:?}"
+        );
+    }
+
     /// IDs are unique, in the catalog, in the right area table, and each
     /// rule's file is named `mq_<area>_<nnn>_<name>.rs` with its docs.
     #[test]
