@@ -13,7 +13,7 @@ for p in "${packages[@]}"; do
 done
 # pre-commit (from PyPI) for the hook test.
 if ! command -v pre-commit >/dev/null 2>&1; then
-  python3 -m pip install --quiet --disable-pip-version-check pre-commit
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore pre-commit
 fi
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "test dependencies already installed"

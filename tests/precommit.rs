@@ -7,12 +7,22 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn pre_commit() -> PathBuf {
+/// The `pre-commit` command: on PATH, or as `python3 -m pre_commit` (pip may
+/// install the script where PATH does not look).
+fn pre_commit() -> Command {
     for dir in std::env::var("PATH").unwrap_or_default().split(':') {
         let p = Path::new(dir).join("pre-commit");
         if p.is_file() {
-            return p;
+            return Command::new(p);
         }
+    }
+    let module = Command::new("python3")
+        .args(["-c", "import pre_commit"])
+        .output();
+    if module.is_ok_and(|o| o.status.success()) {
+        let mut c = Command::new("python3");
+        c.args(["-m", "pre_commit"]);
+        return c;
     }
     panic!("`pre-commit` is not installed: `python3 -m pip install pre-commit` (scripts/install-test-deps.sh does)");
 }
@@ -120,7 +130,7 @@ impl Project {
             bin_dir.display(),
             std::env::var("PATH").unwrap_or_default()
         );
-        Command::new(pre_commit())
+        pre_commit()
             .args(["run", hook, "--files", "sites/berlin.yaml"])
             .current_dir(&self.path)
             .env("PATH", path)

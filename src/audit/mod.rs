@@ -255,3 +255,19 @@ pub fn rest_span(file: &Arc<SourceFile>, line: usize, n: usize) -> Span {
     s.end_col = text.trim_end().chars().count() + 1;
     s
 }
+
+/// Test helper: runs one kind's extractor on text, as if read from `path`.
+#[cfg(test)]
+pub(crate) fn extract_text(
+    extract: fn(&Input, &mut Facts) -> Result<(), Diagnostic>,
+    path: &str,
+    text: &str,
+) -> (Facts, Result<(), Diagnostic>) {
+    let mut facts = Facts::new(Origin::File, Environment::Production);
+    let input = Input {
+        path: PathBuf::from(path),
+        file: SourceFile::new(path, text),
+    };
+    let r = extract(&input, &mut facts);
+    (facts, r)
+}

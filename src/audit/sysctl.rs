@@ -164,19 +164,9 @@ fn modules(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::facts::Origin;
-    use crate::source::SourceFile;
-    use crate::spec::model::Environment;
-    use std::path::PathBuf;
 
     fn run(path: &str, text: &str) -> (Facts, Result<(), Diagnostic>) {
-        let mut facts = Facts::new(Origin::File, Environment::Production);
-        let input = Input {
-            path: PathBuf::from(path),
-            file: SourceFile::new(path, text),
-        };
-        let r = extract(&input, &mut facts);
-        (facts, r)
+        crate::audit::extract_text(extract, path, text)
     }
 
     #[test]

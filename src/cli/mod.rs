@@ -33,7 +33,7 @@ pub mod exit {
     about = "One declarative MQTT site spec in, a whole production MQTT deployment out.",
     long_about = "mqttforge validates a declarative MQTT site spec (YAML) and turns it into \
                   the configuration of a production MQTT site.",
-    after_help = "Examples:\n  mqttforge validate site-examples/edge-mosquitto.yaml\n  mqttforge render site-examples/emqx-cluster.yaml --out rendered/ --no-secrets\n  mqttforge validate site.yaml --format json\n  mqttforge schema > site.schema.json"
+    after_help = "Examples:\n  mqttforge validate site-examples/edge-mosquitto.yaml\n  mqttforge plan site.yaml --out rendered/\n  mqttforge apply site.yaml --out rendered/\n  mqttforge lint site.yaml --deny warnings\n  mqttforge audit /etc/mosquitto/mosquitto.conf /etc/mosquitto/acl /etc/haproxy/haproxy.cfg\n  mqttforge pki status site.yaml --dir rendered/pki\n  mqttforge acl check site.yaml --user sensor-0001 --write devices/sensor-0001/telemetry/t"
 )]
 pub struct Cli {
     #[command(subcommand)]
