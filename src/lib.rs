@@ -19,3 +19,4 @@ pub mod schema;
 pub mod source;
 pub mod spec;
 pub mod suggest;
+pub mod verify;

@@ -5,7 +5,72 @@
 //! reads the file with rumqttd's own `Config` type and reports every key
 //! rumqttd would have ignored, so a typo cannot pass unnoticed.
 
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
 pub use rumqttd::Config;
+
+/// A broker started in this process, and the addresses it listens on.
+pub struct Running {
+    /// (listener name, address) of every server in the config.
+    pub listeners: Vec<(String, SocketAddr)>,
+}
+
+/// Starts rumqttd on its own thread (its `start()` blocks for ever) and waits
+/// until every listener accepts TCP connections. rumqttd has no stop: the
+/// broker lives as long as the process.
+pub fn start(config: Config, ready_within: Duration) -> Result<Running, String> {
+    let mut listeners: Vec<(String, SocketAddr)> = Vec::new();
+    for servers in [&config.v4, &config.v5, &config.ws].into_iter().flatten() {
+        let mut named: Vec<_> = servers.iter().map(|(k, s)| (k.clone(), s.listen)).collect();
+        named.sort();
+        listeners.extend(named);
+    }
+    if listeners.is_empty() {
+        return Err("the configuration has no listener".into());
+    }
+    std::thread::Builder::new()
+        .name("rumqttd".into())
+        .spawn(move || {
+            let mut broker = rumqttd::Broker::new(config);
+            if let Err(e) = broker.start() {
+                eprintln!("rumqttd stopped: {e}");
+            }
+        })
+        .map_err(|e| format!("cannot start the broker thread: {e}"))?;
+    let deadline = Instant::now() + ready_within;
+    for (name, addr) in &listeners {
+        loop {
+            if TcpStream::connect_timeout(addr, Duration::from_millis(200)).is_ok() {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "listener `{name}` ({addr}) did not accept connections within {ready_within:?}"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Ok(Running { listeners })
+}
+
+/// Blocks until SIGINT or SIGTERM (Ctrl-C), for `mqttforge broker`.
+pub fn wait_for_interrupt() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static STOP: AtomicBool = AtomicBool::new(false);
+    extern "C" fn on_signal(_: libc::c_int) {
+        STOP.store(true, Ordering::SeqCst);
+    }
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
+    while !STOP.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
 
 /// A parsed configuration and the keys rumqttd does not know.
 pub struct Parsed {

@@ -2,12 +2,14 @@
 
 mod acl;
 mod apply;
+mod broker;
 mod lint;
 mod pki;
 mod plan;
 mod render;
 mod schema;
 mod validate;
+mod verify;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -51,6 +53,8 @@ pub enum Command {
     Explain(lint::ExplainArgs),
     Pki(pki::Args),
     Acl(acl::Args),
+    Verify(verify::Args),
+    Broker(broker::Args),
     Schema(schema::Args),
 }
 
@@ -92,6 +96,8 @@ pub fn run() -> ExitCode {
         Command::Explain(args) => lint::explain(args),
         Command::Pki(args) => pki::run(args),
         Command::Acl(args) => acl::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Broker(args) => broker::run(args),
         Command::Schema(args) => schema::run(args),
     };
     ExitCode::from(code)

@@ -212,6 +212,36 @@ pub fn render(site: &Site, opts: &RenderOptions) -> Result<OutputTree, Vec<Diagn
     if !diags.is_empty() {
         return Err(diags);
     }
+    let mut tree = render_artifacts(artifacts, opts)?;
+    for (path, file) in secret_files.drain(..) {
+        tree.files.insert(path, file);
+    }
+    Ok(tree)
+}
+
+/// The bundled broker's configuration (rumqttd.toml per node) for any site,
+/// whatever its engine: `verify --runtime bundled` and `mqttforge broker`
+/// run the site on rumqttd.
+pub fn render_bundled(site: &Site, opts: &RenderOptions) -> Result<OutputTree, Vec<Diagnostic>> {
+    let ctx = RenderCtx {
+        site,
+        opts,
+        layout: Layout::new(
+            crate::spec::model::Engine::Rumqttd,
+            &opts.root,
+            opts.loopback,
+        ),
+        installed: Layout::new(crate::spec::model::Engine::Rumqttd, "", false),
+        derived: Derived::new(site, opts),
+    };
+    render_artifacts(targets::rumqttd::artifacts(&ctx)?, opts)
+}
+
+/// Renders artifacts through the one strict environment, each with its header.
+fn render_artifacts(
+    artifacts: Vec<Artifact>,
+    opts: &RenderOptions,
+) -> Result<OutputTree, Vec<Diagnostic>> {
     let env = templates::environment();
     let mut tree = OutputTree::default();
     for a in artifacts {
@@ -239,9 +269,6 @@ pub fn render(site: &Site, opts: &RenderOptions) -> Result<OutputTree, Vec<Diagn
                 group: None,
             },
         );
-    }
-    for (path, file) in secret_files.drain(..) {
-        tree.files.insert(path, file);
     }
     Ok(tree)
 }

@@ -9,7 +9,7 @@ mod haproxy;
 mod mosquitto;
 mod os;
 mod prometheus;
-mod rumqttd;
+pub(crate) mod rumqttd;
 
 use super::{Artifact, RenderCtx};
 use crate::diag::Diagnostic;

@@ -1,0 +1,83 @@
+//! `mqttforge broker SPEC`: run the site on the bundled broker, in the
+//! foreground, until Ctrl-C.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{exit, stdout_style};
+use crate::diag;
+use crate::spec;
+
+/// Run the bundled broker (rumqttd) for the site, for development and edge use.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Renders rumqttd.toml for the site and its PKI (CA, server and device certificates,\n\
+kept across runs) under --dir, starts rumqttd on the spec's ports and waits for Ctrl-C.\n\
+Devices connect with the certificates in DIR/pki/devices/.\n\n\
+Examples:\n  mqttforge broker site-examples/dev-rumqttd.yaml\n  mqttforge broker site.yaml --dir /var/lib/mqttforge-broker"
+)]
+pub struct Args {
+    /// The site spec (YAML).
+    pub spec: PathBuf,
+    /// Working directory for the rendered config and the PKI.
+    #[arg(long, default_value = ".mqttforge-broker")]
+    pub dir: PathBuf,
+}
+
+pub fn run(args: Args) -> u8 {
+    let site = match spec::load(&args.spec) {
+        Ok(s) => s,
+        Err(d) => {
+            print!("{}", diag::render_text(&d, stdout_style()));
+            return exit::FAILED;
+        }
+    };
+    let prepared = match crate::verify::prepare(
+        &site,
+        &args.spec.display().to_string(),
+        &args.dir,
+        false,
+        false,
+    ) {
+        Ok(p) => p,
+        Err(d) => {
+            print!("{}", diag::render_text(&d, stdout_style()));
+            return exit::FAILED;
+        }
+    };
+    let text = match std::fs::read_to_string(&prepared.toml_path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {}: {e}", prepared.toml_path.display());
+            return exit::FAILED;
+        }
+    };
+    let config = match mqttforge_broker::parse_config(&text) {
+        Ok(p) => p.config,
+        Err(e) => {
+            eprintln!(
+                "error: rumqttd rejects {}: {e}",
+                prepared.toml_path.display()
+            );
+            return exit::FAILED;
+        }
+    };
+    match mqttforge_broker::start(config, Duration::from_secs(10)) {
+        Ok(running) => {
+            for (name, addr) in &running.listeners {
+                println!("mqttforge broker: listener `{name}` ready on {addr}");
+            }
+            println!(
+                "mqttforge broker: PKI in {} (Ctrl-C stops)",
+                prepared.pki.display()
+            );
+            mqttforge_broker::wait_for_interrupt();
+            println!("mqttforge broker: stopped");
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::FAILED
+        }
+    }
+}
