@@ -504,3 +504,48 @@ fn apply_creates_pki_material_once_and_never_regenerates_keys() {
         .any(|p| p.as_str() == "pki/devices/forklift-07.pem"));
     assert_eq!(keys(&pki), first, "no key changed");
 }
+
+/// A changed password shows as "(sensitive, changed)": no hash, no secret.
+#[test]
+fn secrets_show_only_as_sensitive_changes() {
+    let s = Site::new("mosquitto-ha");
+    let run_with = |args: &[&str], admin: &str| {
+        let mut c = bin();
+        c.args(args)
+            .env("MQTT_ADMIN_PASSWORD", admin)
+            .env("MQTT_DISPATCH_PASSWORD", "dispatch-pw")
+            .env("MQTT_MONITORING_PASSWORD", "monitoring-pw");
+        c.output().unwrap()
+    };
+    let spec = s.spec();
+    let outd = s.out_s();
+    let o = run_with(
+        &["apply", &spec, "--out", &outd, "--auto-approve"],
+        "first-admin-pw",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let o = run_with(
+        &["plan", &spec, "--out", &outd, "--detailed-exitcode"],
+        "first-admin-pw",
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "the same secrets render the same bytes:\n{}",
+        out(&o)
+    );
+    let o = run_with(
+        &["plan", &spec, "--out", &outd, "--detailed-exitcode"],
+        "second-admin-pw",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let text = out(&o);
+    assert!(
+        text.contains("  ~ mosquitto/passwd (update)\n      (sensitive, changed)\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("$7$") && !text.contains("admin-pw"),
+        "a hash or a secret was printed:\n{text}"
+    );
+}
