@@ -128,3 +128,132 @@ fn the_broker_command_serves_the_site_until_interrupted() {
     assert!(rest.iter().any(|l| l.contains("stopped")), "{rest:?}");
     assert!(dir.path().join("state/pki/ca.pem").exists());
 }
+
+// ---------------------------------------------------------------- local runtime
+
+fn local(spec: &str) -> (Option<i32>, Value) {
+    let out = common::mqttforge(&["verify", spec, "--runtime", "local", "--format", "json"]);
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{spec}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code(), doc)
+}
+
+fn detail(doc: &Value, probe: &str) -> String {
+    doc["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == probe)
+        .map(|p| p["detail"].as_str().unwrap_or("").to_string())
+        .unwrap_or_default()
+}
+
+/// A Mosquitto active/standby pair behind HAProxy (the mosquitto-ha example
+/// with a small capacity, so HAProxy's maxconn fits this machine's open-file
+/// limit, and a 1 s health-check interval): every probe passes.
+#[test]
+fn a_mosquitto_pair_behind_haproxy_passes_every_probe_locally() {
+    let (code, doc) = local("tests/fixtures/verify/small-ha.yaml");
+    assert_eq!(code, Some(0), "{doc:#}");
+    for probe in [
+        "config loads",
+        "mTLS: a device certificate is accepted",
+        "mTLS: no client certificate is rejected",
+        "mTLS: a foreign CA's certificate is rejected",
+        "TLS 1.2 refused where 1.3 is required",
+        "publish/subscribe round trip",
+        "session survives a reconnect",
+        "retained message survives a broker restart",
+        "ACL matrix agrees with `acl check`",
+        "every broker's health check goes UP",
+        "a stopped broker goes DOWN",
+        "clients fail over through the load balancer",
+    ] {
+        assert_eq!(result(&doc, probe), "pass", "{probe}: {doc:#}");
+    }
+    assert!(detail(&doc, "every broker's health check goes UP").contains("L7OK"));
+}
+
+#[test]
+fn the_edge_example_passes_locally() {
+    let (code, doc) = local("site-examples/edge-mosquitto.yaml");
+    assert_eq!(code, Some(0), "{doc:#}");
+    assert_eq!(
+        result(&doc, "TLS 1.2 refused where 1.3 is required"),
+        "pass"
+    );
+}
+
+fn broken(from: &str, to: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(common::root().join("tests/fixtures/verify/small-ha.yaml"))
+        .unwrap();
+    assert!(text.contains(from), "{from}");
+    let p = dir.path().join("site.yaml");
+    std::fs::write(&p, text.replace(from, to)).unwrap();
+    let path = p.display().to_string();
+    (dir, path)
+}
+
+#[test]
+fn an_acl_granting_another_devices_topics_fails_the_acl_probe() {
+    let (_dir, spec) = broken(
+        "- { write: \"devices/{id}/telemetry/#\" }",
+        "- { write: \"devices/+/telemetry/#\" }",
+    );
+    let (code, doc) = local(&spec);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        result(&doc, "ACL matrix agrees with `acl check`"),
+        "fail",
+        "{doc:#}"
+    );
+    assert!(
+        detail(&doc, "ACL matrix agrees with `acl check`")
+            .contains("may write another device's topic"),
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn a_cipher_list_mosquitto_rejects_fails_config_loads() {
+    let (_dir, spec) = broken(
+        "      min_version: \"1.3\"",
+        "      min_version: \"1.2\"\n      ciphers: [TLS_AES_256_GCM_SHA384]",
+    );
+    let (code, doc) = local(&spec);
+    assert_eq!(code, Some(1));
+    assert_eq!(result(&doc, "config loads"), "fail");
+    assert!(
+        detail(&doc, "config loads").contains("Unable to set TLS ciphers"),
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn a_health_check_with_a_bad_connect_never_goes_up() {
+    let site =
+        mqttforge::spec::load(&common::root().join("tests/fixtures/verify/small-ha.yaml")).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let probes =
+        mqttforge::verify::local::run_with(&site, "small-ha.yaml", work.path(), true, &|tree| {
+            let f = tree.files.get_mut("haproxy/haproxy.cfg").unwrap();
+            let text = String::from_utf8(f.contents.clone()).unwrap();
+            // One byte too many announced in the remaining length.
+            f.contents = text
+                .replace(
+                    "send-binary 100c00044d5154540402003c0000",
+                    "send-binary 100d00044d5154540402003c0000",
+                )
+                .into_bytes();
+        })
+        .unwrap();
+    let up = probes
+        .iter()
+        .find(|p| p.name == "every broker's health check goes UP")
+        .unwrap();
+    match &up.outcome {
+        mqttforge::verify::Outcome::Fail(why) => assert!(why.contains("expected UP"), "{why}"),
+        other => panic!("the bad CONNECT was not caught: {other:?}"),
+    }
+}

@@ -13,6 +13,8 @@ use crate::verify::{self, Outcome};
 pub enum Runtime {
     /// rumqttd in this process: no other software needed.
     Bundled,
+    /// Mosquitto and HAProxy from PATH, on loopback ports.
+    Local,
 }
 
 /// Bring a test variant of the site up and probe it.
@@ -52,6 +54,7 @@ pub fn run(args: Args) -> u8 {
     let quiet = args.format == Format::Json;
     let result = match args.runtime {
         Runtime::Bundled => verify::bundled(&site, &args.spec.display().to_string(), &work, quiet),
+        Runtime::Local => verify::local::run(&site, &args.spec.display().to_string(), &work, quiet),
     };
     let _ = std::fs::remove_dir_all(&work);
     let probes = match result {
@@ -62,12 +65,16 @@ pub fn run(args: Args) -> u8 {
         }
     };
     let passed = verify::all_passed(&probes);
+    let runtime_name = match args.runtime {
+        Runtime::Bundled => "bundled",
+        Runtime::Local => "local",
+    };
     match args.format {
         Format::Json => {
             println!(
                 "{}",
                 serde_json::to_string_pretty(
-                    &json!({"runtime": "bundled", "passed": passed, "probes": probes})
+                    &json!({"runtime": runtime_name, "passed": passed, "probes": probes})
                 )
                 .expect("JSON")
             );
@@ -84,7 +91,7 @@ pub fn run(args: Args) -> u8 {
             }
             let count = |f: fn(&Outcome) -> bool| probes.iter().filter(|p| f(&p.outcome)).count();
             println!(
-                "\nverify (bundled): {} passed, {} failed, {} not applicable",
+                "\nverify ({runtime_name}): {} passed, {} failed, {} not applicable",
                 count(|o| matches!(o, Outcome::Pass(_))),
                 count(|o| matches!(o, Outcome::Fail(_))),
                 count(|o| matches!(o, Outcome::NotApplicable(_))),

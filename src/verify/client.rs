@@ -160,6 +160,26 @@ impl Client {
             clean_session: clean,
             ..Connect::health_check(60)
         };
+        self.connect_packet(&c)
+    }
+
+    /// CONNECT with a username and password (clean session).
+    pub fn connect_with_credentials(
+        &mut self,
+        client_id: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<(bool, u8), String> {
+        let c = Connect {
+            client_id: client_id.into(),
+            username: Some(user.into()),
+            password: Some(password.as_bytes().to_vec()),
+            ..Connect::health_check(60)
+        };
+        self.connect_packet(&c)
+    }
+
+    fn connect_packet(&mut self, c: &Connect) -> Result<(bool, u8), String> {
         self.send(&c.encode())?;
         let (kind, body) = self.read_packet()?;
         if kind != 0x20 || body.len() != 2 {
@@ -241,6 +261,15 @@ impl Client {
             }
             return Ok((topic, body[rest..].to_vec()));
         }
+    }
+
+    /// Changes how long reads wait (a denied publish shows as silence).
+    pub fn set_read_timeout(&mut self, d: Duration) {
+        let sock = match &mut self.stream {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => &mut s.sock,
+        };
+        let _ = sock.set_read_timeout(Some(d));
     }
 
     pub fn disconnect(mut self) {

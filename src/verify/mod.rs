@@ -7,6 +7,7 @@
 //! report pass, fail or not applicable, with why.
 
 pub mod client;
+pub mod local;
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
@@ -43,13 +44,13 @@ pub fn all_passed(probes: &[Probe]) -> bool {
         .all(|p| !matches!(p.outcome, Outcome::Fail(_)))
 }
 
-fn free_port() -> Result<u16, String> {
+pub(crate) fn free_port() -> Result<u16, String> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
     Ok(l.local_addr().map_err(|e| e.to_string())?.port())
 }
 
 /// Progress lines go to stderr, so the report on stdout stays clean.
-fn progress(quiet: bool, msg: &str) {
+pub(crate) fn progress(quiet: bool, msg: &str) {
     if !quiet {
         eprintln!("verify: {msg}");
     }

@@ -1,0 +1,924 @@
+//! The local runtime: Mosquitto and HAProxy from PATH, each node started on
+//! its own loopback address with the rendered files of the site's test
+//! variant, a PKI issued with the site's profiles, and generated passwords.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::client::{Client, Tls};
+use super::{free_port, progress, Outcome, Probe};
+use crate::diag::Diagnostic;
+use crate::render::{self, RenderOptions, SecretMode};
+use crate::spec::model::{ClientCerts, Engine, TlsVersion};
+use crate::spec::Site;
+
+/// A process that is stopped when dropped (teardown also on failure).
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn which(tool: &str) -> Option<PathBuf> {
+    std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .chain(["/usr/sbin", "/sbin"])
+        .map(|d| Path::new(d).join(tool))
+        .find(|p| p.is_file())
+}
+
+fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Mosquitto started as root drops to the `mosquitto` user before it reads
+/// its keys: the node's tree must be that user's (DOMAIN.md).
+fn hand_to_broker_user(work: &Path, host: &Path) -> Result<(), String> {
+    if !running_as_root() {
+        return Ok(());
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mut p = host.to_path_buf();
+    while p.starts_with(work) || p == work {
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| e.to_string())?;
+        match p.parent() {
+            Some(parent) => p = parent.to_path_buf(),
+            None => break,
+        }
+    }
+    let status = Command::new("chown")
+        .args(["-R", "mosquitto:mosquitto"])
+        .arg(host)
+        .status()
+        .map_err(|e| format!("chown: {e}"))?;
+    if !status.success() {
+        return Err("chown to the mosquitto user failed (does the user exist?)".into());
+    }
+    Ok(())
+}
+
+fn start_mosquitto(bin: &Path, conf: &Path, log: &Path) -> Result<Proc, String> {
+    let seen = std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .matches(" running")
+        .count();
+    let child = Command::new(bin)
+        .arg("-c")
+        .arg(conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start mosquitto: {e}"))?;
+    let mut proc = Proc(child);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let logged = std::fs::read_to_string(log).unwrap_or_default();
+        if logged.matches(" running").count() > seen {
+            return Ok(proc);
+        }
+        if let Ok(Some(status)) = proc.0.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = proc.0.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            let tail: Vec<&str> = logged.lines().rev().take(5).collect();
+            return Err(format!(
+                "mosquitto exited ({status}): {} {}",
+                err.trim(),
+                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+            ));
+        }
+        if Instant::now() > deadline {
+            return Err("mosquitto did not report running within 15 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `show stat` on HAProxy's stats socket: server name -> (status, last check status).
+fn server_status(
+    socket: &Path,
+    backend: &str,
+) -> Result<BTreeMap<String, (String, String)>, String> {
+    let mut s = UnixStream::connect(socket).map_err(|e| format!("stats socket: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(3)))
+        .map_err(|e| e.to_string())?;
+    s.write_all(b"show stat\n").map_err(|e| e.to_string())?;
+    let mut out = BTreeMap::new();
+    let mut columns: Vec<String> = Vec::new();
+    for line in BufReader::new(s).lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        if let Some(header) = line.strip_prefix("# ") {
+            columns = header.split(',').map(String::from).collect();
+            continue;
+        }
+        let col = |name: &str| columns.iter().position(|c| c == name);
+        let f: Vec<&str> = line.split(',').collect();
+        let (Some(status), Some(check)) = (col("status"), col("check_status")) else {
+            continue;
+        };
+        if f.len() > status.max(check) && f[0] == backend && f[1] != "BACKEND" && f[1] != "FRONTEND"
+        {
+            out.insert(
+                f[1].to_string(),
+                (f[status].to_string(), f[check].to_string()),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Waits until a server's status starts with `want` — for UP, after a
+/// health check has really passed (`L7OK`: the CONNACK matched).
+fn wait_for(
+    socket: &Path,
+    backend: &str,
+    server: &str,
+    want: &str,
+    within: Duration,
+) -> Result<Duration, String> {
+    let start = Instant::now();
+    loop {
+        if let Ok(st) = server_status(socket, backend) {
+            if st.get(server).is_some_and(|(status, check)| {
+                status.starts_with(want) && (want != "UP" || check == "L7OK")
+            }) {
+                return Ok(start.elapsed());
+            }
+        }
+        if start.elapsed() > within {
+            let status = match server_status(socket, backend) {
+                Ok(st) => st
+                    .get(server)
+                    .map(|(status, check)| format!("{status} (last check {check})"))
+                    .unwrap_or_else(|| {
+                        format!(
+                            "not in backend `{backend}` ({})",
+                            st.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )
+                    }),
+                Err(e) => format!("unknown ({e})"),
+            };
+            return Err(format!(
+                "`{server}` is {status} after {within:?}, expected {want}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Runs a Mosquitto site (and its HAProxy) from PATH and probes it.
+pub fn run(
+    site: &Site,
+    spec_name: &str,
+    work: &Path,
+    quiet: bool,
+) -> Result<Vec<Probe>, Vec<Diagnostic>> {
+    run_with(site, spec_name, work, quiet, &|_| {})
+}
+
+/// [`run`], with a change to the rendered tree before anything starts (tests
+/// prove that a broken config makes the matching probe fail).
+pub fn run_with(
+    site: &Site,
+    spec_name: &str,
+    work: &Path,
+    quiet: bool,
+    tamper: &dyn Fn(&mut crate::render::OutputTree),
+) -> Result<Vec<Probe>, Vec<Diagnostic>> {
+    let fail = |m: String| vec![Diagnostic::error("verify", m)];
+    if site.spec.engine != Engine::Mosquitto {
+        return Ok(vec![Probe {
+            name: "local runtime",
+            outcome: Outcome::NotApplicable(format!(
+                "the local runtime runs Mosquitto sites; {} needs its own image",
+                site.spec.engine.as_str()
+            )),
+        }]);
+    }
+    let mosquitto = which("mosquitto")
+        .ok_or_else(|| fail("`mosquitto` is not on PATH (Debian package mosquitto)".into()))?;
+    let root = work.join("root");
+    let mut ports = BTreeMap::new();
+    for l in &site.spec.listeners {
+        ports.insert(l.name.0.clone(), free_port().map_err(fail)?);
+        ports.insert(format!("lb.{}", l.name), free_port().map_err(fail)?);
+    }
+    ports.insert("lb.stats".into(), free_port().map_err(fail)?);
+    let mut secrets = BTreeMap::new();
+    for u in &site.spec.users {
+        if let Some(key) = u
+            .password
+            .as_ref()
+            .and_then(|p| p.env.clone().or(p.file.clone()))
+        {
+            secrets.insert(key, format!("verify-{}-{}", u.name, std::process::id()));
+        }
+    }
+    let opts = RenderOptions {
+        spec_name: spec_name.to_string(),
+        root: root.display().to_string(),
+        ports: ports.clone(),
+        loopback: true,
+        secrets: SecretMode::Resolve,
+        secret_values: secrets.clone(),
+        pki_dir: None,
+    };
+    progress(
+        quiet,
+        "rendering the test variant (loopback ports, generated passwords)",
+    );
+    let mut tree = render::render(site, &opts)?;
+    tamper(&mut tree);
+    tree.install_into(&root).map_err(fail)?;
+    progress(quiet, "issuing a PKI with the site's profiles");
+    let pki = work.join("pki");
+    crate::pki::ensure(site, &pki)?;
+    let foreign = work.join("foreign-pki");
+    crate::pki::ensure(site, &foreign)?;
+    let mut brokers = Vec::new();
+    let mut probes = Vec::new();
+    for (i, node) in site.spec.nodes.iter().enumerate() {
+        let host = root.join(&node.name.0);
+        let certs = host.join("etc/mosquitto/certs");
+        std::fs::create_dir_all(&certs).map_err(|e| fail(e.to_string()))?;
+        for (from, to) in [
+            ("ca.pem".to_string(), "ca.pem".to_string()),
+            (
+                format!("servers/{}.pem", node.name),
+                format!("{}.pem", node.name),
+            ),
+            (
+                format!("servers/{}.key", node.name),
+                format!("{}.key", node.name),
+            ),
+        ] {
+            std::fs::copy(pki.join(&from), certs.join(&to))
+                .map_err(|e| fail(format!("cannot install {from}: {e}")))?;
+        }
+        for d in ["run/mosquitto", "var/log/mosquitto", "var/lib/mosquitto"] {
+            std::fs::create_dir_all(host.join(d)).map_err(|e| fail(e.to_string()))?;
+        }
+        hand_to_broker_user(work, &host).map_err(fail)?;
+        progress(quiet, &format!("starting mosquitto for node {}", node.name));
+        let conf = host.join("etc/mosquitto/mosquitto.conf");
+        let log = host.join("var/log/mosquitto/mosquitto.log");
+        match start_mosquitto(&mosquitto, &conf, &log) {
+            Ok(p) => {
+                brokers.push((
+                    node.name.0.clone(),
+                    format!("127.0.0.{}", 11 + i),
+                    conf,
+                    log,
+                    Some(p),
+                ));
+            }
+            Err(e) => {
+                probes.push(Probe {
+                    name: "config loads",
+                    outcome: Outcome::Fail(format!("node {}: {e}", node.name)),
+                });
+                return Ok(probes);
+            }
+        }
+    }
+    probes.push(Probe {
+        name: "config loads",
+        outcome: Outcome::Pass(format!(
+            "{} mosquitto node(s) running with the rendered config, ACL and password file",
+            brokers.len()
+        )),
+    });
+    let node = &site.spec.nodes[0];
+    let server_name = node
+        .dns_names
+        .first()
+        .map(|d| d.0.clone())
+        .unwrap_or_else(|| node.name.0.clone());
+    let read =
+        |p: PathBuf| std::fs::read_to_string(&p).map_err(|e| fail(format!("{}: {e}", p.display())));
+    let ca = read(pki.join("ca.pem"))?;
+    let device = site.devices().next().map(|d| d.id);
+    let listener = site.spec.listeners.iter().find(|l| {
+        l.tls
+            .as_ref()
+            .is_some_and(|t| t.client_certs == ClientCerts::Required)
+    });
+    let (Some(l), Some(id)) = (listener, device) else {
+        probes.push(Probe {
+            name: "mTLS probes",
+            outcome: Outcome::NotApplicable(
+                "no listener requires client certificates, or no device".into(),
+            ),
+        });
+        return Ok(probes);
+    };
+    let addr = |node_index: usize, listener: &str| {
+        SocketAddr::from(([127, 0, 0, 11 + node_index as u8], ports[listener]))
+    };
+    let dev_addr = addr(0, l.name.as_str());
+    let mine = Some((
+        read(pki.join(format!("devices/{id}.pem")))?,
+        read(pki.join(format!("devices/{id}.key")))?,
+    ));
+    let theirs = Some((
+        read(foreign.join(format!("devices/{id}.pem")))?,
+        read(foreign.join(format!("devices/{id}.key")))?,
+    ));
+    let tls = |client: Option<(String, String)>, only_tls12: bool| Tls {
+        ca_pem: ca.clone(),
+        client,
+        server_name: server_name.clone(),
+        only_tls12,
+    };
+    let connect = |a: SocketAddr, t: &Tls, cid: &str| -> Result<u8, String> {
+        let mut c = Client::open(a, Some(t))?;
+        let (_, rc) = c.connect(cid, true)?;
+        c.disconnect();
+        Ok(rc)
+    };
+    probes.push(Probe {
+        name: "TLS handshake with the site's server certificate",
+        outcome: match Client::open(dev_addr, Some(&tls(mine.clone(), false))) {
+            Ok(_) => Outcome::Pass(format!("`{server_name}` verified against the site's CA")),
+            Err(e) => Outcome::Fail(e),
+        },
+    });
+    probes.push(Probe {
+        name: "mTLS: a device certificate is accepted",
+        outcome: match connect(dev_addr, &tls(mine.clone(), false), &id) {
+            Ok(0) => Outcome::Pass(format!("device `{id}` connected (CONNACK 0)")),
+            Ok(rc) => Outcome::Fail(format!("CONNACK return code {rc}")),
+            Err(e) => Outcome::Fail(e),
+        },
+    });
+    probes.push(Probe {
+        name: "mTLS: no client certificate is rejected",
+        outcome: match connect(dev_addr, &tls(None, false), &id) {
+            Ok(rc) => Outcome::Fail(format!("a client without a certificate got CONNACK {rc}")),
+            Err(e) => Outcome::Pass(format!("refused ({e})")),
+        },
+    });
+    probes.push(Probe {
+        name: "mTLS: a foreign CA's certificate is rejected",
+        outcome: match connect(dev_addr, &tls(theirs, false), &id) {
+            Ok(rc) => Outcome::Fail(format!("a certificate from another CA got CONNACK {rc}")),
+            Err(e) => Outcome::Pass(format!("refused ({e})")),
+        },
+    });
+    let min13 = l
+        .tls
+        .as_ref()
+        .is_some_and(|t| t.min_version == TlsVersion::V13);
+    probes.push(Probe {
+        name: "TLS 1.2 refused where 1.3 is required",
+        outcome: if !min13 {
+            Outcome::NotApplicable(format!("listener `{}` allows TLS 1.2", l.name))
+        } else {
+            match Client::open(dev_addr, Some(&tls(mine.clone(), true))) {
+                Ok(_) => Outcome::Fail("a TLS 1.2-only client completed the handshake".into()),
+                Err(e) => Outcome::Pass(format!("refused ({e})")),
+            }
+        },
+    });
+    // A round trip along the site's own roles: the device publishes on a topic
+    // its role writes, and a user whose role reads it receives the message.
+    probes.push(Probe {
+        name: "publish/subscribe round trip",
+        outcome: (|| -> Result<Outcome, String> {
+            let Some((topic, user, key)) = round_trip_pair(site, &id) else {
+                return Ok(Outcome::NotApplicable(
+                    "no user with a password whose role reads a topic the device writes".into(),
+                ));
+            };
+            let local = site
+                .spec
+                .listeners
+                .iter()
+                .find(|x| x.tls.is_none())
+                .ok_or("no plaintext listener for users")?;
+            let mut sub = Client::open(addr(0, local.name.as_str()), None)?;
+            let (_, rc) = sub.connect_with_credentials("verify-reader", &user, &secrets[&key])?;
+            if rc != 0 {
+                return Ok(Outcome::Fail(format!(
+                    "user `{user}`'s generated password was refused (CONNACK {rc})"
+                )));
+            }
+            let granted = sub.subscribe(&topic, 1)?;
+            if granted > 1 {
+                return Ok(Outcome::Fail(format!(
+                    "SUBACK refused `{topic}` for `{user}` (0x{granted:02x})"
+                )));
+            }
+            let mut publ = Client::open(dev_addr, Some(&tls(mine.clone(), false)))?;
+            publ.connect(&id, true)?;
+            publ.publish(&topic, b"mqttforge verify", 1, false)?;
+            let got = sub.next_message();
+            publ.disconnect();
+            sub.disconnect();
+            Ok(match got {
+                Ok((t, p)) if t == topic && p == b"mqttforge verify" => Outcome::Pass(format!(
+                    "device `{id}` published `{topic}`; user `{user}` received it"
+                )),
+                Ok((t, _)) => Outcome::Fail(format!("received `{t}` instead")),
+                Err(e) => Outcome::Fail(format!("`{user}` never received `{topic}` ({e})")),
+            })
+        })()
+        .unwrap_or_else(Outcome::Fail),
+    });
+    let admin = site.spec.users.iter().find(|u| {
+        u.password.is_some()
+            && site.role(u.role.as_str()).is_some_and(|r| {
+                crate::render::targets::access::grants(&r)
+                    .iter()
+                    .any(|g| g.topic == "#" && g.access.publishes() && g.access.subscribes())
+            })
+    });
+    let plain = site
+        .spec
+        .listeners
+        .iter()
+        .find(|x| x.tls.is_none())
+        .map(|x| addr(0, x.name.as_str()));
+    let admin_client = |cid: &str| -> Result<Client, String> {
+        let (Some(a), Some(p)) = (admin, plain) else {
+            return Err("no admin user with a password on a plaintext listener".into());
+        };
+        let key = a
+            .password
+            .as_ref()
+            .and_then(|p| p.env.clone().or(p.file.clone()))
+            .unwrap_or_default();
+        let mut c = Client::open(p, None)?;
+        let (_, rc) = c.connect_with_credentials(cid, a.name.as_str(), &secrets[&key])?;
+        if rc != 0 {
+            return Err(format!("admin CONNACK {rc}"));
+        }
+        Ok(c)
+    };
+    let device_tls = tls(mine.clone(), false);
+    probes.push(Probe {
+        name: "session survives a reconnect",
+        outcome: if admin.is_none() || plain.is_none() {
+            Outcome::NotApplicable("no admin user to send a command while the device is away".into())
+        } else {
+            (|| -> Result<Outcome, String> {
+                let topic = format!("devices/{id}/cmd/verify-session");
+                let mut c = Client::open(dev_addr, Some(&device_tls))?;
+                c.connect(&id, false)?;
+                c.subscribe(&topic, 1)?;
+                c.disconnect();
+                std::thread::sleep(Duration::from_millis(200));
+                let mut a = admin_client("verify-admin-session")?;
+                a.publish(&topic, b"while you were away", 1, false)?;
+                a.disconnect();
+                let mut back = Client::open(dev_addr, Some(&device_tls))?;
+                let (present, _) = back.connect(&id, false)?;
+                let got = back.next_message();
+                back.disconnect();
+                // Leave no persistent session behind.
+                let mut clean = Client::open(dev_addr, Some(&device_tls))?;
+                clean.connect(&id, true)?;
+                clean.disconnect();
+                Ok(match got {
+                    Ok((t, p)) if t == topic && p == b"while you were away" => Outcome::Pass(format!("session present = {present}; the command queued while offline was delivered")),
+                    Ok((t, _)) => Outcome::Fail(format!("received `{t}` instead of the queued command")),
+                    Err(e) => Outcome::Fail(format!("the queued command never came ({e})")),
+                })
+            })()
+            .unwrap_or_else(Outcome::Fail)
+        },
+    });
+    probes.push(Probe {
+        name: "retained message survives a broker restart",
+        outcome: if !site.spec.persistence.enabled {
+            Outcome::NotApplicable("persistence is off in the spec".into())
+        } else if admin.is_none() || plain.is_none() {
+            Outcome::NotApplicable("no admin user to read the retained message back".into())
+        } else {
+            (|| -> Result<Outcome, String> {
+                let topic = format!("devices/{id}/status");
+                let mut d = Client::open(dev_addr, Some(&device_tls))?;
+                d.connect(&id, true)?;
+                d.publish(&topic, b"{\"status\":\"verify\"}", 1, true)?;
+                d.disconnect();
+                std::thread::sleep(Duration::from_millis(200));
+                let (_, _, conf, log, proc) = &mut brokers[0];
+                if let Some(p) = proc.take() {
+                    // SIGTERM: Mosquitto writes its persistence database on the way out.
+                    let _ = Command::new("kill")
+                        .args(["-TERM", &p.0.id().to_string()])
+                        .status();
+                    let mut p = p;
+                    let _ = p.0.wait();
+                }
+                *proc = Some(start_mosquitto(&mosquitto, conf, log)?);
+                let mut a = admin_client("verify-admin-retained")?;
+                a.subscribe(&topic, 1)?;
+                let got = a.next_message();
+                a.disconnect();
+                Ok(match got {
+                    Ok((t, p)) if t == topic && p == b"{\"status\":\"verify\"}" => Outcome::Pass(
+                        format!("`{topic}` was still retained after mosquitto restarted"),
+                    ),
+                    Ok((t, _)) => Outcome::Fail(format!("received `{t}` instead")),
+                    Err(e) => Outcome::Fail(format!(
+                        "the retained message was lost across the restart ({e})"
+                    )),
+                })
+            })()
+            .unwrap_or_else(Outcome::Fail)
+        },
+    });
+    probes.push(Probe {
+        name: "ACL matrix agrees with `acl check`",
+        outcome: if admin.is_none() || plain.is_none() {
+            Outcome::NotApplicable(
+                "no admin user to observe publishes and deliver to subscriptions".into(),
+            )
+        } else {
+            acl_matrix(
+                site,
+                &tree,
+                dev_addr,
+                &pki,
+                &ca,
+                &server_name,
+                &admin_client,
+            )
+            .unwrap_or_else(Outcome::Fail)
+        },
+    });
+    if let Some(lb) = &site.spec.load_balancer {
+        let via_lb = Tls {
+            ca_pem: ca.clone(),
+            client: mine.clone(),
+            server_name: lb
+                .dns_name
+                .as_ref()
+                .map(|d| d.0.clone())
+                .unwrap_or_else(|| server_name.clone()),
+            only_tls12: false,
+        };
+        let interval = lb
+            .health_check
+            .interval
+            .map(|d| d.millis())
+            .unwrap_or(10_000);
+        probes.extend(load_balancer(
+            site,
+            &root,
+            &ports,
+            &mut brokers,
+            interval,
+            &via_lb,
+            &id,
+            quiet,
+        ));
+    } else {
+        probes.push(Probe {
+            name: "load balancer health checks and failover",
+            outcome: Outcome::NotApplicable("the site has no load balancer".into()),
+        });
+    }
+    drop(brokers);
+    Ok(probes)
+}
+
+type Broker = (String, String, PathBuf, PathBuf, Option<Proc>);
+
+/// Every device role x own device / another device x read / write of each of
+/// the role's topics, observed on Mosquitto over MQTT 3.1.1 (a denied publish
+/// is silence at an admin subscriber; a denied subscription receives
+/// nothing), compared with mqttforge's own ACL evaluator. Cells on another
+/// device's topics must also be denied (isolation).
+#[allow(clippy::too_many_arguments)]
+fn acl_matrix(
+    site: &Site,
+    tree: &crate::render::OutputTree,
+    dev_addr: SocketAddr,
+    pki: &Path,
+    ca: &str,
+    server_name: &str,
+    admin_client: &dyn Fn(&str) -> Result<Client, String>,
+) -> Result<Outcome, String> {
+    use crate::acl::{self, Access, Who};
+    use crate::render::targets::access;
+    let acl = acl::from_tree(Engine::Mosquitto, tree)
+        .map_err(|e| format!("the rendered ACL does not parse: {e:?}"))?
+        .ok_or("no rendered ACL")?;
+    let ids: Vec<String> = site.devices().map(|d| d.id).collect();
+    let mut roles: Vec<(String, String)> = Vec::new();
+    for d in site.devices() {
+        if !roles.iter().any(|(r, _)| r == d.role) {
+            roles.push((d.role.to_string(), d.id.clone()));
+        }
+    }
+    let quiet = Duration::from_millis(300);
+    let mut cells = 0;
+    let mut problems = Vec::new();
+    for (role, own) in &roles {
+        let Some(other) = ids.iter().find(|i| *i != own) else {
+            continue;
+        };
+        let tls = Tls {
+            ca_pem: ca.to_string(),
+            client: Some((
+                std::fs::read_to_string(pki.join(format!("devices/{own}.pem")))
+                    .map_err(|e| e.to_string())?,
+                std::fs::read_to_string(pki.join(format!("devices/{own}.key")))
+                    .map_err(|e| e.to_string())?,
+            )),
+            server_name: server_name.to_string(),
+            only_tls12: false,
+        };
+        let grants = access::grants(&site.role(role).unwrap_or_default());
+        // Device-scoped grants: `{id}`, or a `+` level standing for any device.
+        for g in grants
+            .iter()
+            .filter(|g| g.topic.contains("{id}") || g.topic.split('/').any(|l| l == "+"))
+        {
+            for (whose, target) in [("own", own.as_str()), ("another device's", other.as_str())] {
+                let filter = g
+                    .topic_for(target)
+                    .split('/')
+                    .map(|l| if l == "+" { target } else { l })
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let concrete = filter.replace('#', "verify").replace('+', "x");
+                let who = Who::new(Some(own), own);
+                // write
+                let expected = acl::decide(&acl, &who, Access::Write, &concrete).allowed;
+                let mut observer = admin_client("verify-acl-observer")?;
+                observer.subscribe(&concrete, 1)?;
+                let mut dev = Client::open(dev_addr, Some(&tls))?;
+                dev.connect(own, true)?;
+                let nonce = format!("acl-{cells}-{}", std::process::id());
+                dev.publish(&concrete, nonce.as_bytes(), 1, false)?;
+                observer.set_read_timeout(quiet);
+                let observed = receives(&mut observer, &concrete, &nonce);
+                observer.disconnect();
+                cells += 1;
+                if observed != expected {
+                    problems.push(format!(
+                        "{own} ({role}) write {concrete}: Mosquitto {}, acl check {}",
+                        verdict(observed),
+                        verdict(expected)
+                    ));
+                }
+                if whose != "own" && observed {
+                    problems.push(format!(
+                        "device `{own}` may write {whose} topic `{concrete}`"
+                    ));
+                }
+                // read
+                let expected = acl::decide(&acl, &who, Access::Read, &filter).allowed;
+                let granted = dev.subscribe(&filter, 1)?;
+                let nonce = format!("acl-{cells}-{}-read", std::process::id());
+                let mut publisher = admin_client("verify-acl-publisher")?;
+                publisher.publish(&concrete, nonce.as_bytes(), 1, false)?;
+                publisher.disconnect();
+                dev.set_read_timeout(quiet);
+                let observed = granted <= 1 && receives(&mut dev, &concrete, &nonce);
+                dev.disconnect();
+                cells += 1;
+                if observed != expected {
+                    problems.push(format!(
+                        "{own} ({role}) read {filter}: Mosquitto {}, acl check {}",
+                        verdict(observed),
+                        verdict(expected)
+                    ));
+                }
+                if whose != "own" && observed {
+                    problems.push(format!("device `{own}` may read {whose} topic `{filter}`"));
+                }
+            }
+        }
+    }
+    Ok(if problems.is_empty() {
+        Outcome::Pass(format!("{cells} cells over {} device role(s): Mosquitto and `acl check` agree; no device reaches another's topics", roles.len()))
+    } else {
+        Outcome::Fail(problems.join("; "))
+    })
+}
+
+/// Reads until this exact message arrives (retained messages and others
+/// are skipped) or the read times out.
+fn receives(c: &mut Client, topic: &str, payload: &str) -> bool {
+    loop {
+        match c.next_message() {
+            Ok((t, p)) if t == topic && p == payload.as_bytes() => return true,
+            Ok(_) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+fn verdict(allowed: bool) -> &'static str {
+    if allowed {
+        "allows"
+    } else {
+        "denies"
+    }
+}
+
+/// Whether an MQTT filter matches a topic.
+fn filter_matches(filter: &str, topic: &str) -> bool {
+    let (f, t): (Vec<&str>, Vec<&str>) = (filter.split('/').collect(), topic.split('/').collect());
+    for (i, level) in f.iter().enumerate() {
+        match *level {
+            "#" => return true,
+            "+" if i < t.len() => {}
+            l if t.get(i) == Some(&l) => {}
+            _ => return false,
+        }
+    }
+    f.len() == t.len()
+}
+
+/// A topic the device's role writes and a user (with a password) whose role
+/// reads it: (topic, user, secret reference).
+fn round_trip_pair(site: &Site, id: &str) -> Option<(String, String, String)> {
+    use crate::render::targets::access;
+    let device = site.devices().find(|d| d.id == id)?;
+    let writes = access::grants(&site.role(device.role)?);
+    writes
+        .iter()
+        .filter(|g| g.access.publishes() && g.topic.contains("{id}"))
+        .find_map(|g| {
+            let topic = g.topic_for(id).replace('#', "verify").replace('+', "x");
+            site.spec.users.iter().find_map(|u| {
+                let key = u
+                    .password
+                    .as_ref()
+                    .and_then(|p| p.env.clone().or(p.file.clone()))?;
+                let reads = access::grants(&site.role(u.role.as_str())?);
+                reads
+                    .iter()
+                    .any(|r| {
+                        r.access.subscribes()
+                            && filter_matches(&r.topic_for(u.name.as_str()), &topic)
+                    })
+                    .then(|| (topic.clone(), u.name.0.clone(), key))
+            })
+        })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn load_balancer(
+    site: &Site,
+    root: &Path,
+    ports: &BTreeMap<String, u16>,
+    brokers: &mut [Broker],
+    inter_ms: u64,
+    tls: &Tls,
+    device: &str,
+    quiet: bool,
+) -> Vec<Probe> {
+    let name = "load balancer health checks and failover";
+    let Some(haproxy) = which("haproxy") else {
+        return vec![Probe {
+            name,
+            outcome: Outcome::Fail("`haproxy` is not on PATH (Debian package haproxy)".into()),
+        }];
+    };
+    let cfg = root.join("lb/etc/haproxy/haproxy.cfg");
+    let socket = root.join("lb/run/haproxy/admin.sock");
+    if let Some(p) = socket.parent() {
+        let _ = std::fs::create_dir_all(p);
+    }
+    progress(quiet, "starting haproxy");
+    // HAProxy raises its own open-file limit to about 2 x maxconn; give it
+    // room as systemd's default hard limit does in production.
+    let nofile = site.spec.capacity.clients * 11 / 10 * 2 + 2048;
+    let child = match Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -Hn {nofile} 2>/dev/null; ulimit -Sn {nofile} 2>/dev/null; exec \"$0\" \"$@\""
+        ))
+        .arg(&haproxy)
+        .arg("-db")
+        .arg("-f")
+        .arg(&cfg)
+        .env("HAPROXY_STATS_PASSWORD", "verify-stats")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => Proc(c),
+        Err(e) => {
+            return vec![Probe {
+                name,
+                outcome: Outcome::Fail(format!("cannot start haproxy: {e}")),
+            }]
+        }
+    };
+    let mut haproxy_proc = child;
+    let started = Instant::now();
+    while !socket.exists() && started.elapsed() < Duration::from_secs(5) {
+        if let Ok(Some(status)) = haproxy_proc.0.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = haproxy_proc.0.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            return vec![Probe {
+                name: "the load balancer's config loads",
+                outcome: Outcome::Fail(format!("haproxy exited ({status}): {}", err.trim())),
+            }];
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _haproxy = haproxy_proc;
+    let lb = site
+        .spec
+        .load_balancer
+        .as_ref()
+        .expect("checked by the caller");
+    let fall = lb.health_check.fall.unwrap_or(3) as u64;
+    let rise = lb.health_check.rise.unwrap_or(2) as u64;
+    let device_listener = site
+        .spec
+        .listeners
+        .iter()
+        .find(|l| l.tls.is_some())
+        .map(|l| l.name.0.clone())
+        .unwrap_or_default();
+    let backend = format!("brokers_{device_listener}");
+    let mut out = Vec::new();
+    let up_within = Duration::from_millis(inter_ms * (rise + 2) + 3000);
+    let mut all_up = Ok(Duration::ZERO);
+    for (server, ..) in brokers.iter() {
+        match wait_for(&socket, &backend, server, "UP", up_within) {
+            Ok(t) => all_up = all_up.map(|m: Duration| m.max(t)),
+            Err(e) => all_up = Err(e),
+        }
+    }
+    out.push(Probe {
+        name: "every broker's health check goes UP",
+        outcome: match &all_up {
+            Ok(t) => Outcome::Pass(format!(
+                "{} server(s) UP with check status L7OK (CONNACK matched) within {:.1} s",
+                brokers.len(),
+                t.as_secs_f64()
+            )),
+            Err(e) => Outcome::Fail(e.clone()),
+        },
+    });
+    if all_up.is_err() {
+        return out;
+    }
+    let (first, ..) = &brokers[0];
+    let first = first.clone();
+    if let Some(p) = brokers[0].4.take() {
+        drop(p);
+    }
+    let down_within = Duration::from_millis(inter_ms * (fall + 1) + 3000);
+    out.push(Probe {
+        name: "a stopped broker goes DOWN",
+        outcome: match wait_for(&socket, &backend, &first, "DOWN", down_within) {
+            Ok(t) => Outcome::Pass(format!(
+                "`{first}` DOWN {:.1} s after it stopped (fall {fall} x inter {} ms)",
+                t.as_secs_f64(),
+                inter_ms
+            )),
+            Err(e) => Outcome::Fail(e),
+        },
+    });
+    let front = SocketAddr::from(([127, 0, 0, 1], ports[&format!("lb.{device_listener}")]));
+    out.push(Probe {
+        name: "clients fail over through the load balancer",
+        outcome: if brokers.len() < 2 {
+            Outcome::NotApplicable("one broker: nothing to fail over to".into())
+        } else {
+            let attempt = || -> Result<u8, String> {
+                let mut c = Client::open(front, Some(tls))?;
+                let (_, rc) = c.connect(&format!("{device}-failover"), true)?;
+                c.disconnect();
+                Ok(rc)
+            };
+            match attempt() {
+                Ok(0) => Outcome::Pass(format!("device `{device}` reconnected through {front} (TLS passthrough, mTLS) to a live broker")),
+                Ok(rc) => Outcome::Fail(format!("CONNACK {rc} through {front}")),
+                Err(e) => Outcome::Fail(format!("no live broker through {front}: {e}")),
+            }
+        },
+    });
+    out
+}
