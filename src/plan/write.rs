@@ -164,7 +164,8 @@ pub fn hand_keys_to_broker(
     Ok(())
 }
 
-fn running_as_root() -> bool {
+/// Whether this process runs as root (ownership changes need it).
+pub fn running_as_root() -> bool {
     fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

@@ -36,21 +36,10 @@ fn which(tool: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn running_as_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
 /// Mosquitto started as root drops to the `mosquitto` user before it reads
 /// its keys: the node's tree must be that user's (DOMAIN.md).
 fn hand_to_broker_user(work: &Path, host: &Path) -> Result<(), String> {
-    if !running_as_root() {
+    if !crate::plan::write::running_as_root() {
         return Ok(());
     }
     use std::os::unix::fs::PermissionsExt;
@@ -348,41 +337,14 @@ pub fn run_with(
         server_name: server_name.clone(),
         only_tls12,
     };
-    let connect = |a: SocketAddr, t: &Tls, cid: &str| -> Result<u8, String> {
-        let mut c = Client::open(a, Some(t))?;
-        let (_, rc) = c.connect(cid, true)?;
-        c.disconnect();
-        Ok(rc)
-    };
-    probes.push(Probe {
-        name: "TLS handshake with the site's server certificate",
-        outcome: match Client::open(dev_addr, Some(&tls(mine.clone(), false))) {
-            Ok(_) => Outcome::Pass(format!("`{server_name}` verified against the site's CA")),
-            Err(e) => Outcome::Fail(e),
-        },
-    });
-    probes.push(Probe {
-        name: "mTLS: a device certificate is accepted",
-        outcome: match connect(dev_addr, &tls(mine.clone(), false), &id) {
-            Ok(0) => Outcome::Pass(format!("device `{id}` connected (CONNACK 0)")),
-            Ok(rc) => Outcome::Fail(format!("CONNACK return code {rc}")),
-            Err(e) => Outcome::Fail(e),
-        },
-    });
-    probes.push(Probe {
-        name: "mTLS: no client certificate is rejected",
-        outcome: match connect(dev_addr, &tls(None, false), &id) {
-            Ok(rc) => Outcome::Fail(format!("a client without a certificate got CONNACK {rc}")),
-            Err(e) => Outcome::Pass(format!("refused ({e})")),
-        },
-    });
-    probes.push(Probe {
-        name: "mTLS: a foreign CA's certificate is rejected",
-        outcome: match connect(dev_addr, &tls(theirs, false), &id) {
-            Ok(rc) => Outcome::Fail(format!("a certificate from another CA got CONNACK {rc}")),
-            Err(e) => Outcome::Pass(format!("refused ({e})")),
-        },
-    });
+    probes.extend(super::mtls_probes(
+        dev_addr,
+        &tls(mine.clone(), false),
+        &tls(None, false),
+        &tls(theirs, false),
+        &server_name,
+        &id,
+    ));
     let min13 = l
         .tls
         .as_ref()

@@ -228,47 +228,14 @@ pub fn bundled(
                 server_name: server_name.clone(),
                 only_tls12,
             };
-            let connect = |t: &Tls| -> Result<u8, String> {
-                let mut c = Client::open(addr, Some(t))?;
-                let (_, rc) = c.connect(&format!("{id}-probe"), true)?;
-                c.disconnect();
-                Ok(rc)
-            };
-            probes.push(Probe {
-                name: "TLS handshake with the site's server certificate",
-                outcome: match Client::open(addr, Some(&tls(mine.clone(), false))) {
-                    Ok(_) => {
-                        Outcome::Pass(format!("`{server_name}` verified against the site's CA"))
-                    }
-                    Err(e) => Outcome::Fail(e),
-                },
-            });
-            probes.push(Probe {
-                name: "mTLS: a device certificate is accepted",
-                outcome: match connect(&tls(mine.clone(), false)) {
-                    Ok(0) => Outcome::Pass(format!("device `{id}` connected (CONNACK 0)")),
-                    Ok(rc) => Outcome::Fail(format!("CONNACK return code {rc}")),
-                    Err(e) => Outcome::Fail(e),
-                },
-            });
-            probes.push(Probe {
-                name: "mTLS: no client certificate is rejected",
-                outcome: match connect(&tls(None, false)) {
-                    Ok(rc) => {
-                        Outcome::Fail(format!("a client without a certificate got CONNACK {rc}"))
-                    }
-                    Err(e) => Outcome::Pass(format!("refused ({e})")),
-                },
-            });
-            probes.push(Probe {
-                name: "mTLS: a foreign CA's certificate is rejected",
-                outcome: match connect(&tls(theirs, false)) {
-                    Ok(rc) => {
-                        Outcome::Fail(format!("a certificate from another CA got CONNACK {rc}"))
-                    }
-                    Err(e) => Outcome::Pass(format!("refused ({e})")),
-                },
-            });
+            probes.extend(mtls_probes(
+                addr,
+                &tls(mine.clone(), false),
+                &tls(None, false),
+                &tls(theirs, false),
+                &server_name,
+                id,
+            ));
             let min13 = l
                 .tls
                 .as_ref()
@@ -314,6 +281,56 @@ pub fn bundled(
         outcome: Outcome::NotApplicable("the bundled runtime runs no load balancer".into()),
     });
     Ok(probes)
+}
+
+/// The TLS probes of a listener that requires client certificates: the
+/// handshake verifies the site's server certificate, a device certificate is
+/// accepted, a client without one and one from a foreign CA are refused.
+pub(crate) fn mtls_probes(
+    addr: SocketAddr,
+    mine: &Tls,
+    none: &Tls,
+    foreign: &Tls,
+    server_name: &str,
+    id: &str,
+) -> Vec<Probe> {
+    let connect = |t: &Tls| -> Result<u8, String> {
+        let mut c = Client::open(addr, Some(t))?;
+        let (_, rc) = c.connect(&format!("{id}-probe"), true)?;
+        c.disconnect();
+        Ok(rc)
+    };
+    vec![
+        Probe {
+            name: "TLS handshake with the site's server certificate",
+            outcome: match Client::open(addr, Some(mine)) {
+                Ok(_) => Outcome::Pass(format!("`{server_name}` verified against the site's CA")),
+                Err(e) => Outcome::Fail(e),
+            },
+        },
+        Probe {
+            name: "mTLS: a device certificate is accepted",
+            outcome: match connect(mine) {
+                Ok(0) => Outcome::Pass(format!("device `{id}` connected (CONNACK 0)")),
+                Ok(rc) => Outcome::Fail(format!("CONNACK return code {rc}")),
+                Err(e) => Outcome::Fail(e),
+            },
+        },
+        Probe {
+            name: "mTLS: no client certificate is rejected",
+            outcome: match connect(none) {
+                Ok(rc) => Outcome::Fail(format!("a client without a certificate got CONNACK {rc}")),
+                Err(e) => Outcome::Pass(format!("refused ({e})")),
+            },
+        },
+        Probe {
+            name: "mTLS: a foreign CA's certificate is rejected",
+            outcome: match connect(foreign) {
+                Ok(rc) => Outcome::Fail(format!("a certificate from another CA got CONNACK {rc}")),
+                Err(e) => Outcome::Pass(format!("refused ({e})")),
+            },
+        },
+    ]
 }
 
 fn round_trip(addr: SocketAddr, tls: &Tls, id: &str) -> Outcome {
