@@ -257,3 +257,16 @@ fn a_health_check_with_a_bad_connect_never_goes_up() {
         other => panic!("the bad CONNECT was not caught: {other:?}"),
     }
 }
+
+#[test]
+fn an_emqx_site_reports_its_structural_probes_and_what_needs_an_image() {
+    let (code, doc) = local("site-examples/emqx-cluster.yaml");
+    assert_eq!(code, Some(0), "{doc:#}");
+    assert_eq!(
+        result(&doc, "emqx.conf is HOCON with EMQX 5 keys only"),
+        "pass"
+    );
+    assert_eq!(result(&doc, "acl.conf parses"), "pass");
+    assert_eq!(result(&doc, "config loads"), "not_applicable");
+    assert!(detail(&doc, "config loads").contains("needs an EMQX image"));
+}
