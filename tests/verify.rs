@@ -270,3 +270,115 @@ fn an_emqx_site_reports_its_structural_probes_and_what_needs_an_image() {
     assert_eq!(result(&doc, "config loads"), "not_applicable");
     assert!(detail(&doc, "config loads").contains("needs an EMQX image"));
 }
+
+// ---------------------------------------------------------------- docker runtime
+
+const MOSQUITTO_IMAGE: &str = "mqttforge-local/mosquitto:2.0.11";
+const HAPROXY_IMAGE: &str = "mqttforge-local/haproxy:2.6.12";
+
+/// The docker runtime needs an engine and the images scripts/build-images.sh
+/// builds. Where either is missing the test says so and returns, unless
+/// MQTTFORGE_REQUIRE_DOCKER=1 (CI), where it fails.
+fn docker_ready() -> bool {
+    let required = std::env::var("MQTTFORGE_REQUIRE_DOCKER").is_ok_and(|v| v == "1");
+    let why = if !mqttforge::verify::docker::engine_available() {
+        Some("no docker engine answers".to_string())
+    } else {
+        [MOSQUITTO_IMAGE, HAPROXY_IMAGE]
+            .iter()
+            .find(|i| {
+                !Command::new("docker")
+                    .args(["image", "inspect", i])
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            })
+            .map(|i| format!("image {i} is missing: run scripts/build-images.sh"))
+    };
+    match why {
+        None => true,
+        Some(why) if required => panic!("MQTTFORGE_REQUIRE_DOCKER=1 but {why}"),
+        Some(why) => {
+            eprintln!("SKIPPED (docker runtime): {why}");
+            false
+        }
+    }
+}
+
+fn docker(spec: &str) -> (Option<i32>, Value) {
+    let out = common::mqttforge(&[
+        "verify",
+        spec,
+        "--runtime",
+        "docker",
+        "--image",
+        &format!("mosquitto={MOSQUITTO_IMAGE}"),
+        "--image",
+        &format!("haproxy={HAPROXY_IMAGE}"),
+        "--format",
+        "json",
+    ]);
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{spec}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code(), doc)
+}
+
+#[test]
+fn a_mosquitto_pair_behind_haproxy_passes_every_probe_in_containers() {
+    if !docker_ready() {
+        return;
+    }
+    let (code, doc) = docker("tests/fixtures/verify/small-ha.yaml");
+    assert_eq!(code, Some(0), "{doc:#}");
+    assert_eq!(doc["runtime"], "docker");
+    for probe in [
+        "config loads",
+        "mTLS: a device certificate is accepted",
+        "mTLS: a foreign CA's certificate is rejected",
+        "TLS 1.2 refused where 1.3 is required",
+        "session survives a reconnect",
+        "retained message survives a broker restart",
+        "ACL matrix agrees with `acl check`",
+        "every broker's health check goes UP",
+        "a stopped broker goes DOWN",
+        "clients fail over through the load balancer",
+    ] {
+        assert_eq!(result(&doc, probe), "pass", "{probe}: {doc:#}");
+    }
+}
+
+#[test]
+fn an_acl_granting_another_devices_topics_fails_in_containers_too() {
+    if !docker_ready() {
+        return;
+    }
+    let (_dir, spec) = broken(
+        "- { write: \"devices/{id}/telemetry/#\" }",
+        "- { write: \"devices/+/telemetry/#\" }",
+    );
+    let (code, doc) = docker(&spec);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        result(&doc, "ACL matrix agrees with `acl check`"),
+        "fail",
+        "{doc:#}"
+    );
+}
+
+/// The mosquitto-ha example itself, HAProxy failover included, in both runtimes.
+#[test]
+fn the_mosquitto_ha_example_passes_locally_and_in_containers() {
+    let (code, doc) = local("site-examples/mosquitto-ha.yaml");
+    assert_eq!(code, Some(0), "{doc:#}");
+    assert_eq!(
+        result(&doc, "clients fail over through the load balancer"),
+        "pass"
+    );
+    if docker_ready() {
+        let (code, doc) = docker("site-examples/mosquitto-ha.yaml");
+        assert_eq!(code, Some(0), "{doc:#}");
+        assert_eq!(
+            result(&doc, "clients fail over through the load balancer"),
+            "pass"
+        );
+    }
+}

@@ -15,6 +15,8 @@ pub enum Runtime {
     Bundled,
     /// Mosquitto and HAProxy from PATH, on loopback ports.
     Local,
+    /// Mosquitto and HAProxy in containers (testcontainers) on a test network.
+    Docker,
 }
 
 /// Bring a test variant of the site up and probe it.
@@ -31,6 +33,11 @@ pub struct Args {
     /// Where the site runs.
     #[arg(long, value_enum, default_value_t = Runtime::Bundled)]
     pub runtime: Runtime,
+    /// Container images for the docker runtime: `mosquitto=NAME:TAG`, `haproxy=NAME:TAG`
+    /// (defaults: the official eclipse-mosquitto:2.0.11 and haproxy:2.6; scripts/build-images.sh
+    /// builds equivalents from Debian packages).
+    #[arg(long = "image", value_name = "ROLE=NAME:TAG")]
+    pub images: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -55,6 +62,27 @@ pub fn run(args: Args) -> u8 {
     let result = match args.runtime {
         Runtime::Bundled => verify::bundled(&site, &args.spec.display().to_string(), &work, quiet),
         Runtime::Local => verify::local::run(&site, &args.spec.display().to_string(), &work, quiet),
+        Runtime::Docker => {
+            let mut images = verify::docker::Images::default();
+            for i in &args.images {
+                match i.split_once('=') {
+                    Some(("mosquitto", n)) => images.mosquitto = n.to_string(),
+                    Some(("haproxy", n)) => images.haproxy = n.to_string(),
+                    _ => {
+                        eprintln!("error: --image takes mosquitto=NAME:TAG or haproxy=NAME:TAG, not `{i}`");
+                        let _ = std::fs::remove_dir_all(&work);
+                        return exit::USAGE;
+                    }
+                }
+            }
+            verify::docker::run(
+                &site,
+                &args.spec.display().to_string(),
+                &work,
+                &images,
+                quiet,
+            )
+        }
     };
     let _ = std::fs::remove_dir_all(&work);
     let probes = match result {
@@ -68,6 +96,7 @@ pub fn run(args: Args) -> u8 {
     let runtime_name = match args.runtime {
         Runtime::Bundled => "bundled",
         Runtime::Local => "local",
+        Runtime::Docker => "docker",
     };
     match args.format {
         Format::Json => {

@@ -171,10 +171,13 @@ impl Derived {
             .enumerate()
             .map(|(i, n)| NodePlan {
                 name: n.name.0.clone(),
-                address: if opts.loopback {
-                    format!("127.0.0.{}", 11 + i)
-                } else {
-                    n.address.0.clone()
+                address: match (&opts.containers, opts.loopback) {
+                    (Some(names), _) => names
+                        .get(n.name.as_str())
+                        .cloned()
+                        .unwrap_or_else(|| n.name.0.clone()),
+                    (None, true) => format!("127.0.0.{}", 11 + i),
+                    (None, false) => n.address.0.clone(),
                 },
                 dns_names: n.dns_names.iter().map(|d| d.0.clone()).collect(),
                 index: i,
@@ -233,7 +236,9 @@ impl Derived {
                 ListenerPlan {
                     name: l.name.0.clone(),
                     port: opts.ports.get(l.name.as_str()).copied().unwrap_or(l.port),
-                    bind: if opts.loopback {
+                    bind: if opts.containers.is_some() {
+                        None
+                    } else if opts.loopback {
                         Some(String::new())
                     } else {
                         l.bind.as_ref().map(|b| b.0.clone())

@@ -96,6 +96,9 @@ pub struct RenderOptions {
     /// listener there; give every host its own directory under the root
     /// (test variants).
     pub loopback: bool,
+    /// Container variants: node name -> the host name its container answers
+    /// to on the test's network; listeners bind every interface.
+    pub containers: Option<BTreeMap<String, String>>,
     pub secrets: SecretMode,
     /// Secret values by reference (environment variable name or file path),
     /// looked up before the environment and the file system.
@@ -112,6 +115,7 @@ impl RenderOptions {
             root: String::new(),
             ports: BTreeMap::new(),
             loopback: false,
+            containers: None,
             secrets,
             secret_values: BTreeMap::new(),
             pki_dir: None,

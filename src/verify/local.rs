@@ -3,7 +3,7 @@
 //! variant, a PKI issued with the site's profiles, and generated passwords.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -101,19 +101,11 @@ fn start_mosquitto(bin: &Path, conf: &Path, log: &Path) -> Result<Proc, String> 
     }
 }
 
-/// `show stat` on HAProxy's stats socket: server name -> (status, last check status).
-fn server_status(
-    socket: &Path,
-    backend: &str,
-) -> Result<BTreeMap<String, (String, String)>, String> {
-    let mut s = UnixStream::connect(socket).map_err(|e| format!("stats socket: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(3)))
-        .map_err(|e| e.to_string())?;
-    s.write_all(b"show stat\n").map_err(|e| e.to_string())?;
+/// Server name -> (status, last check status) of a backend, from `show stat`.
+fn parse_stat(csv: &str, backend: &str) -> BTreeMap<String, (String, String)> {
     let mut out = BTreeMap::new();
     let mut columns: Vec<String> = Vec::new();
-    for line in BufReader::new(s).lines() {
-        let line = line.map_err(|e| e.to_string())?;
+    for line in csv.lines() {
         if let Some(header) = line.strip_prefix("# ") {
             columns = header.split(',').map(String::from).collect();
             continue;
@@ -131,13 +123,13 @@ fn server_status(
             );
         }
     }
-    Ok(out)
+    out
 }
 
 /// Waits until a server's status starts with `want` — for UP, after a
 /// health check has really passed (`L7OK`: the CONNACK matched).
 fn wait_for(
-    socket: &Path,
+    hosts: &dyn Hosts,
     backend: &str,
     server: &str,
     want: &str,
@@ -145,7 +137,8 @@ fn wait_for(
 ) -> Result<Duration, String> {
     let start = Instant::now();
     loop {
-        if let Ok(st) = server_status(socket, backend) {
+        if let Ok(csv) = hosts.lb_stat() {
+            let st = parse_stat(&csv, backend);
             if st.get(server).is_some_and(|(status, check)| {
                 status.starts_with(want) && (want != "UP" || check == "L7OK")
             }) {
@@ -153,16 +146,18 @@ fn wait_for(
             }
         }
         if start.elapsed() > within {
-            let status = match server_status(socket, backend) {
-                Ok(st) => st
-                    .get(server)
-                    .map(|(status, check)| format!("{status} (last check {check})"))
-                    .unwrap_or_else(|| {
-                        format!(
-                            "not in backend `{backend}` ({})",
-                            st.keys().cloned().collect::<Vec<_>>().join(", ")
-                        )
-                    }),
+            let status = match hosts.lb_stat() {
+                Ok(csv) => {
+                    let st = parse_stat(&csv, backend);
+                    st.get(server)
+                        .map(|(status, check)| format!("{status} (last check {check})"))
+                        .unwrap_or_else(|| {
+                            format!(
+                                "not in backend `{backend}` ({})",
+                                st.keys().cloned().collect::<Vec<_>>().join(", ")
+                            )
+                        })
+                }
                 Err(e) => format!("unknown ({e})"),
             };
             return Err(format!(
@@ -229,6 +224,7 @@ pub fn run_with(
         root: root.display().to_string(),
         ports: ports.clone(),
         loopback: true,
+        containers: None,
         secrets: SecretMode::Resolve,
         secret_values: secrets.clone(),
         pki_dir: None,
@@ -298,6 +294,47 @@ pub fn run_with(
             brokers.len()
         )),
     });
+    let hosts = LocalHosts {
+        mosquitto: mosquitto.clone(),
+        brokers: std::cell::RefCell::new(brokers),
+        ports: ports.clone(),
+        root: root.clone(),
+        haproxy: std::cell::RefCell::new(None),
+        nofile: site.spec.capacity.clients * 11 / 10 * 2 + 2048,
+    };
+    probes.extend(probe_site(
+        site, &hosts, &tree, &pki, &foreign, &secrets, quiet,
+    )?);
+    Ok(probes)
+}
+
+/// Where a runtime runs the site: each node's listeners, restarting and
+/// stopping a node, and the load balancer's `show stat`.
+pub(crate) trait Hosts {
+    /// How a client reaches a node's listener.
+    fn addr(&self, node: usize, listener: &str) -> SocketAddr;
+    fn node_names(&self) -> Vec<String>;
+    /// Stops a broker gracefully (it saves its persistence) and starts it again.
+    fn restart(&self, node: usize) -> Result<(), String>;
+    fn stop(&self, node: usize);
+    fn start_lb(&self, site: &Site) -> Result<(), String>;
+    /// HAProxy's `show stat` CSV.
+    fn lb_stat(&self) -> Result<String, String>;
+    fn lb_front(&self, listener: &str) -> SocketAddr;
+}
+
+/// Every probe after the brokers are up.
+pub(crate) fn probe_site(
+    site: &Site,
+    hosts: &dyn Hosts,
+    tree: &crate::render::OutputTree,
+    pki: &Path,
+    foreign: &Path,
+    secrets: &BTreeMap<String, String>,
+    quiet: bool,
+) -> Result<Vec<Probe>, Vec<Diagnostic>> {
+    let fail = |m: String| vec![Diagnostic::error("verify", m)];
+    let mut probes = Vec::new();
     let node = &site.spec.nodes[0];
     let server_name = node
         .dns_names
@@ -322,10 +359,9 @@ pub fn run_with(
         });
         return Ok(probes);
     };
-    let addr = |node_index: usize, listener: &str| {
-        SocketAddr::from(([127, 0, 0, 11 + node_index as u8], ports[listener]))
-    };
-    let dev_addr = addr(0, l.name.as_str());
+    let addr = |node_index: usize, listener: &str| hosts.addr(node_index, listener);
+    // Addresses are looked up at each use: a container's mapped ports change when it restarts.
+    let dev_addr = || addr(0, l.name.as_str());
     let mine = Some((
         read(pki.join(format!("devices/{id}.pem")))?,
         read(pki.join(format!("devices/{id}.key")))?,
@@ -341,7 +377,7 @@ pub fn run_with(
         only_tls12,
     };
     probes.extend(super::mtls_probes(
-        dev_addr,
+        dev_addr(),
         &tls(mine.clone(), false),
         &tls(None, false),
         &tls(theirs, false),
@@ -357,7 +393,7 @@ pub fn run_with(
         outcome: if !min13 {
             Outcome::NotApplicable(format!("listener `{}` allows TLS 1.2", l.name))
         } else {
-            match Client::open(dev_addr, Some(&tls(mine.clone(), true))) {
+            match Client::open(dev_addr(), Some(&tls(mine.clone(), true))) {
                 Ok(_) => Outcome::Fail("a TLS 1.2-only client completed the handshake".into()),
                 Err(e) => Outcome::Pass(format!("refused ({e})")),
             }
@@ -392,7 +428,7 @@ pub fn run_with(
                     "SUBACK refused `{topic}` for `{user}` (0x{granted:02x})"
                 )));
             }
-            let mut publ = Client::open(dev_addr, Some(&tls(mine.clone(), false)))?;
+            let mut publ = Client::open(dev_addr(), Some(&tls(mine.clone(), false)))?;
             publ.connect(&id, true)?;
             publ.publish(&topic, b"mqttforge verify", 1, false)?;
             let got = sub.next_message();
@@ -421,7 +457,7 @@ pub fn run_with(
         .listeners
         .iter()
         .find(|x| x.tls.is_none())
-        .map(|x| addr(0, x.name.as_str()));
+        .map(|x| x.name.as_str());
     let admin_client = |cid: &str| -> Result<Client, String> {
         let (Some(a), Some(p)) = (admin, plain) else {
             return Err("no admin user with a password on a plaintext listener".into());
@@ -431,7 +467,7 @@ pub fn run_with(
             .as_ref()
             .and_then(|p| p.env.clone().or(p.file.clone()))
             .unwrap_or_default();
-        let mut c = Client::open(p, None)?;
+        let mut c = Client::open(addr(0, p), None)?;
         let (_, rc) = c.connect_with_credentials(cid, a.name.as_str(), &secrets[&key])?;
         if rc != 0 {
             return Err(format!("admin CONNACK {rc}"));
@@ -446,7 +482,7 @@ pub fn run_with(
         } else {
             (|| -> Result<Outcome, String> {
                 let topic = format!("devices/{id}/cmd/verify-session");
-                let mut c = Client::open(dev_addr, Some(&device_tls))?;
+                let mut c = Client::open(dev_addr(), Some(&device_tls))?;
                 c.connect(&id, false)?;
                 c.subscribe(&topic, 1)?;
                 c.disconnect();
@@ -454,12 +490,12 @@ pub fn run_with(
                 let mut a = admin_client("verify-admin-session")?;
                 a.publish(&topic, b"while you were away", 1, false)?;
                 a.disconnect();
-                let mut back = Client::open(dev_addr, Some(&device_tls))?;
+                let mut back = Client::open(dev_addr(), Some(&device_tls))?;
                 let (present, _) = back.connect(&id, false)?;
                 let got = back.next_message();
                 back.disconnect();
                 // Leave no persistent session behind.
-                let mut clean = Client::open(dev_addr, Some(&device_tls))?;
+                let mut clean = Client::open(dev_addr(), Some(&device_tls))?;
                 clean.connect(&id, true)?;
                 clean.disconnect();
                 Ok(match got {
@@ -480,21 +516,12 @@ pub fn run_with(
         } else {
             (|| -> Result<Outcome, String> {
                 let topic = format!("devices/{id}/status");
-                let mut d = Client::open(dev_addr, Some(&device_tls))?;
+                let mut d = Client::open(dev_addr(), Some(&device_tls))?;
                 d.connect(&id, true)?;
                 d.publish(&topic, b"{\"status\":\"verify\"}", 1, true)?;
                 d.disconnect();
                 std::thread::sleep(Duration::from_millis(200));
-                let (_, _, conf, log, proc) = &mut brokers[0];
-                if let Some(p) = proc.take() {
-                    // SIGTERM: Mosquitto writes its persistence database on the way out.
-                    let _ = Command::new("kill")
-                        .args(["-TERM", &p.0.id().to_string()])
-                        .status();
-                    let mut p = p;
-                    let _ = p.0.wait();
-                }
-                *proc = Some(start_mosquitto(&mosquitto, conf, log)?);
+                hosts.restart(0)?;
                 let mut a = admin_client("verify-admin-retained")?;
                 a.subscribe(&topic, 1)?;
                 let got = a.next_message();
@@ -521,9 +548,9 @@ pub fn run_with(
         } else {
             acl_matrix(
                 site,
-                &tree,
-                dev_addr,
-                &pki,
+                tree,
+                dev_addr(),
+                pki,
                 &ca,
                 &server_name,
                 &admin_client,
@@ -547,23 +574,13 @@ pub fn run_with(
             .interval
             .map(|d| d.millis())
             .unwrap_or(10_000);
-        probes.extend(load_balancer(
-            site,
-            &root,
-            &ports,
-            &mut brokers,
-            interval,
-            &via_lb,
-            &id,
-            quiet,
-        ));
+        probes.extend(load_balancer(site, hosts, interval, &via_lb, &id, quiet));
     } else {
         probes.push(Probe {
             name: "load balancer health checks and failover",
             outcome: Outcome::NotApplicable("the site has no load balancer".into()),
         });
     }
-    drop(brokers);
     Ok(probes)
 }
 
@@ -820,71 +837,21 @@ fn round_trip_pair(site: &Site, id: &str) -> Option<(String, String, String)> {
         })
 }
 
-#[allow(clippy::too_many_arguments)]
 fn load_balancer(
     site: &Site,
-    root: &Path,
-    ports: &BTreeMap<String, u16>,
-    brokers: &mut [Broker],
+    hosts: &dyn Hosts,
     inter_ms: u64,
     tls: &Tls,
     device: &str,
     quiet: bool,
 ) -> Vec<Probe> {
-    let name = "load balancer health checks and failover";
-    let Some(haproxy) = which("haproxy") else {
+    progress(quiet, "starting the load balancer");
+    if let Err(e) = hosts.start_lb(site) {
         return vec![Probe {
-            name,
-            outcome: Outcome::Fail("`haproxy` is not on PATH (Debian package haproxy)".into()),
+            name: "the load balancer's config loads",
+            outcome: Outcome::Fail(e),
         }];
-    };
-    let cfg = root.join("lb/etc/haproxy/haproxy.cfg");
-    let socket = root.join("lb/run/haproxy/admin.sock");
-    if let Some(p) = socket.parent() {
-        let _ = std::fs::create_dir_all(p);
     }
-    progress(quiet, "starting haproxy");
-    // HAProxy raises its own open-file limit to about 2 x maxconn; give it
-    // room as systemd's default hard limit does in production.
-    let nofile = site.spec.capacity.clients * 11 / 10 * 2 + 2048;
-    let child = match Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "ulimit -Hn {nofile} 2>/dev/null; ulimit -Sn {nofile} 2>/dev/null; exec \"$0\" \"$@\""
-        ))
-        .arg(&haproxy)
-        .arg("-db")
-        .arg("-f")
-        .arg(&cfg)
-        .env("HAPROXY_STATS_PASSWORD", "verify-stats")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(c) => Proc(c),
-        Err(e) => {
-            return vec![Probe {
-                name,
-                outcome: Outcome::Fail(format!("cannot start haproxy: {e}")),
-            }]
-        }
-    };
-    let mut haproxy_proc = child;
-    let started = Instant::now();
-    while !socket.exists() && started.elapsed() < Duration::from_secs(5) {
-        if let Ok(Some(status)) = haproxy_proc.0.try_wait() {
-            let mut err = String::new();
-            if let Some(mut e) = haproxy_proc.0.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut e, &mut err);
-            }
-            return vec![Probe {
-                name: "the load balancer's config loads",
-                outcome: Outcome::Fail(format!("haproxy exited ({status}): {}", err.trim())),
-            }];
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _haproxy = haproxy_proc;
     let lb = site
         .spec
         .load_balancer
@@ -900,11 +867,12 @@ fn load_balancer(
         .map(|l| l.name.0.clone())
         .unwrap_or_default();
     let backend = format!("brokers_{device_listener}");
+    let servers = hosts.node_names();
     let mut out = Vec::new();
-    let up_within = Duration::from_millis(inter_ms * (rise + 2) + 3000);
+    let up_within = Duration::from_millis(inter_ms * (rise + 2) + 5000);
     let mut all_up = Ok(Duration::ZERO);
-    for (server, ..) in brokers.iter() {
-        match wait_for(&socket, &backend, server, "UP", up_within) {
+    for server in &servers {
+        match wait_for(hosts, &backend, server, "UP", up_within) {
             Ok(t) => all_up = all_up.map(|m: Duration| m.max(t)),
             Err(e) => all_up = Err(e),
         }
@@ -914,7 +882,7 @@ fn load_balancer(
         outcome: match &all_up {
             Ok(t) => Outcome::Pass(format!(
                 "{} server(s) UP with check status L7OK (CONNACK matched) within {:.1} s",
-                brokers.len(),
+                servers.len(),
                 t.as_secs_f64()
             )),
             Err(e) => Outcome::Fail(e.clone()),
@@ -923,27 +891,26 @@ fn load_balancer(
     if all_up.is_err() {
         return out;
     }
-    let (first, ..) = &brokers[0];
-    let first = first.clone();
-    if let Some(p) = brokers[0].4.take() {
-        drop(p);
-    }
-    let down_within = Duration::from_millis(inter_ms * (fall + 1) + 3000);
+    let first = servers[0].clone();
+    hosts.stop(0);
+    // A stopped process refuses connections at once; a stopped container's
+    // address just goes silent, so each failing check can also wait for
+    // HAProxy's `timeout check` (5 s in the rendered config).
+    let down_within = Duration::from_millis(fall * (inter_ms + 5000) + 5000);
     out.push(Probe {
         name: "a stopped broker goes DOWN",
-        outcome: match wait_for(&socket, &backend, &first, "DOWN", down_within) {
+        outcome: match wait_for(hosts, &backend, &first, "DOWN", down_within) {
             Ok(t) => Outcome::Pass(format!(
-                "`{first}` DOWN {:.1} s after it stopped (fall {fall} x inter {} ms)",
-                t.as_secs_f64(),
-                inter_ms
+                "`{first}` DOWN {:.1} s after it stopped (fall {fall} x (inter {inter_ms} ms + check timeout))",
+                t.as_secs_f64()
             )),
             Err(e) => Outcome::Fail(e),
         },
     });
-    let front = SocketAddr::from(([127, 0, 0, 1], ports[&format!("lb.{device_listener}")]));
+    let front = hosts.lb_front(&device_listener);
     out.push(Probe {
         name: "clients fail over through the load balancer",
-        outcome: if brokers.len() < 2 {
+        outcome: if servers.len() < 2 {
             Outcome::NotApplicable("one broker: nothing to fail over to".into())
         } else {
             let attempt = || -> Result<u8, String> {
@@ -960,4 +927,96 @@ fn load_balancer(
         },
     });
     out
+}
+
+/// The local runtime's hosts: processes on loopback addresses.
+struct LocalHosts {
+    mosquitto: PathBuf,
+    brokers: std::cell::RefCell<Vec<Broker>>,
+    ports: BTreeMap<String, u16>,
+    root: PathBuf,
+    haproxy: std::cell::RefCell<Option<Proc>>,
+    /// HAProxy raises its own open-file limit to about 2 x maxconn.
+    nofile: u64,
+}
+
+impl Hosts for LocalHosts {
+    fn addr(&self, node: usize, listener: &str) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 11 + node as u8], self.ports[listener]))
+    }
+
+    fn node_names(&self) -> Vec<String> {
+        self.brokers.borrow().iter().map(|b| b.0.clone()).collect()
+    }
+
+    fn restart(&self, node: usize) -> Result<(), String> {
+        let mut brokers = self.brokers.borrow_mut();
+        let (_, _, conf, log, proc) = &mut brokers[node];
+        if let Some(mut p) = proc.take() {
+            // SIGTERM: Mosquitto writes its persistence database on the way out.
+            let _ = Command::new("kill")
+                .args(["-TERM", &p.0.id().to_string()])
+                .status();
+            let _ = p.0.wait();
+        }
+        *proc = Some(start_mosquitto(&self.mosquitto, conf, log)?);
+        Ok(())
+    }
+
+    fn stop(&self, node: usize) {
+        drop(self.brokers.borrow_mut()[node].4.take());
+    }
+
+    fn start_lb(&self, _site: &Site) -> Result<(), String> {
+        let haproxy =
+            which("haproxy").ok_or("`haproxy` is not on PATH (Debian package haproxy)")?;
+        let cfg = self.root.join("lb/etc/haproxy/haproxy.cfg");
+        let socket = self.root.join("lb/run/haproxy/admin.sock");
+        if let Some(p) = socket.parent() {
+            let _ = std::fs::create_dir_all(p);
+        }
+        let nofile = self.nofile;
+        let mut proc = Proc(
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!("ulimit -Hn {nofile} 2>/dev/null; ulimit -Sn {nofile} 2>/dev/null; exec \"$0\" \"$@\""))
+                .arg(&haproxy)
+                .arg("-db")
+                .arg("-f")
+                .arg(&cfg)
+                .env("HAPROXY_STATS_PASSWORD", "verify-stats")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("cannot start haproxy: {e}"))?,
+        );
+        let started = Instant::now();
+        while !socket.exists() && started.elapsed() < Duration::from_secs(5) {
+            if let Ok(Some(status)) = proc.0.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = proc.0.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut e, &mut err);
+                }
+                return Err(format!("haproxy exited ({status}): {}", err.trim()));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        *self.haproxy.borrow_mut() = Some(proc);
+        Ok(())
+    }
+
+    fn lb_stat(&self) -> Result<String, String> {
+        let socket = self.root.join("lb/run/haproxy/admin.sock");
+        let mut s = UnixStream::connect(&socket).map_err(|e| format!("stats socket: {e}"))?;
+        s.set_read_timeout(Some(Duration::from_secs(3)))
+            .map_err(|e| e.to_string())?;
+        s.write_all(b"show stat\n").map_err(|e| e.to_string())?;
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut s, &mut out).map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+
+    fn lb_front(&self, listener: &str) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.ports[&format!("lb.{listener}")]))
+    }
 }

@@ -7,6 +7,7 @@
 //! report pass, fail or not applicable, with why.
 
 pub mod client;
+pub mod docker;
 pub mod local;
 
 use std::collections::BTreeMap;
@@ -95,6 +96,7 @@ pub fn prepare(
             BTreeMap::new()
         },
         loopback: test_variant,
+        containers: None,
         secrets: SecretMode::Skip,
         secret_values: BTreeMap::new(),
         pki_dir: None,
