@@ -184,16 +184,7 @@ pub fn run(
         .iter()
         .map(|n| (n.name.0.clone(), format!("{}-{tag}", n.name)))
         .collect();
-    let mut secrets = BTreeMap::new();
-    for u in &site.spec.users {
-        if let Some(key) = u
-            .password
-            .as_ref()
-            .and_then(|p| p.env.clone().or(p.file.clone()))
-        {
-            secrets.insert(key, format!("verify-{}-{}", u.name, std::process::id()));
-        }
-    }
+    let secrets = super::generated_secrets(site);
     let opts = RenderOptions {
         spec_name: spec_name.to_string(),
         root: String::new(),

@@ -209,16 +209,7 @@ pub fn run_with(
         ports.insert(format!("lb.{}", l.name), free_port().map_err(fail)?);
     }
     ports.insert("lb.stats".into(), free_port().map_err(fail)?);
-    let mut secrets = BTreeMap::new();
-    for u in &site.spec.users {
-        if let Some(key) = u
-            .password
-            .as_ref()
-            .and_then(|p| p.env.clone().or(p.file.clone()))
-        {
-            secrets.insert(key, format!("verify-{}-{}", u.name, std::process::id()));
-        }
-    }
+    let secrets = super::generated_secrets(site);
     let opts = RenderOptions {
         spec_name: spec_name.to_string(),
         root: root.display().to_string(),

@@ -38,6 +38,22 @@ pub struct Probe {
     pub outcome: Outcome,
 }
 
+/// A throwaway password for every user secret reference of the site (the
+/// test variant hashes them into its password file; probes log in with them).
+pub(crate) fn generated_secrets(site: &Site) -> BTreeMap<String, String> {
+    site.spec
+        .users
+        .iter()
+        .filter_map(|u| {
+            let key = u
+                .password
+                .as_ref()
+                .and_then(|p| p.env.clone().or(p.file.clone()))?;
+            Some((key, format!("verify-{}-{}", u.name, std::process::id())))
+        })
+        .collect()
+}
+
 /// Every probe passed (not-applicable ones aside).
 pub fn all_passed(probes: &[Probe]) -> bool {
     probes
