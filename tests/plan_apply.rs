@@ -549,3 +549,42 @@ fn secrets_show_only_as_sensitive_changes() {
         "a hash or a secret was printed:\n{text}"
     );
 }
+
+/// Brokers open their ACL after dropping root: as root, apply hands the ACL
+/// to the broker's group (root:mosquitto 0640), never root:root.
+#[test]
+fn as_root_the_acl_belongs_to_the_brokers_group() {
+    use std::os::unix::fs::MetadataExt;
+    if !nix_is_root() {
+        eprintln!("skipped: ownership needs root (CI runs as root)");
+        return;
+    }
+    let Some(gid) = group_gid("mosquitto") else {
+        panic!("the mosquitto group does not exist: install the mosquitto package (scripts/install-test-deps.sh)");
+    };
+    let s = Site::new("edge-mosquitto");
+    let o = s.apply();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let meta = std::fs::metadata(s.out().join("mosquitto/acl")).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o777),
+        (0, gid, 0o640)
+    );
+}
+
+fn nix_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+}
+
+fn group_gid(name: &str) -> Option<u32> {
+    std::fs::read_to_string("/etc/group")
+        .ok()?
+        .lines()
+        .find_map(|l| {
+            let mut f = l.split(':');
+            (f.next()? == name).then(|| f.nth(1)?.parse().ok())?
+        })
+}

@@ -133,6 +133,8 @@ pub struct Artifact {
     pub sensitivity: Sensitivity,
     pub install: Option<String>,
     pub hosts: Vec<String>,
+    /// The group that must read the file where it is installed (the broker's).
+    pub group: Option<String>,
 }
 
 impl Artifact {
@@ -151,7 +153,17 @@ impl Artifact {
             sensitivity: Sensitivity::Public,
             install: None,
             hosts: Vec::new(),
+            group: None,
         }
+    }
+
+    /// A file only the broker reads besides root (ACLs): 0640, the broker's
+    /// group. Brokers open these after dropping root (Mosquitto exits with
+    /// "Unable to open acl_file" on a root:root 0640 ACL).
+    pub fn read_by_broker(mut self, user: &str) -> Artifact {
+        self.mode = 0o640;
+        self.group = Some(user.to_string());
+        self
     }
 
     pub fn with_mode(mut self, mode: u32) -> Artifact {
@@ -270,7 +282,7 @@ fn render_artifacts(
                 sensitivity: a.sensitivity,
                 install: a.install,
                 hosts: a.hosts,
-                group: None,
+                group: a.group,
             },
         );
     }

@@ -60,7 +60,7 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
             Comment::Hash,
             acl_context(ctx),
         )
-        .with_mode(0o640)
+        .read_by_broker(ctx.layout.engine_layout().user)
         .installed_at(ctx.installed.conf("acl"), &ctx.node_names()),
     );
     Ok(out)
