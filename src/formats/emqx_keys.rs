@@ -1,239 +1,159 @@
-//! The EMQX 5 configuration keys mqttforge knows (from EMQX 5.x schema
-//! modules: emqx_conf_schema, emqx_schema, emqx_authz_schema,
-//! emqx_dashboard_schema, emqx_prometheus_schema). `<type>` is a listener
-//! type (tcp, ssl, ws, wss), `<name>` a listener name, `<h>` a log handler.
-//! Rendered emqx.conf files are checked against it, and the linter uses it
-//! to flag unknown keys.
+//! The configuration keys of the one EMQX release mqttforge targets
+//! ([`TARGET`]), taken from that release's own schema source, not by hand:
+//! `scripts/emqx-key-table.py` evaluates `emqx_conf_schema:roots()` of the
+//! tagged emqx/emqx source and writes `src/formats/emqx/emqx-5.8.keys`
+//! (every struct and leaf path, with its deprecated / hidden / alias flags)
+//! and `src/formats/emqx/other-releases.keys` (keys of 5.7, 5.8 enterprise,
+//! 5.9 and 5.10 that the target lacks, with the releases that have them).
+//! See docs/emqx-target.md for the tag, the commit and what the table
+//! cannot express.
+//!
+//! In a path, `<name>` stands for any map key (a listener's name, a log
+//! handler) and `[]` for an array element (`authentication[].mechanism`).
+//! Lookups walk a trie of path segments: linear in the path's length.
 
-pub const KEYS: &[&str] = &[
-    "node.name",
-    "node.cookie",
-    "node.data_dir",
-    "node.role",
-    "node.max_ports",
-    "node.process_limit",
-    "node.dist_buffer_size",
-    "node.max_ets_tables",
-    "node.global_gc_interval",
-    "node.crash_dump_file",
-    "node.crash_dump_seconds",
-    "node.crash_dump_bytes",
-    "node.dist_net_ticktime",
-    "node.backtrace_depth",
-    "node.applications",
-    "node.etc_dir",
-    "node.db_backend",
-    "cluster.name",
-    "cluster.discovery_strategy",
-    "cluster.autoclean",
-    "cluster.autoheal",
-    "cluster.proto_dist",
-    "cluster.static.seeds",
-    "cluster.dns.name",
-    "cluster.dns.record_type",
-    "cluster.etcd.server",
-    "cluster.etcd.prefix",
-    "cluster.etcd.node_ttl",
-    "cluster.etcd.ssl_options.enable",
-    "cluster.etcd.ssl_options.cacertfile",
-    "cluster.etcd.ssl_options.certfile",
-    "cluster.etcd.ssl_options.keyfile",
-    "cluster.etcd.ssl_options.verify",
-    "cluster.etcd.ssl_options.server_name_indication",
-    "cluster.etcd.ssl_options.versions",
-    "cluster.etcd.ssl_options.ciphers",
-    "cluster.etcd.ssl_options.depth",
-    "cluster.etcd.ssl_options.password",
-    "cluster.etcd.ssl_options.reuse_sessions",
-    "cluster.etcd.ssl_options.secure_renegotiate",
-    "cluster.etcd.ssl_options.log_level",
-    "cluster.etcd.ssl_options.hibernate_after",
-    "cluster.k8s.apiserver",
-    "cluster.k8s.service_name",
-    "cluster.k8s.address_type",
-    "cluster.k8s.namespace",
-    "cluster.k8s.suffix",
-    "listeners.<type>.<name>.enable",
-    "listeners.<type>.<name>.bind",
-    "listeners.<type>.<name>.acceptors",
-    "listeners.<type>.<name>.max_connections",
-    "listeners.<type>.<name>.mountpoint",
-    "listeners.<type>.<name>.zone",
-    "listeners.<type>.<name>.enable_authn",
-    "listeners.<type>.<name>.access_rules",
-    "listeners.<type>.<name>.proxy_protocol",
-    "listeners.<type>.<name>.proxy_protocol_timeout",
-    "listeners.<type>.<name>.max_conn_rate",
-    "listeners.<type>.<name>.messages_rate",
-    "listeners.<type>.<name>.bytes_rate",
-    "listeners.<type>.<name>.max_conn_burst",
-    "listeners.<type>.<name>.messages_burst",
-    "listeners.<type>.<name>.bytes_burst",
-    "listeners.<type>.<name>.limiter.connection.rate",
-    "listeners.<type>.<name>.limiter.messages.rate",
-    "listeners.<type>.<name>.limiter.bytes.rate",
-    "listeners.tcp.<name>.parse_unit",
-    "listeners.ssl.<name>.parse_unit",
-    "listeners.<type>.<name>.tcp_options.active_n",
-    "listeners.<type>.<name>.tcp_options.backlog",
-    "listeners.<type>.<name>.tcp_options.send_timeout",
-    "listeners.<type>.<name>.tcp_options.send_timeout_close",
-    "listeners.<type>.<name>.tcp_options.recbuf",
-    "listeners.<type>.<name>.tcp_options.sndbuf",
-    "listeners.<type>.<name>.tcp_options.buffer",
-    "listeners.<type>.<name>.tcp_options.high_watermark",
-    "listeners.<type>.<name>.tcp_options.nodelay",
-    "listeners.<type>.<name>.tcp_options.nolinger",
-    "listeners.<type>.<name>.tcp_options.reuseaddr",
-    "listeners.<type>.<name>.tcp_options.keepalive",
-    "listeners.ssl.<name>.ssl_options.cacertfile",
-    "listeners.ssl.<name>.ssl_options.certfile",
-    "listeners.ssl.<name>.ssl_options.keyfile",
-    "listeners.ssl.<name>.ssl_options.verify",
-    "listeners.ssl.<name>.ssl_options.fail_if_no_peer_cert",
-    "listeners.ssl.<name>.ssl_options.versions",
-    "listeners.ssl.<name>.ssl_options.ciphers",
-    "listeners.ssl.<name>.ssl_options.depth",
-    "listeners.ssl.<name>.ssl_options.secure_renegotiate",
-    "listeners.ssl.<name>.ssl_options.honor_cipher_order",
-    "listeners.ssl.<name>.ssl_options.hibernate_after",
-    "listeners.ssl.<name>.ssl_options.reuse_sessions",
-    "listeners.ssl.<name>.ssl_options.password",
-    "listeners.ssl.<name>.ssl_options.log_level",
-    "listeners.ssl.<name>.ssl_options.dhfile",
-    "listeners.ssl.<name>.ssl_options.client_renegotiation",
-    "listeners.ssl.<name>.ssl_options.handshake_timeout",
-    "listeners.ssl.<name>.ssl_options.gc_after_handshake",
-    "listeners.ssl.<name>.ssl_options.enable_crl_check",
-    "listeners.ssl.<name>.ssl_options.ocsp.enable_ocsp_stapling",
-    "listeners.ssl.<name>.ssl_options.ocsp.responder_url",
-    "listeners.ssl.<name>.ssl_options.ocsp.issuer_pem",
-    "listeners.ssl.<name>.ssl_options.ocsp.refresh_interval",
-    "listeners.ssl.<name>.ssl_options.ocsp.refresh_http_timeout",
-    "listeners.ws.<name>.websocket.mqtt_path",
-    "listeners.wss.<name>.websocket.mqtt_path",
-    "mqtt.idle_timeout",
-    "mqtt.max_packet_size",
-    "mqtt.max_clientid_len",
-    "mqtt.max_topic_levels",
-    "mqtt.max_topic_alias",
-    "mqtt.max_qos_allowed",
-    "mqtt.retain_available",
-    "mqtt.wildcard_subscription",
-    "mqtt.shared_subscription",
-    "mqtt.shared_subscription_strategy",
-    "mqtt.exclusive_subscription",
-    "mqtt.ignore_loop_deliver",
-    "mqtt.strict_mode",
-    "mqtt.response_information",
-    "mqtt.server_keepalive",
-    "mqtt.keepalive_multiplier",
-    "mqtt.keepalive_backoff",
-    "mqtt.keepalive_check_interval",
-    "mqtt.retry_interval",
-    "mqtt.use_username_as_clientid",
-    "mqtt.peer_cert_as_username",
-    "mqtt.peer_cert_as_clientid",
-    "mqtt.session_expiry_interval",
-    "mqtt.message_expiry_interval",
-    "mqtt.max_awaiting_rel",
-    "mqtt.await_rel_timeout",
-    "mqtt.max_inflight",
-    "mqtt.max_mqueue_len",
-    "mqtt.mqueue_store_qos0",
-    "mqtt.mqueue_priorities",
-    "mqtt.mqueue_default_priority",
-    "mqtt.max_subscriptions",
-    "mqtt.upgrade_qos",
-    "mqtt.client_attrs_init",
-    "mqtt.clientid_override",
-    "authorization.no_match",
-    "authorization.deny_action",
-    "authorization.cache.enable",
-    "authorization.cache.max_size",
-    "authorization.cache.ttl",
-    "authorization.cache.excludes",
-    "authorization.sources",
-    "log.console.enable",
-    "log.console.level",
-    "log.console.formatter",
-    "log.console.time_offset",
-    "log.console.timestamp_format",
-    "log.console.payload_encode",
-    "log.file.<h>.enable",
-    "log.file.<h>.level",
-    "log.file.<h>.path",
-    "log.file.<h>.rotation_count",
-    "log.file.<h>.rotation_size",
-    "log.file.<h>.formatter",
-    "log.file.<h>.time_offset",
-    "log.file.<h>.timestamp_format",
-    "log.throttling.time_window",
-    "dashboard.listeners.http.bind",
-    "dashboard.listeners.http.num_acceptors",
-    "dashboard.listeners.http.max_connections",
-    "dashboard.listeners.http.backlog",
-    "dashboard.listeners.http.send_timeout",
-    "dashboard.listeners.http.inet6",
-    "dashboard.listeners.http.ipv6_v6only",
-    "dashboard.listeners.http.proxy_header",
-    "dashboard.listeners.https.bind",
-    "dashboard.default_username",
-    "dashboard.default_password",
-    "dashboard.token_expired_time",
-    "dashboard.password_expired_time",
-    "dashboard.cors",
-    "dashboard.swagger_support",
-    "prometheus.enable_basic_auth",
-    "prometheus.push_gateway.enable",
-    "prometheus.push_gateway.url",
-    "prometheus.push_gateway.interval",
-    "prometheus.push_gateway.headers",
-    "prometheus.push_gateway.job_name",
-    "prometheus.push_gateway.method",
-    "prometheus.collectors.vm_dist",
-    "prometheus.collectors.mnesia",
-    "prometheus.collectors.vm_statistics",
-    "prometheus.collectors.vm_system_info",
-    "prometheus.collectors.vm_memory",
-    "prometheus.collectors.vm_msacc",
-    "prometheus.push_gateway_server",
-    "prometheus.interval",
-    "prometheus.headers",
-    "prometheus.job_name",
-    "prometheus.enable",
-    "prometheus.vm_dist_collector",
-    "prometheus.mnesia_collector",
-    "prometheus.vm_statistics_collector",
-    "prometheus.vm_system_info_collector",
-    "prometheus.vm_memory_collector",
-    "prometheus.vm_msacc_collector",
-    "limiter.max_conn_rate",
-    "limiter.messages_rate",
-    "limiter.bytes_rate",
-    "mqtt.limiter.max_conn_rate",
-    "mqtt.limiter.max_conn_burst",
-    "mqtt.limiter.messages_rate",
-    "mqtt.limiter.messages_burst",
-    "mqtt.limiter.bytes_rate",
-    "mqtt.limiter.bytes_burst",
-];
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
-/// Listener types of `listeners.<type>.<name>`.
-pub const LISTENER_TYPES: &[&str] = &["tcp", "ssl", "ws", "wss"];
+/// The release every rendered emqx.conf targets and audits default to.
+pub const TARGET: &str = "5.8.9";
 
-/// Whether a dotted key path is an EMQX 5 key.
-pub fn is_known(path: &str) -> bool {
-    let segs: Vec<&str> = path.split('.').collect();
-    KEYS.iter().any(|k| {
-        let pat: Vec<&str> = k.split('.').collect();
-        pat.len() == segs.len()
-            && pat.iter().zip(&segs).all(|(p, s)| match *p {
-                "<type>" => LISTENER_TYPES.contains(s),
-                "<name>" | "<h>" => !s.is_empty(),
-                p => p == *s,
+const TABLE: &str = include_str!("emqx/emqx-5.8.keys");
+const OTHER_RELEASES: &str = include_str!("emqx/other-releases.keys");
+
+/// What the schema says of a key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyInfo {
+    pub deprecated: bool,
+    /// `importance => hidden`: accepted, not documented.
+    pub hidden: bool,
+    /// The key this one is an official alias of (`log.console_handler` ->
+    /// `log.console`).
+    pub alias_of: Option<String>,
+    /// For keys the target lacks: the other releases that have it.
+    pub releases: Option<&'static str>,
+}
+
+#[derive(Default)]
+struct Node {
+    children: HashMap<String, Node>,
+    /// The `<name>` child: any map key.
+    any: Option<Box<Node>>,
+    info: Option<KeyInfo>,
+}
+
+impl Node {
+    fn insert(&mut self, segments: &[&str], info: KeyInfo) {
+        let Some((first, rest)) = segments.split_first() else {
+            self.info = Some(info);
+            return;
+        };
+        let child = if *first == "<name>" {
+            self.any.get_or_insert_with(Box::default)
+        } else {
+            self.children.entry((*first).to_string()).or_default()
+        };
+        child.insert(rest, info);
+    }
+
+    /// Exact segments first, then `<name>` (at most one branch point per
+    /// level, and paths are a few segments long).
+    fn find(&self, segments: &[&str]) -> Option<&KeyInfo> {
+        let Some((first, rest)) = segments.split_first() else {
+            return self.info.as_ref();
+        };
+        self.children
+            .get(*first)
+            .and_then(|c| c.find(rest))
+            .or_else(|| {
+                (!first.is_empty())
+                    .then_some(self.any.as_deref())
+                    .flatten()
+                    .and_then(|c| c.find(rest))
             })
+    }
+}
+
+struct Table {
+    root: Node,
+    /// Every path as written in the table (for suggestions).
+    paths: Vec<&'static str>,
+    /// Keys the target lacks, with the releases that have them.
+    other: Node,
+}
+
+fn table() -> &'static Table {
+    static TABLE_CELL: OnceLock<Table> = OnceLock::new();
+    TABLE_CELL.get_or_init(|| {
+        let mut root = Node::default();
+        let mut paths = Vec::new();
+        for (path, flags) in rows(TABLE) {
+            let mut info = KeyInfo::default();
+            for flag in flags.split(',') {
+                match flag {
+                    "deprecated" => info.deprecated = true,
+                    "hidden" => info.hidden = true,
+                    f => info.alias_of = f.strip_prefix("alias-of=").map(str::to_string),
+                }
+            }
+            root.insert(&split(path), info);
+            paths.push(path);
+        }
+        let mut other = Node::default();
+        for (path, releases) in rows(OTHER_RELEASES) {
+            let info = KeyInfo {
+                releases: Some(releases),
+                ..KeyInfo::default()
+            };
+            other.insert(&split(path), info);
+        }
+        Table { root, paths, other }
     })
+}
+
+/// `path<TAB>flags` rows of a table file, comments skipped.
+fn rows(text: &'static str) -> impl Iterator<Item = (&'static str, &'static str)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| l.split_once('\t'))
+}
+
+/// A dotted path's segments; `a[].b` keeps `a[]` as one segment.
+fn split(path: &str) -> Vec<&str> {
+    path.split('.').collect()
+}
+
+/// What the target release's schema says of a dotted key path, if it has it.
+pub fn info(path: &str) -> Option<&'static KeyInfo> {
+    table().root.find(&split(path))
+}
+
+/// Whether a dotted key path is a key of the target release.
+pub fn is_known(path: &str) -> bool {
+    info(path).is_some()
+}
+
+/// The other releases (5.7, 5.9, 5.10, the 5.8 enterprise build) that have
+/// a key the target lacks, e.g. `"5.9.3,5.10.4"`.
+pub fn other_releases(path: &str) -> Option<&'static str> {
+    table().other.find(&split(path))?.releases
+}
+
+/// Every path of the target's table, as written (`<name>` placeholders).
+pub fn paths() -> &'static [&'static str] {
+    &table().paths
+}
+
+/// The root keys of the target release (`node`, `listeners`, ...).
+pub fn is_root(name: &str) -> bool {
+    table().root.children.contains_key(name)
+}
+
+/// Every root key of the target release, sorted.
+pub fn roots() -> Vec<&'static str> {
+    let mut roots: Vec<&'static str> = table().root.children.keys().map(String::as_str).collect();
+    roots.sort_unstable();
+    roots
 }
 
 #[cfg(test)]
@@ -241,19 +161,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn matches_placeholders() {
+    fn the_target_release_keys() {
         assert!(is_known("listeners.ssl.devices.ssl_options.verify"));
         assert!(is_known("mqtt.max_packet_size"));
         assert!(is_known("log.file.default.path"));
+        assert!(is_known("node.cookie"));
+        assert!(is_known("authentication"));
+        assert!(is_known("authentication[].bootstrap_file"));
+        assert!(is_known("durable_sessions.enable"));
         assert!(!is_known("listener.ssl.external.keyfile"));
-        assert!(!is_known("listeners.quic.x.bind"));
         assert!(!is_known("mqtt.max_packet_sise"));
+        assert!(!is_known("allow_anonymous"));
+        assert!(is_root("listeners") && !is_root("listener"));
     }
 
     #[test]
-    fn no_duplicates() {
-        for (i, k) in KEYS.iter().enumerate() {
-            assert!(!KEYS[i + 1..].contains(k), "{k}");
-        }
+    fn flags_and_aliases() {
+        let alias = info("log.console_handler").expect("an official alias");
+        assert_eq!(alias.alias_of.as_deref(), Some("log.console"));
+        assert!(info("zones.default.mqtt.max_inflight").unwrap().hidden);
+        assert!(!info("mqtt.max_inflight").unwrap().hidden);
+        assert!(paths().len() > 4000);
+    }
+
+    #[test]
+    fn keys_of_other_releases_name_them() {
+        let r = other_releases("listeners.tcp.default.max_conn_burst").unwrap();
+        assert!(r.contains("5.9"), "{r}");
+        assert_eq!(other_releases("mqtt.max_packet_size"), None);
     }
 }

@@ -1,22 +1,23 @@
 //! An EMQX 5 configuration holds an EMQX 4.x key, or a key EMQX 5 does not know.
 //!
-//! What it does: checks every key path of an audited emqx.conf. EMQX 4.x
-//! keys that changed in 5.x (`listener.ssl.external.*`, `zone.*`,
+//! What it does: checks every key path of an audited emqx.conf against the
+//! key table of the EMQX release mqttforge targets (5.8.9, generated from
+//! that release's schema source: `src/formats/emqx_keys.rs`). EMQX 4.x keys
+//! that changed in 5.x (`listener.ssl.external.*`, `zone.*`,
 //! `allow_anonymous`, `acl_nomatch`, `acl_file`, `log.level`,
-//! `dashboard.default_user.*`, ...) are flagged with their 5.x
-//! replacement. Under the roots whose keys mqttforge knows completely
-//! (`node`, `cluster`, `listeners`, `mqtt`, `authorization`, `log`,
-//! `dashboard`, `prometheus`, `limiter`), a key that is a near miss of a
-//! known one is flagged as a misspelling; a root EMQX 5 does not have is
-//! flagged too. Keys under other EMQX 5 roots (`authentication`, `rpc`,
-//! `retainer`, `gateway`, ...) are not checked. A 4.x file in
-//! `key = value` lines that HOCON cannot read is still checked line by line.
+//! `dashboard.default_user.*`, ...) are flagged with their 5.x replacement;
+//! a key of another 5.x release (5.7, 5.9, 5.10, the 5.8 enterprise build)
+//! is flagged naming the releases that have it; any other unknown key under
+//! a known root is flagged with the nearest known key. Official aliases
+//! (`log.console_handler`) are keys. An unknown root is a warning: EMQX 5
+//! logs and ignores it. A 4.x file in `key = value` lines that HOCON cannot
+//! read is still checked line by line.
 //!
 //! Applies to audited files: the emqx.conf mqttforge renders is checked
 //! against the same key table when it is rendered.
 //!
 //! Why it matters: EMQX 5 validates its configuration against a schema and
-//! refuses to start on an unknown key, so a config carried over from 4.x,
+//! refuses to start on an unknown key under a known root, so a config carried over from 4.x,
 //! or a typo, keeps the node down; and a 4.x setting that did start under
 //! another name (`acl_nomatch = deny`) no longer protects anything.
 //!
@@ -32,7 +33,7 @@
 //!     }
 //!     authorization { no_match = deny }
 //!
-//! Severity: error.
+//! Severity: error; warning for an unknown root (ignored by EMQX).
 
 use crate::diag::Severity;
 use crate::lint::facts::Facts;
@@ -105,138 +106,61 @@ fn v4_key(path: &str) -> Option<&'static str> {
         .map(|(_, hint)| *hint)
 }
 
-/// Roots whose keys `crate::formats::emqx_keys` lists completely: an
-/// unknown key under them is a misspelling.
-const COVERED_ROOTS: &[&str] = &[
-    "node",
-    "cluster",
-    "mqtt",
-    "authorization",
-    "log",
-    "dashboard",
-    "prometheus",
-    "limiter",
-];
-
-/// Other EMQX 5 roots (their keys are not checked).
-const OTHER_ROOTS: &[&str] = &[
-    "alarm",
-    "api_key",
-    "authentication",
-    "auto_subscribe",
-    "banned",
-    "bridges",
-    "broker",
-    "conn_congestion",
-    "connectors",
-    "actions",
-    "sources",
-    "crl_cache",
-    "delayed",
-    "durable_sessions",
-    "durable_storage",
-    "exhook",
-    "file_transfer",
-    "flapping_detect",
-    "force_gc",
-    "force_shutdown",
-    "gateway",
-    "license",
-    "opentelemetry",
-    "overload_protection",
-    "plugins",
-    "psk_authentication",
-    "retainer",
-    "rewrite",
-    "rpc",
-    "rule_engine",
-    "schema_registry",
-    "schema_validation",
-    "message_transformation",
-    "session_persistence",
-    "slow_subs",
-    "stats",
-    "sys_topics",
-    "sysmon",
-    "telemetry",
-    "topic_metrics",
-    "trace",
-    "zones",
-    "cluster_link",
-    "durable_queues",
-];
-
-/// Keys under `listeners` the key table does not list but EMQX 5 reads.
-fn listener_extra(path: &str) -> bool {
-    let segs: Vec<&str> = path.split('.').collect();
-    if segs.first() != Some(&"listeners") || segs.len() < 4 {
-        return false;
-    }
-    match (segs[1], segs[3]) {
-        ("quic", _) => true,
-        ("wss", "ssl_options") => crate::formats::emqx_keys::is_known(&path.replacen(
-            "listeners.wss.",
-            "listeners.ssl.",
-            1,
-        )),
-        ("ws" | "wss", "websocket") => true,
-        (_, "authentication" | "authorization") => true,
-        _ => false,
-    }
-}
-
-/// Why a key path is not an EMQX 5 key (None: it is one, or under a root
-/// the tool does not check): the message and the help.
-fn key_problem(path: &str) -> Option<(String, String)> {
+/// Why a key path is not a key of the targeted EMQX release (None: it is
+/// one): the message, the help, and the severity when it is not an error.
+fn key_problem(path: &str) -> Option<(String, String, Option<Severity>)> {
+    use crate::formats::emqx_keys::{self, TARGET};
     if let Some(hint) = v4_key(path) {
         return Some((
             format!("`{path}` is an EMQX 4.x key; EMQX 5 refuses to start on it"),
             hint.to_string(),
+            None,
         ));
     }
-    if crate::formats::emqx_keys::is_known(path) || listener_extra(path) {
+    if emqx_keys::is_known(path) {
         return None;
+    }
+    if let Some(releases) = emqx_keys::other_releases(path) {
+        return Some((
+            format!("`{path}` is a key of EMQX {}, not of EMQX {TARGET} (the release mqttforge targets), which refuses to start on it", releases.replace(',', ", ")),
+            format!("remove it, or configure what it does the way EMQX {TARGET} does (docs/emqx-target.md)"),
+            None,
+        ));
     }
     let root = path.split('.').next().unwrap_or(path);
-    if OTHER_ROOTS.contains(&root) {
-        return None;
+    if !emqx_keys::is_root(root) {
+        // EMQX 5 logs unknown top-level keys and ignores them.
+        let help = match crate::suggest::did_you_mean(root, emqx_keys::roots()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => "remove it: it has no effect".to_string(),
+        };
+        return Some((
+            format!("`{root}` (in `{path}`) is not an EMQX {TARGET} configuration root: EMQX ignores it (and logs it), so what it sets has no effect"),
+            help,
+            Some(Severity::Warning),
+        ));
     }
-    if root == "listeners" || COVERED_ROOTS.contains(&root) {
-        // Only a near miss of a known key is reported: the table is not every key of every EMQX release.
-        let segs: Vec<&str> = path.split('.').collect();
-        let candidates: Vec<String> = crate::formats::emqx_keys::KEYS
-            .iter()
-            .filter(|k| k.split('.').count() == segs.len())
-            .map(|k| {
-                k.split('.')
-                    .zip(&segs)
-                    .map(|(p, s)| if p.starts_with('<') { *s } else { p })
-                    .collect::<Vec<_>>()
-                    .join(".")
-            })
-            .collect();
-        return crate::suggest::did_you_mean(path, candidates.iter().map(String::as_str)).map(
-            |s| {
-                (
-                    format!(
-                        "`{path}` is not an EMQX 5 key; EMQX refuses to start on an unknown key"
-                    ),
-                    format!("did you mean `{s}`?"),
-                )
-            },
-        );
-    }
-    let roots: Vec<&str> = COVERED_ROOTS
+    let segments = path.split('.').count();
+    let candidates: Vec<String> = emqx_keys::paths()
         .iter()
-        .chain(OTHER_ROOTS)
-        .chain(["listeners"].iter())
-        .copied()
+        .filter(|k| k.split('.').count() == segments && k.starts_with(root))
+        .map(|k| {
+            k.split('.')
+                .zip(path.split('.'))
+                .map(|(p, s)| if p == "<name>" { s } else { p })
+                .collect::<Vec<_>>()
+                .join(".")
+        })
         .collect();
-    let help = match crate::suggest::did_you_mean(root, roots.iter().copied()) {
+    let help = match crate::suggest::did_you_mean(path, candidates.iter().map(String::as_str)) {
         Some(s) => format!("did you mean `{s}`?"),
-        None => "remove it, or check the key against the EMQX 5 configuration manual".to_string(),
+        None => format!("remove it, or check it against the EMQX {TARGET} configuration manual"),
     };
-    Some((format!("`{root}` (in `{path}`) is not an EMQX 5 configuration root; EMQX refuses to start on an unknown key"), help))
+    Some((
+        format!("`{path}` is not an EMQX {TARGET} key; EMQX refuses to start on an unknown key under a known root"),
+        help,
+        None,
+    ))
 }
 
 /// The group a 4.x key belongs to, to report `listener.ssl.external.*` once.
@@ -265,7 +189,7 @@ fn check(facts: &Facts, out: &mut Vec<Finding>) {
     type Group = Option<(String, String)>;
     let mut found: Vec<(Group, usize, Finding)> = Vec::new();
     for k in &facts.emqx_keys {
-        let Some((message, help)) = key_problem(&k.path) else {
+        let Some((message, help, severity)) = key_problem(&k.path) else {
             continue;
         };
         let group = v4_group(&k.path).map(|g| (k.span.file.name.clone(), g));
@@ -276,7 +200,11 @@ fn check(facts: &Facts, out: &mut Vec<Finding>) {
             *n += 1;
             continue;
         }
-        found.push((group, 1, Finding::new(&k.span, message, help)));
+        let mut f = Finding::new(&k.span, message, help);
+        if let Some(sev) = severity {
+            f = f.with_severity(sev);
+        }
+        found.push((group, 1, f));
     }
     for (group, n, mut f) in found {
         if let (Some((_, prefix)), true) = (group, n > 1) {
