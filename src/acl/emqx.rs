@@ -11,7 +11,8 @@
 //! - Who: `all` | `{username, "u"}` | `{username, {re, "regex"}}` |
 //!   `{clientid, ...}` (the same two forms; `user` and `client` are accepted
 //!   aliases) | `{ipaddr, "10.0.0.0/8"}` | `{ipaddrs, [...]}` |
-//!   `{'and', [Who, ...]}` | `{'or', [Who, ...]}`;
+//!   `{'and', [Who, ...]}` | `{'or', [Who, ...]}` |
+//!   `{client_attr, "name", "value" | {re, "regex"}}` (EMQX 5.7+);
 //! - Action: `publish` | `subscribe` | `all`, or `{Action, [Options]}`
 //!   (qos/retain options are kept as written but not evaluated: such a
 //!   rule is taken to match any QoS and retain flag);
@@ -142,6 +143,8 @@ pub enum WhoSpec {
     Username(StrMatch),
     ClientId(StrMatch),
     IpAddrs(Vec<Cidr>),
+    /// `{client_attr, Name, Value | {re, Regex}}` (EMQX 5.7+).
+    ClientAttr(String, StrMatch),
     And(Vec<WhoSpec>),
     Or(Vec<WhoSpec>),
 }
@@ -156,6 +159,11 @@ impl WhoSpec {
                 None => Some(false),
             },
             WhoSpec::ClientId(m) => m.test(&who.client_id),
+            // A client without the attribute never matches (emqx_authz_rule).
+            WhoSpec::ClientAttr(name, m) => match who.client_attrs.get(name) {
+                Some(v) => m.test(v),
+                None => Some(false),
+            },
             WhoSpec::IpAddrs(nets) => Some(
                 who.peer
                     .is_some_and(|ip| nets.iter().any(|n| n.contains(ip))),
@@ -472,7 +480,17 @@ fn who(s: &Spanned, depth: usize) -> Result<WhoSpec, ParseError> {
     if atom(s) == Some("all") {
         return Ok(WhoSpec::All);
     }
-    let who_shape = "the principal is `all`, {username, ...}, {clientid, ...}, {ipaddr, \"CIDR\"}, {ipaddrs, [...]}, {'and', [...]} or {'or', [...]}";
+    let who_shape = "the principal is `all`, {username, ...}, {clientid, ...}, {client_attr, Name, Value}, {ipaddr, \"CIDR\"}, {ipaddrs, [...]}, {'and', [...]} or {'or', [...]}";
+    if let Term::Tuple(t) = &s.term {
+        if t.len() == 3 && atom(&t[0]) == Some("client_attr") {
+            let name =
+                string(&t[1]).ok_or_else(|| err(&t[1], "a client attribute's name is a string"))?;
+            return Ok(WhoSpec::ClientAttr(
+                name.to_string(),
+                str_match(&t[2], "an attribute value")?,
+            ));
+        }
+    }
     let Term::Tuple(t) = &s.term else {
         return Err(err(
             s,
@@ -875,7 +893,7 @@ mod tests {
     fn unsupported_regexes_are_reported_not_guessed() {
         let a = parse(&SourceFile::new(
             "acl.conf",
-            "{allow, {username, {re, \"^(a|b)$\"}}, all, [\"#\"]}.\n{deny, all}.\n",
+            "{allow, {username, {re, \"^(a)\\\\1$\"}}, all, [\"#\"]}.\n{deny, all}.\n",
         ))
         .unwrap();
         let d = a.decide(&Who::new(Some("a"), "a"), Access::Write, "x");

@@ -60,6 +60,9 @@ pub struct Who {
     /// The client's address (`{ipaddr, ...}`); rules on addresses never
     /// match a client without one.
     pub peer: Option<IpAddr>,
+    /// EMQX client attributes (`{client_attr, Name, Value}`), set when the
+    /// client connects (e.g. by its listener's zone).
+    pub client_attrs: std::collections::BTreeMap<String, String>,
 }
 
 impl Who {
@@ -69,6 +72,7 @@ impl Who {
             client_id: client_id.to_string(),
             cert_common_name: None,
             peer: None,
+            client_attrs: Default::default(),
         }
     }
 }
