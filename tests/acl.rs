@@ -94,10 +94,25 @@ fn emqx_cluster_site() {
     );
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("emqx/acl.conf:") && out.contains("{re, \"^sensor-[0-9]{4}$\"}"),
+        out.contains("emqx/acl.conf:")
+            && out.contains(
+                "{re, \"^sensor-(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-4][0-9]{3}|5000)$\"}"
+            ),
         "{out}"
     );
     assert_names_rule(&out, "emqx/acl.conf");
+
+    // The fleet is sensor-0001..sensor-5000: ids of its shape outside the
+    // range are not members and get nothing.
+    for outsider in ["sensor-0000", "sensor-5001", "sensor-9999"] {
+        let (code, out) = check(
+            spec,
+            outsider,
+            "--write",
+            &format!("devices/{outsider}/telemetry/temp"),
+        );
+        assert_eq!(code, 3, "{outsider} is not in the fleet: {out}");
+    }
 
     let (code, out) = check(
         spec,
