@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the programs the test suite runs on rendered files (Debian
 # packages): mosquitto and its clients, haproxy, promtool (prometheus),
-# the shell linter, openssl, gcc, and pre-commit from PyPI. Idempotent; uses sudo when not root.
+# the shell linter, openssl, gcc, and pre-commit and pyhocon from PyPI. Idempotent; uses sudo when not root.
 set -euo pipefail
 
 packages=(mosquitto mosquitto-clients haproxy prometheus shellcheck openssl gcc libc6-dev)
@@ -11,9 +11,13 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-# pre-commit (from PyPI) for the hook test.
+# From PyPI: pre-commit for the hook test, pyhocon as the second HOCON
+# parser the rendered EMQX files are read with.
 if ! command -v pre-commit >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore pre-commit
+fi
+if ! python3 -c 'import pyhocon' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore pyhocon
 fi
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "test dependencies already installed"

@@ -86,16 +86,7 @@ fn variant(example: &str) -> Variant {
         ports.insert(format!("lb.{}", l.name), free_port());
     }
     ports.insert("lb.stats".into(), free_port());
-    let mut secrets = BTreeMap::new();
-    for u in &site.spec.users {
-        if let Some(env) = u
-            .password
-            .as_ref()
-            .and_then(|p| p.env.clone().or(p.file.clone()))
-        {
-            secrets.insert(env, format!("pw-{}-{}", u.name, std::process::id()));
-        }
-    }
+    let secrets = mqttforge::verify::generated_secrets(&site);
     let opts = RenderOptions {
         spec_name: format!("site-examples/{example}.yaml"),
         root: root.display().to_string(),
@@ -105,6 +96,7 @@ fn variant(example: &str) -> Variant {
         secrets: SecretMode::Resolve,
         secret_values: secrets.clone(),
         pki_dir: None,
+        previous_secrets: Default::default(),
     };
     let tree = render(&site, &opts).expect("the test variant renders");
     tree.install_into(&root).unwrap();
@@ -518,7 +510,56 @@ fn mosquitto_runs_the_rendered_config_and_enforces_it() {
             !passwd.contains(secret.as_str()),
             "plaintext secret in the password file"
         );
+        no_listener_takes_a_claimed_username(example, &site, &v, &brokers[0].1);
     }
+}
+
+/// On every listener without TLS (the health check's, the local one), a
+/// client that says it is `admin` (or a device) without a password is
+/// refused; only the anonymous health listener admits a client that sends
+/// no username at all.
+fn no_listener_takes_a_claimed_username(example: &str, site: &Site, v: &Variant, address: &str) {
+    let pub_ = require("mosquitto_pub", "mosquitto-clients");
+    let mut checked = 0;
+    for l in site.spec.listeners.iter().filter(|l| l.tls.is_none()) {
+        let port = v.ports[l.name.as_str()].to_string();
+        for claimed in ["admin", "monitoring", "temp-001", "scanner-0001"] {
+            let (ok, out) = run(Command::new(&pub_).args([
+                "-h",
+                address,
+                "-p",
+                &port,
+                "-u",
+                claimed,
+                "-t",
+                "devices/x/cmd",
+                "-m",
+                "m",
+            ]));
+            assert!(
+                !ok && out.contains("not authorised"),
+                "{example}: listener `{}` let a client claim `{claimed}` without a password:\n{out}",
+                l.name
+            );
+        }
+        let (ok, out) = run(Command::new(&pub_).args([
+            "-h",
+            address,
+            "-p",
+            &port,
+            "-t",
+            "devices/x/cmd",
+            "-m",
+            "m",
+        ]));
+        assert_eq!(
+            ok, l.anonymous,
+            "{example}: listener `{}` (anonymous: {}) and a client without a username:\n{out}",
+            l.name, l.anonymous
+        );
+        checked += 1;
+    }
+    assert!(checked >= 1, "{example} has no listener without TLS");
 }
 
 // ---------------------------------------------------------------- firmware
@@ -617,9 +658,16 @@ fn emqx_conf_is_hocon_with_known_keys_only() {
         let root = hocon::parse(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
         let leaves = hocon::flatten(&root);
         for (key, pos, _) in &leaves {
+            let info = emqx_keys::info(key).unwrap_or_else(|| {
+                panic!(
+                    "{path}:{pos}: `{key}` is not an EMQX {} key",
+                    emqx_keys::TARGET
+                )
+            });
             assert!(
-                emqx_keys::is_known(key),
-                "{path}:{pos}: `{key}` is not an EMQX 5 key"
+                !info.deprecated && !info.hidden && info.alias_of.is_none(),
+                "{path}:{pos}: `{key}` is deprecated, hidden or an alias in EMQX {}: {info:?}",
+                emqx_keys::TARGET
             );
         }
         let get = |k: &str| {
@@ -649,6 +697,68 @@ fn emqx_conf_is_hocon_with_known_keys_only() {
         };
         let keys: Vec<String> = fields.iter().map(|f| f.key.join(".")).collect();
         assert_eq!(keys, vec!["type", "enable", "path"]);
+        checked += 1;
+    }
+    assert_eq!(checked, 3);
+}
+
+/// A second, independent HOCON parser (pyhocon, from PyPI) reads every
+/// rendered EMQX file to the same leaves as mqttforge's parser, and every
+/// path it sees, inside arrays of objects too, is a documented key of the
+/// targeted release.
+#[test]
+fn a_second_hocon_parser_agrees_and_sees_only_known_keys() {
+    let python = require("python3", "python3");
+    let tree = production("emqx-cluster");
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for (path, file) in tree.files.iter().filter(|(p, _)| p.ends_with("emqx.conf")) {
+        let on_disk = dir.path().join(path.replace('/', "_"));
+        std::fs::write(&on_disk, &file.contents).unwrap();
+        let out = Command::new(&python)
+            .arg(common::root().join("tests/support/hocon_keys.py"))
+            .arg(&on_disk)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pyhocon cannot read {path} (install it: python3 -m pip install pyhocon): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs: BTreeMap<String, (String, String)> =
+            serde_json::from_slice(&out.stdout).unwrap();
+        for key in theirs.keys() {
+            let info = emqx_keys::info(key).unwrap_or_else(|| {
+                panic!(
+                    "{path}: pyhocon reads `{key}`, not an EMQX {} key",
+                    emqx_keys::TARGET
+                )
+            });
+            assert!(!info.deprecated && !info.hidden, "{path}: `{key}` {info:?}");
+        }
+        let text = String::from_utf8(file.contents.clone()).unwrap();
+        let ours: BTreeMap<String, String> = hocon::flatten(&hocon::parse(&text).unwrap())
+            .into_iter()
+            .filter_map(|(k, _, n)| match n.value {
+                hocon::Value::String(s) => Some((k, s)),
+                _ => None,
+            })
+            .collect();
+        for (key, value) in &ours {
+            match theirs.get(key) {
+                Some((kind, text)) if kind == "s" => {
+                    assert_eq!(text, value, "{path}: `{key}` reads differently")
+                }
+                Some(_) => {} // a number, boolean or duration to pyhocon
+                None => panic!("{path}: pyhocon does not see `{key}`"),
+            }
+        }
+        assert!(
+            ours.len() > 20 && theirs.len() > ours.len(),
+            "{path}: {} / {}",
+            ours.len(),
+            theirs.len()
+        );
         checked += 1;
     }
     assert_eq!(checked, 3);
@@ -694,13 +804,20 @@ fn secrets_never_land_in_public_files() {
         let v = variant(example);
         for (path, file) in &v.tree.files {
             let text = String::from_utf8_lossy(&file.contents);
+            // Environment files carry secrets to services (systemd reads
+            // them as root): secret, root only, and nothing else may.
+            if path.ends_with(".env") {
+                assert_eq!(file.sensitivity, Sensitivity::Secret, "{path}");
+                assert_eq!((file.mode, file.group.as_deref()), (0o600, None), "{path}");
+                continue;
+            }
             for secret in v.secrets.values() {
                 assert!(
                     !text.contains(secret.as_str()),
                     "{example}/{path} contains a secret"
                 );
             }
-            if path.ends_with("passwd") {
+            if path.ends_with("passwd") || path.ends_with("users.csv") {
                 assert_eq!(file.sensitivity, Sensitivity::Secret);
                 assert_eq!(file.mode, 0o640);
             }

@@ -106,7 +106,7 @@ fn apply_then_plan_is_clean() {
     let o = s.apply();
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     assert!(
-        out(&o).contains("Plan: 17 to add, 0 to change, 0 to destroy."),
+        out(&o).contains("Plan: 19 to add, 0 to change, 0 to destroy."),
         "{}",
         out(&o)
     );
@@ -441,6 +441,7 @@ fn apply_creates_pki_material_once_and_never_regenerates_keys() {
         ("MQTT_ADMIN_PASSWORD", "a-admin-pw"),
         ("MQTT_DISPATCH_PASSWORD", "a-dispatch-pw"),
         ("MQTT_MONITORING_PASSWORD", "a-monitoring-pw"),
+        ("HAPROXY_STATS_PASSWORD", "a-stats-password"),
     ];
     let apply = || {
         let mut c = bin();
@@ -514,7 +515,8 @@ fn secrets_show_only_as_sensitive_changes() {
         c.args(args)
             .env("MQTT_ADMIN_PASSWORD", admin)
             .env("MQTT_DISPATCH_PASSWORD", "dispatch-pw")
-            .env("MQTT_MONITORING_PASSWORD", "monitoring-pw");
+            .env("MQTT_MONITORING_PASSWORD", "monitoring-pw")
+            .env("HAPROXY_STATS_PASSWORD", "stats-password");
         c.output().unwrap()
     };
     let spec = s.spec();

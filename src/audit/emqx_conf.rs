@@ -358,7 +358,17 @@ fn listeners(
             .iter()
             .filter_map(|k| field(k))
             .any(|l| l.text != "infinity");
+        // EMQX 5 (emqx_channel set_peercert_infos): with the certificate's
+        // CN as username on a listener that requires certificates, the
+        // client cannot choose it; otherwise an unauthenticated client's
+        // username is whatever it sends. A mountpoint puts everything its
+        // clients do under a prefix no other client uses.
+        let cert_identity = cert_required && tls.as_ref().is_some_and(|t| t.identity_as_username);
+        let usernames_unproven =
+            anonymous_by_config(authn_off, authn_global, authn_own) && !cert_identity;
+        let isolated = field("mountpoint").is_some_and(|l| !l.text.trim_matches('"').is_empty());
         facts.listeners.push(ListenerFact {
+            engine: Some(Engine::Emqx),
             name: format!("{kind}.{name}"),
             port,
             bind: host,
@@ -367,6 +377,8 @@ fn listeners(
             max_connections,
             rate_limited,
             health_check_only: false,
+            usernames_unproven,
+            isolated,
             span: if implicit {
                 Span::point(file, 1, 1)
             } else {
@@ -374,6 +386,12 @@ fn listeners(
             },
         });
     }
+}
+
+/// Clients of a listener get in without authenticating: `enable_authn =
+/// false`, or no authenticator (listener or global) at all.
+fn anonymous_by_config(authn_off: bool, authn_global: bool, authn_own: bool) -> bool {
+    authn_off || !(authn_global || authn_own)
 }
 
 /// The dashboard's HTTP(S) listeners and the credentials it starts with.

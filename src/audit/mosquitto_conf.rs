@@ -338,6 +338,8 @@ struct Listener {
     identity: Option<(bool, Span)>,
     max_connections: Option<i64>,
     anonymous: Option<(bool, Span)>,
+    /// A `password_file` or auth plugin checks the usernames clients send.
+    checks_usernames: bool,
 }
 
 /// The span of `len` characters at `col` of `line`.
@@ -436,6 +438,7 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
     let mut security_seen = false;
     let mut plugin_seen = false;
     let mut global_anonymous: Option<(bool, Span)> = None;
+    let mut global_checks_usernames = false;
     // Logging and persistence.
     let mut log_dests: Vec<(String, Span)> = Vec::new();
     let mut log_types: Vec<(String, Span)> = Vec::new();
@@ -553,7 +556,16 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
                                 global_anonymous = v;
                             }
                         }
+                        "password_file" if per_listener => {
+                            listeners[current].checks_usernames = true;
+                        }
+                        "password_file" => global_checks_usernames = true,
                         "plugin" | "auth_plugin" => {
+                            if per_listener {
+                                listeners[current].checks_usernames = true;
+                            } else {
+                                global_checks_usernames = true;
+                            }
                             plugin_seen = true;
                             plugins.push(PluginFact {
                                 directive: l.name.clone(),
@@ -620,6 +632,14 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
         } else {
             global_anonymous.clone()
         };
+        // Mosquitto 2 (security.c): with no password file or plugin on the
+        // listener, an anonymous-allowed client is accepted with whatever
+        // username it sends, and gets that user's ACL lines.
+        let checks = if per_listener {
+            l.checks_usernames
+        } else {
+            global_checks_usernames
+        };
         let index = base + out.len();
         if let Some((true, s)) = &anonymous {
             facts
@@ -667,6 +687,7 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
             }
         });
         out.push(ListenerFact {
+            engine: Some(Engine::Mosquitto),
             name: if i == 0 {
                 "default".into()
             } else {
@@ -675,10 +696,14 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
             port: l.port,
             bind: l.bind.clone(),
             tls,
-            anonymous: anonymous.is_some_and(|(a, _)| a),
+            anonymous: anonymous.as_ref().is_some_and(|(a, _)| *a),
             max_connections: l.max_connections.and_then(|m| u64::try_from(m).ok()),
             rate_limited: false,
             health_check_only: false,
+            usernames_unproven: anonymous.as_ref().is_some_and(|(a, _)| *a)
+                && !checks
+                && !l.identity.as_ref().is_some_and(|(on, _)| *on),
+            isolated: false,
             span,
         });
     }

@@ -38,7 +38,7 @@ pub fn run(args: Args) -> u8 {
         Err(code) => return code,
     };
     let pki = pki_dir(&site, &args.out, args.no_secrets);
-    let mut tree = match render_site(&site, &args.spec, args.no_secrets, pki.clone()) {
+    let mut tree = match render_site(&site, &args.spec, &args.out, args.no_secrets, pki.clone()) {
         Ok(t) => t,
         Err(code) => return code,
     };
@@ -111,7 +111,13 @@ pub fn run(args: Args) -> u8 {
                 }
                 // A new CA or CRL changes what renders (firmware CA header, crlfile).
                 if pki_missing || report.crl.is_some() {
-                    tree = match render_site(&site, &args.spec, args.no_secrets, pki.clone()) {
+                    tree = match render_site(
+                        &site,
+                        &args.spec,
+                        &args.out,
+                        args.no_secrets,
+                        pki.clone(),
+                    ) {
                         Ok(t) => t,
                         Err(code) => return code,
                     };

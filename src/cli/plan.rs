@@ -58,6 +58,7 @@ pub fn pki_dir(
 pub fn render_site(
     site: &spec::Site,
     spec_path: &std::path::Path,
+    out: &std::path::Path,
     no_secrets: bool,
     pki: Option<std::path::PathBuf>,
 ) -> Result<OutputTree, u8> {
@@ -68,6 +69,8 @@ pub fn render_site(
     };
     let mut opts = RenderOptions::production(spec_path.display().to_string(), mode);
     opts.pki_dir = pki;
+    // A password whose secret did not change keeps its hash and salt.
+    opts.previous_secrets = render::secrets::read_previous(out);
     render::render(site, &opts).map_err(|d| {
         print!("{}", diag::render_text(&d, stdout_style()));
         exit::FAILED
@@ -80,7 +83,7 @@ pub fn run(args: Args) -> u8 {
         Err(code) => return code,
     };
     let pki = pki_dir(&site, &args.out, args.no_secrets);
-    let tree = match render_site(&site, &args.spec, args.no_secrets, pki.clone()) {
+    let tree = match render_site(&site, &args.spec, &args.out, args.no_secrets, pki.clone()) {
         Ok(t) => t,
         Err(code) => return code,
     };

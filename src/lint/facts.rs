@@ -144,6 +144,8 @@ pub struct ClusterFact {
 
 #[derive(Clone, Debug)]
 pub struct ListenerFact {
+    /// The broker the listener belongs to.
+    pub engine: Option<Engine>,
     pub name: String,
     pub port: u16,
     /// None: all interfaces.
@@ -155,6 +157,14 @@ pub struct ListenerFact {
     pub rate_limited: bool,
     /// The listener only the load balancer's health check uses.
     pub health_check_only: bool,
+    /// A client may assert a username it does not prove: anonymous access
+    /// with nothing checking a username that is sent (Mosquitto: no
+    /// `password_file` or auth plugin on the listener; EMQX: `enable_authn =
+    /// false` or no authenticator) and no certificate identity.
+    pub usernames_unproven: bool,
+    /// Whatever its clients claim, they reach no topic of the site (EMQX: a
+    /// `mountpoint` isolates them).
+    pub isolated: bool,
     pub span: Span,
 }
 

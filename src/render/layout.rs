@@ -127,10 +127,20 @@ impl Layout {
 
     /// The broker service's systemd drop-in directory.
     pub fn systemd_dropin(&self, file: &str) -> String {
-        self.path(&format!(
-            "/etc/systemd/system/{}.d/{file}",
-            self.engine_layout().service
-        ))
+        self.service_dropin(self.engine_layout().service, file)
+    }
+
+    /// A file of any service's systemd drop-in directory.
+    pub fn service_dropin(&self, service: &str, file: &str) -> String {
+        self.path(&format!("/etc/systemd/system/{service}.d/{file}"))
+    }
+
+    /// mqttforge's own directory for secrets services read at start
+    /// (environment files, EMQX's users): outside the engines' directories,
+    /// whose package scripts may widen modes (EMQX's postinst makes
+    /// `/etc/emqx/*` 0644 on every upgrade).
+    pub fn secrets(&self, file: &str) -> String {
+        self.path(&format!("/etc/mqttforge/{file}"))
     }
 }
 

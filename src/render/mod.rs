@@ -106,6 +106,10 @@ pub struct RenderOptions {
     /// The site's PKI directory, when it exists: the CA certificate goes into
     /// the firmware, a CRL into the broker config.
     pub pki_dir: Option<std::path::PathBuf>,
+    /// Secret files as an earlier apply wrote them (tree path -> bytes): a
+    /// password whose secret did not change keeps its hash (and random salt),
+    /// so plans stay clean.
+    pub previous_secrets: BTreeMap<String, Vec<u8>>,
 }
 
 impl RenderOptions {
@@ -119,6 +123,7 @@ impl RenderOptions {
             secrets,
             secret_values: BTreeMap::new(),
             pki_dir: None,
+            previous_secrets: BTreeMap::new(),
         }
     }
 }

@@ -40,6 +40,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/os/limits.conf.j2"),
     ),
     (
+        "os/secrets-dropin.conf.j2",
+        include_str!("../../templates/os/secrets-dropin.conf.j2"),
+    ),
+    (
         "os/modules-load.conf.j2",
         include_str!("../../templates/os/modules-load.conf.j2"),
     ),

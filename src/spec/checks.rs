@@ -20,6 +20,8 @@ use crate::suggest::did_you_mean;
 use super::units::{is_ident, ByteSize, Duration, Percent, Rate};
 use super::BUILTIN_ROLES;
 
+mod deployment;
+
 /// Most devices a site may expand to (fleets included).
 pub const MAX_DEVICES: u64 = 1_000_000;
 
@@ -106,6 +108,10 @@ pub const CHECKS: &[Check] = &[
     Check {
         name: "lint suppressions",
         run: lint_suppressions,
+    },
+    Check {
+        name: "deployment",
+        run: deployment::run,
     },
 ];
 

@@ -85,6 +85,24 @@ pub struct SiteSpec {
     /// Production-readiness rules switched off, each with the reason why.
     #[serde(default)]
     pub lint: LintConfig,
+    /// EMQX only: the secrets every node needs at start. `apply` delivers them
+    /// in a root-only environment file read by a systemd drop-in, never in
+    /// emqx.conf.
+    #[serde(default)]
+    pub emqx: Option<EmqxSecrets>,
+}
+
+/// What an EMQX node cannot start safely without.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmqxSecrets {
+    /// The Erlang distribution cookie every node of the cluster shares
+    /// (`node.cookie` is required; the packaged default `emqxsecretcookie` is
+    /// public). 16 to 255 characters of `A-Z a-z 0-9 _ -`.
+    pub cookie: Secret,
+    /// The dashboard administrator's password (EMQX's default `admin`/`public`
+    /// is refused). Used when the dashboard creates its first administrator.
+    pub dashboard_password: Secret,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]

@@ -194,6 +194,7 @@ pub fn run(
         secrets: SecretMode::Resolve,
         secret_values: secrets.clone(),
         pki_dir: None,
+        previous_secrets: Default::default(),
     };
     progress(
         quiet,

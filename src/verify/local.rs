@@ -219,6 +219,7 @@ pub fn run_with(
         secrets: SecretMode::Resolve,
         secret_values: secrets.clone(),
         pki_dir: None,
+        previous_secrets: Default::default(),
     };
     progress(
         quiet,

@@ -38,18 +38,18 @@ pub struct Probe {
     pub outcome: Outcome,
 }
 
-/// A throwaway password for every user secret reference of the site (the
-/// test variant hashes them into its password file; probes log in with them).
-pub(crate) fn generated_secrets(site: &Site) -> BTreeMap<String, String> {
-    site.spec
-        .users
-        .iter()
-        .filter_map(|u| {
-            let key = u
-                .password
-                .as_ref()
-                .and_then(|p| p.env.clone().or(p.file.clone()))?;
-            Some((key, format!("verify-{}-{}", u.name, std::process::id())))
+/// A throwaway value for every secret reference of the site (the test
+/// variant hashes passwords into its password files and writes the engines'
+/// environment files; probes log in with them). Values are letters and
+/// digits, at least 16 long, starting with a letter: valid for every kind
+/// of secret (an EMQX cookie included).
+pub fn generated_secrets(site: &Site) -> BTreeMap<String, String> {
+    render::secrets::references(site)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let key = r.secret.env.clone().or(r.secret.file.clone())?;
+            Some((key, format!("Verify{i}x{:08}", std::process::id())))
         })
         .collect()
 }
@@ -116,6 +116,7 @@ pub fn prepare(
         secrets: SecretMode::Skip,
         secret_values: BTreeMap::new(),
         pki_dir: None,
+        previous_secrets: Default::default(),
     };
     progress(quiet, "rendering rumqttd.toml");
     let tree = render::render_bundled(site, &opts)?;

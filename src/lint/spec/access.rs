@@ -269,7 +269,7 @@ mod tests {
             ]
         );
         assert_eq!(s.subscribe, vec!["devices/sensor-0001/cmd/#"]);
-        assert_eq!((s.span.line, s.span.col), (69, 88));
+        assert_eq!((s.span.line, s.span.col), (73, 88));
         assert_eq!(f.acl_model.files.len(), 1);
         assert_eq!(f.acl_default_deny, Some(true));
     }

@@ -189,10 +189,34 @@ fn dashboard(input: &Input<'_>, facts: &mut Facts) {
     } else {
         None
     };
-    let credentials = match get("dashboard.default_password") {
-        None => "default",
-        Some(p) if p.contains("${") => "reference",
-        Some(p) => crate::audit::haproxy::classify_password("admin", &p),
+    // The spec's dashboard password reaches EMQX as
+    // EMQX_DASHBOARD__DEFAULT_PASSWORD through the rendered drop-in: judged
+    // as written in the spec (inline values by what they are).
+    let delivered = input
+        .site
+        .spec
+        .emqx
+        .as_ref()
+        .map(|e| &e.dashboard_password)
+        .filter(|_| {
+            input.tree.files.keys().any(|p| {
+                p.ends_with(crate::render::secrets::SECRETS_DROPIN)
+                    && p.contains("/emqx.service.d/")
+            })
+        });
+    let credentials = match (get("dashboard.default_password"), delivered) {
+        (None, Some(secret)) => match &secret.value {
+            Some(v) => crate::audit::haproxy::classify_password("admin", v),
+            None => "reference",
+        },
+        (None, None) => "default",
+        (Some(p), _) if p.contains("${") => "reference",
+        (Some(p), _) => crate::audit::haproxy::classify_password("admin", &p),
+    };
+    let span = match delivered {
+        Some(secret) if secret.value.is_some() => input.span("/emqx/dashboard_password/value"),
+        Some(_) => input.span("/emqx/dashboard_password"),
+        None => input.span("/engine"),
     };
     let port = crate::audit::haproxy::addr_port(&bind)
         .map(|p| p.to_string())
@@ -201,7 +225,7 @@ fn dashboard(input: &Input<'_>, facts: &mut Facts) {
         what: format!("the EMQX dashboard of the rendered emqx.conf (http, port {port})"),
         bind: host,
         credentials: credentials.into(),
-        span: input.span("/engine"),
+        span,
     });
 }
 

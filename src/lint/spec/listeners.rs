@@ -66,6 +66,7 @@ pub fn extract(input: &Input<'_>, facts: &mut Facts) {
             ));
         }
         facts.listeners.push(ListenerFact {
+            engine: Some(spec.engine),
             name: l.name.0.clone(),
             port: l.port,
             bind: l.bind.as_ref().map(|b| b.0.clone()),
@@ -74,6 +75,10 @@ pub fn extract(input: &Input<'_>, facts: &mut Facts) {
             max_connections: Some(plan.max_connections),
             rate_limited,
             health_check_only: !plan.loopback && !plan.device_facing,
+            // Rendered anonymous listeners carry a password file (Mosquitto:
+            // a claimed username must be proven) or are isolated (EMQX).
+            usernames_unproven: false,
+            isolated: l.anonymous && spec.engine == Engine::Emqx,
             span: input.span(&format!("{ptr}/name")),
         });
     }

@@ -15,27 +15,16 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
         return Ok(Vec::new());
     };
     let mut diags = Vec::new();
-    let stats = match &spec_lb.stats {
-        None => None,
-        Some(st) => match &st.password.env {
-            Some(var) => Some(json!({
-                "port": lb.stats_port,
-                "bind": lb.stats_bind,
-                "user": st.user.as_str(),
-                "password_ref": format!("${{{var}}}"),
-            })),
-            None => {
-                diags.push(spec_error(
-                    site,
-                    "/load_balancer/stats/password",
-                    "secret",
-                    "HAProxy reads credentials by reference only from environment variables".into(),
-                    "use `password: { env: HAPROXY_STATS_PASSWORD }` and set it in haproxy's service environment",
-                ));
-                None
-            }
-        },
-    };
+    // The password reaches HAProxy's environment from a root-only file
+    // (render::secrets): any secret reference works.
+    let stats = spec_lb.stats.as_ref().map(|st| {
+        json!({
+            "port": lb.stats_port,
+            "bind": lb.stats_bind,
+            "user": st.user.as_str(),
+            "password_ref": format!("${{{}}}", crate::render::secrets::HAPROXY_STATS_VAR),
+        })
+    });
     // A broker whose client listener requires certificates and no
     // certificate-free check listener: the check presents its own certificate.
     let l = ctx.layout.host("lb");

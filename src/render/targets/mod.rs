@@ -3,7 +3,7 @@
 
 pub mod access;
 mod backup;
-mod emqx;
+pub(crate) mod emqx;
 mod firmware;
 mod haproxy;
 mod mosquitto;

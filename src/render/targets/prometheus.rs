@@ -7,8 +7,21 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::diag::Diagnostic;
+use crate::render::derive::Thresholds;
 use crate::render::{Artifact, Comment, RenderCtx};
 use crate::spec::model::Engine;
+
+/// How an engine shows queued messages.
+#[derive(Clone, Copy, Debug)]
+pub enum QueueMetric {
+    /// A gauge of messages held for delivery on a node (compared with the
+    /// spec's `queued_warning`/`queued_critical`).
+    Gauge(&'static str),
+    /// A counter of messages dropped because a client's queue was full (the
+    /// engine has no queue-length gauge): any drop warns, a whole queue's
+    /// worth (`limits.max_queued`) within 5 minutes is critical.
+    OverflowCounter(&'static str),
+}
 
 /// Where an engine's metrics come from and what they are called.
 pub struct EngineMetrics {
@@ -18,8 +31,8 @@ pub struct EngineMetrics {
     pub path: &'static str,
     /// Gauge: connected clients of a node.
     pub clients: Option<&'static str>,
-    /// Gauge: messages held for delivery on a node.
-    pub queued: Option<&'static str>,
+    /// What shows messages piling up in clients' queues.
+    pub queued: Option<QueueMetric>,
     /// Counter: failed authentications.
     pub auth_failures: Option<&'static str>,
     /// Why a checklist alert is missing, when it is.
@@ -33,7 +46,7 @@ pub const ENGINE_METRICS: &[EngineMetrics] = &[
         default_port: 9234,
         path: "/metrics",
         clients: Some("broker_clients_connected"),
-        queued: Some("broker_store_messages_count"),
+        queued: Some(QueueMetric::Gauge("broker_store_messages_count")),
         auth_failures: None,
         gaps: "Mosquitto's $SYS tree (what mosquitto-exporter turns into metrics) has no authentication-failure counter and no publish latency: watch auth failures in the broker log (connection_messages is on), latency with a probe",
     },
@@ -43,7 +56,10 @@ pub const ENGINE_METRICS: &[EngineMetrics] = &[
         default_port: 18083,
         path: "/api/v5/prometheus/stats",
         clients: Some("emqx_live_connections_count"),
-        queued: Some("emqx_vm_process_messages_in_queues"),
+        // emqx_vm_process_messages_in_queues counts Erlang process
+        // mailboxes, not clients' queued messages; EMQX 5.8 has no gauge of
+        // those.
+        queued: Some(QueueMetric::OverflowCounter("emqx_delivery_dropped_queue_full")),
         auth_failures: Some("emqx_authentication_failure"),
         gaps: "EMQX 5's Prometheus endpoint exports no publish-latency histogram: measure latency with a probe client",
     },
@@ -169,28 +185,16 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
             });
         }
     }
-    for (sev, limit) in [
-        ("warning", t.queued_warning),
-        ("critical", t.queued_critical),
-    ] {
-        if let Some(metric) = m.queued {
-            alerts.push(Alert {
-                name: format!("MQTTQueuedMessages{}", cap(sev)),
-                severity: sev,
-                expr: format!("max({metric}) > {limit}"),
-                for_: "5m",
-                summary: format!("More than {limit} messages queued on a broker"),
-                labels: Vec::new(),
-                test: AlertTest {
-                    series: vec![(
-                        broker_series(metric),
-                        step(limit as f64, limit as f64 + 1.0),
-                    )],
-                    quiet_at: "15m",
-                    firing_at: "40m",
-                },
-            });
+    match m.queued {
+        Some(QueueMetric::Gauge(metric)) => {
+            alerts.extend(queued_gauge_alerts(metric, t, &broker_series(metric)));
         }
+        Some(QueueMetric::OverflowCounter(metric)) => alerts.extend(queue_overflow_alerts(
+            metric,
+            d.limits.max_queued,
+            &broker_series(metric),
+        )),
+        None => {}
     }
     for (sev, per_min) in [
         ("warning", t.auth_failures_warning),
@@ -297,6 +301,62 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
         )
         .installed_at(i.prometheus("rules/mqttforge.rules.test.yml"), &host),
     ])
+}
+
+fn queued_gauge_alerts(metric: &str, t: &Thresholds, series: &str) -> Vec<Alert> {
+    [
+        ("warning", t.queued_warning),
+        ("critical", t.queued_critical),
+    ]
+    .into_iter()
+    .map(|(sev, limit)| Alert {
+        name: format!("MQTTQueuedMessages{}", cap(sev)),
+        severity: sev,
+        expr: format!("max({metric}) > {limit}"),
+        for_: "5m",
+        summary: format!("More than {limit} messages queued on a broker"),
+        labels: Vec::new(),
+        test: AlertTest {
+            series: vec![(series.to_string(), step(limit as f64, limit as f64 + 1.0))],
+            quiet_at: "15m",
+            firing_at: "40m",
+        },
+    })
+    .collect()
+}
+
+/// Messages dropped because a client's queue (`max_queued` long) was full.
+fn queue_overflow_alerts(metric: &str, max_queued: u64, series: &str) -> Vec<Alert> {
+    let per_min = max_queued as f64 / 5.0;
+    [
+        (
+            "warning",
+            0,
+            "Messages dropped because a client's queue was full".to_string(),
+            counter(0.0, 1.0),
+        ),
+        (
+            "critical",
+            max_queued,
+            format!("More than {max_queued} messages (a whole client queue) dropped in 5 minutes because queues were full"),
+            counter(per_min * 0.9, per_min * 1.1),
+        ),
+    ]
+    .into_iter()
+    .map(|(sev, limit, summary, values)| Alert {
+        name: format!("MQTTQueueOverflow{}", cap(sev)),
+        severity: sev,
+        expr: format!("sum(increase({metric}[5m])) > {limit}"),
+        for_: "1m",
+        summary,
+        labels: Vec::new(),
+        test: AlertTest {
+            series: vec![(series.to_string(), values)],
+            quiet_at: "15m",
+            firing_at: "30m",
+        },
+    })
+    .collect()
 }
 
 fn cap(s: &str) -> String {

@@ -10,9 +10,21 @@
 //! `load_balancer.health_check.listener`; audit: the port an HAProxy
 //! `check port` targets, next to the listener clients use).
 //!
+//! It also flags, on every listener reachable beyond loopback (the health
+//! check's included), a client that may claim a username it does not prove:
+//! Mosquitto 2 accepts an anonymous-allowed client with whatever username it
+//! sends when the listener has no `password_file` or auth plugin (and gives
+//! it that user's ACL lines); EMQX 5 takes the username a client sends on a
+//! listener with `enable_authn = false`, or with no authenticator at all,
+//! unless the username is the certificate's CN on a listener that requires
+//! certificates. Exempt: an EMQX listener with a `mountpoint`, whose
+//! clients reach only their own prefix.
+//!
 //! Why it matters: anonymous clients are only limited by the ACL's default
 //! rules; on a network listener anyone who can reach the port can publish
-//! commands or read telemetry, and exhaust connection slots.
+//! commands or read telemetry, and exhaust connection slots. A client that
+//! can call itself `admin` or a device's id gets what the ACL grants that
+//! principal: the health listener becomes a back door.
 //!
 //! Example:
 //!     listener 1883
@@ -29,10 +41,11 @@
 //! Severity: error in production; warning elsewhere.
 
 use crate::diag::Severity;
-use crate::lint::facts::{Facts, Origin};
-use crate::lint::rules::tls::{exposed, label, setting_span};
+use crate::lint::facts::{Facts, ListenerFact, Origin};
+use crate::lint::rules::tls::{exposed, label, local_only, setting_span};
 use crate::lint::{relaxed, Finding, Rule, BOTH};
 use crate::source::Span;
+use crate::spec::model::Engine;
 
 pub const RULE: Rule = Rule {
     id: "MQ-AUTH-003",
@@ -44,12 +57,48 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(facts: &Facts, out: &mut Vec<Finding>) {
+    anonymous_access(facts, out);
+    unproven_usernames(facts, out);
+}
+
+fn unproven_usernames(facts: &Facts, out: &mut Vec<Finding>) {
+    for (i, l) in facts.listeners.iter().enumerate() {
+        if !l.usernames_unproven || l.isolated || local_only(l) || anonymous_finding(facts, l) {
+            continue;
+        }
+        let span = setting_span(facts, i, "anonymous").unwrap_or(&l.span);
+        let help = match l.engine {
+            Some(Engine::Emqx) => "isolate the listener (`mountpoint = \"health/${clientid}/\"`: all its clients do stays under their prefix) or authenticate its clients (`enable_authn = true` with an authenticator)",
+            _ => "give the listener a `password_file` (a username sent without its password is then refused; clients without a username still connect), or set `allow_anonymous false`",
+        };
+        let mut f = Finding::new(
+            span,
+            format!(
+                "clients of {} can claim any username without proving it (`admin`, a device's id) and get what the ACL grants it",
+                label(l)
+            ),
+            help,
+        );
+        if let Some(sev) = relaxed(facts, Severity::Warning) {
+            f = f.with_severity(sev);
+        }
+        out.push(f);
+    }
+}
+
+/// The listener gets the anonymous-access finding (which covers what its
+/// clients may claim).
+fn anonymous_finding(facts: &Facts, l: &ListenerFact) -> bool {
+    let cert_required = l.tls.as_ref().is_some_and(|t| t.require_client_cert);
+    l.anonymous && !cert_required && exposed(facts, l)
+}
+
+fn anonymous_access(facts: &Facts, out: &mut Vec<Finding>) {
     // One finding per place that turns anonymous access on (a global
     // `allow_anonymous true` covers several listeners).
-    let mut groups: Vec<(Span, Vec<String>)> = Vec::new();
+    let mut groups: Vec<(Span, Vec<String>, Option<Engine>)> = Vec::new();
     for (i, l) in facts.listeners.iter().enumerate() {
-        let cert_required = l.tls.as_ref().is_some_and(|t| t.require_client_cert);
-        if !l.anonymous || cert_required || !exposed(facts, l) {
+        if !anonymous_finding(facts, l) {
             continue;
         }
         let span = setting_span(facts, i, "anonymous")
@@ -57,16 +106,17 @@ fn check(facts: &Facts, out: &mut Vec<Finding>) {
             .clone();
         let same =
             |s: &Span| s.file.name == span.file.name && s.line == span.line && s.col == span.col;
-        match groups.iter_mut().find(|(s, _)| same(s)) {
-            Some((_, labels)) => labels.push(label(l)),
-            None => groups.push((span, vec![label(l)])),
+        match groups.iter_mut().find(|(s, _, _)| same(s)) {
+            Some((_, labels, _)) => labels.push(label(l)),
+            None => groups.push((span, vec![label(l)], l.engine)),
         }
     }
-    let help = match facts.origin {
-        Origin::Spec => "drop `anonymous: true`, or bind the listener to 127.0.0.1; a listener only the load balancer's health check uses is named by `load_balancer.health_check.listener`",
-        Origin::File => "set `allow_anonymous false` and authenticate clients (`password_file`, client certificates), or bind the listener to 127.0.0.1",
-    };
-    for (span, labels) in groups {
+    for (span, labels, engine) in groups {
+        let help = match (facts.origin, engine) {
+            (Origin::Spec, _) => "drop `anonymous: true`, or bind the listener to 127.0.0.1; a listener only the load balancer's health check uses is named by `load_balancer.health_check.listener`",
+            (Origin::File, Some(Engine::Emqx)) => "authenticate the listener's clients (`enable_authn = true` with an authenticator in `authentication`), or bind it to 127.0.0.1",
+            (Origin::File, _) => "set `allow_anonymous false` and authenticate clients (`password_file`, client certificates), or bind the listener to 127.0.0.1",
+        };
         let mut f = Finding::new(
             &span,
             format!(

@@ -13,9 +13,8 @@
 //!
 //! In a spec: the stats page mqttforge renders (loopback, password by
 //! environment reference) and the EMQX dashboard as the rendered emqx.conf
-//! opens it. The spec has no setting for the dashboard, so that finding is a
-//! warning, with the operational fix (set `EMQX_DASHBOARD__DEFAULT_PASSWORD`
-//! in the service environment before the first start, firewall port 18083).
+//! opens it, whose password is the spec's `emqx.dashboard_password`
+//! delivered by apply in the service's environment.
 //!
 //! Why it matters: these interfaces control the site: the HAProxy stats
 //! page in admin mode and the stats socket can drain or disable brokers,
@@ -35,8 +34,7 @@
 //!         stats enable
 //!         stats auth "ops:${HAPROXY_STATS_PASSWORD}"
 //!
-//! Severity: error in production; warning elsewhere, and for the dashboard
-//! a spec's rendered emqx.conf opens.
+//! Severity: error in production; warning elsewhere.
 
 use crate::diag::Severity;
 use crate::lint::facts::{AdminFact, Facts, Origin};
@@ -71,9 +69,9 @@ fn local(bind: Option<&str>) -> bool {
 fn help(facts: &Facts, a: &AdminFact) -> String {
     if a.what.contains("EMQX dashboard") {
         if facts.origin == Origin::Spec {
-            "restrict port 18083 to the operators' network at the host firewall, and give the admin account a strong password before the brokers are reachable: set `EMQX_DASHBOARD__DEFAULT_PASSWORD` in the EMQX service's environment before its first start".into()
+            "declare the password as a spec secret: `emqx: { dashboard_password: { env: EMQX_DASHBOARD_PASSWORD } }` (apply delivers it in a root-only environment file), and restrict port 18083 to the operators' network".into()
         } else {
-            "bind it to loopback (`dashboard.listeners.http.bind = \"127.0.0.1:18083\"`, reached through an SSH tunnel or VPN) and take the password from the environment: `dashboard.default_password = \"${EMQX_DASHBOARD_PASSWORD}\"`".into()
+            "bind it to loopback (`dashboard.listeners.http.bind = \"127.0.0.1:18083\"`, reached through an SSH tunnel or VPN) and give the password in the service's environment (`EMQX_DASHBOARD__DEFAULT_PASSWORD` from a root-only EnvironmentFile): EMQX's HOCON does not expand `${VAR}`".into()
         }
     } else if a.what.contains("stats socket") {
         "serve the stats socket on a Unix socket (`stats socket /run/haproxy/admin.sock mode 660 level admin`), or bind it to 127.0.0.1".into()
@@ -105,11 +103,7 @@ fn check(facts: &Facts, out: &mut Vec<Finding>) {
             format!("{} is reachable {at} with {creds}", a.what),
             help(facts, a),
         );
-        // A spec cannot change what the rendered emqx.conf does with the dashboard.
-        let rendered_dashboard = emqx && facts.origin == Origin::Spec;
-        if let Some(s) =
-            relaxed(facts, Severity::Warning).or(rendered_dashboard.then_some(Severity::Warning))
-        {
+        if let Some(s) = relaxed(facts, Severity::Warning) {
             f = f.with_severity(s);
         }
         out.push(f);
