@@ -35,18 +35,16 @@ fn macro_name(topic: &str) -> String {
         .collect()
 }
 
-/// The topic as C source: literal pieces joined with the id macro, wildcard suffix dropped for publishing.
-fn c_topic(topic: &str, publish: bool) -> String {
+/// The topic's literal pieces around `{id}` (the template joins them, each
+/// a C string, with the id macro); the wildcard suffix is dropped for
+/// publishing.
+fn topic_parts(topic: &str, publish: bool) -> Vec<String> {
     let t = if publish {
         topic.trim_end_matches("/#")
     } else {
         topic
     };
-    let parts: Vec<String> = t
-        .split("{id}")
-        .map(crate::render::templates::c_str)
-        .collect();
-    parts.join(" MQTT_DEVICE_ID ")
+    t.split("{id}").map(String::from).collect()
 }
 
 struct Header {
@@ -124,7 +122,7 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
             grants
                 .iter()
                 .filter(|g| pred(g) && g.topic.contains("{id}"))
-                .map(|g| json!({"name": macro_name(&g.topic), "c": c_topic(&g.topic, publish), "filter": g.topic}))
+                .map(|g| json!({"name": macro_name(&g.topic), "parts": topic_parts(&g.topic, publish), "filter": g.topic}))
                 .collect()
         };
         let publish = topics(|g| g.access.publishes(), true);
@@ -132,7 +130,7 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
         let status = grants
             .iter()
             .find(|g| g.access.publishes() && g.topic.ends_with("{id}/status"))
-            .map(|g| c_topic(&g.topic, true));
+            .map(|g| topic_parts(&g.topic, true));
         let longest_topic = grants
             .iter()
             .map(|g| g.topic.replace("{id}", "").len() as u64 + id_len)
@@ -166,16 +164,16 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
                 "site": site.name(),
                 "role": role,
                 "profile": profile_name.as_str(),
-                "fixed_id": fixed_id.map(|i| crate::render::templates::c_str(&i)),
-                "host": crate::render::templates::c_str(&host),
+                "fixed_id": fixed_id,
+                "host": host,
                 "port": port,
                 "tls": tls,
                 "publish": publish,
                 "subscribe": subscribe,
                 "status": status,
-                "offline_payload": crate::render::templates::c_str("{\"status\":\"offline\"}"),
-                "online_payload": crate::render::templates::c_str(&online),
-                "version": crate::render::templates::c_str(&profile.version),
+                "offline_payload": "{\"status\":\"offline\"}",
+                "online_payload": online,
+                "version": profile.version,
                 "keepalive_s": d.limits.keepalive_s.min(Duration(300_000).secs()),
                 "backoff": {"initial": initial, "max": max, "jitter": jitter},
                 "buffer": site.spec.capacity.max_payload.bytes() + longest_topic + PACKET_OVERHEAD,
@@ -201,7 +199,7 @@ fn ca_certificate(ctx: &RenderCtx<'_>) -> Option<Artifact> {
     let lines: Vec<String> = pem
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| crate::render::templates::c_str(&format!("{l}\n")))
+        .map(|l| format!("{l}\n"))
         .collect();
     if !lines
         .first()
@@ -238,12 +236,12 @@ mod tests {
         assert_eq!(macro_name("devices/{id}/telemetry/#"), "TELEMETRY");
         assert_eq!(macro_name("devices/{id}/cmd/#"), "CMD");
         assert_eq!(
-            c_topic("devices/{id}/telemetry/#", true),
-            "\"devices/\" MQTT_DEVICE_ID \"/telemetry\""
+            topic_parts("devices/{id}/telemetry/#", true),
+            ["devices/", "/telemetry"]
         );
         assert_eq!(
-            c_topic("devices/{id}/cmd/#", false),
-            "\"devices/\" MQTT_DEVICE_ID \"/cmd/#\""
+            topic_parts("devices/{id}/cmd/#", false),
+            ["devices/", "/cmd/#"]
         );
     }
 }
