@@ -45,6 +45,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+pub use crate::spec::checks::{describe_char, is_line_hazard};
+
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::ValueKind;
 use minijinja::{
@@ -164,27 +166,6 @@ impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.syntax.name(), self.reason)
     }
-}
-
-/// A character that ends or splits a line in some syntax: every control
-/// character (C0, DEL, C1 including U+0085 NEL) and U+2028, U+2029.
-pub fn is_line_hazard(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
-}
-
-/// Names a character for a message: "a line break (U+000A)".
-pub fn describe_char(c: char) -> String {
-    let what = match c {
-        '\n' => "a line break",
-        '\r' => "a carriage return",
-        '\0' => "a NUL byte",
-        '\t' => "a tab",
-        '\u{85}' | '\u{2028}' | '\u{2029}' => "a Unicode line separator",
-        c if c.is_control() => "a control character",
-        c if c.is_whitespace() => "whitespace",
-        _ => return format!("`{c}`"),
-    };
-    format!("{what} (U+{:04X})", c as u32)
 }
 
 impl Syntax {
