@@ -26,9 +26,10 @@
 //!
 //! | syntax | bare value | `quote` | comments |
 //! |---|---|---|---|
-//! | mosquitto.conf, Mosquitto ACL, sysctl, modules-load, Erlang terms | refused if it holds a line hazard (no quoting exists; a Mosquitto value runs to the end of its line, an Erlang `%%` comment too) | refused (no quoting) | line hazards shown escaped |
+//! | mosquitto.conf, Mosquitto ACL, sysctl, Erlang terms | refused if it holds a line hazard (no quoting exists; a Mosquitto value runs to the end of its line, an Erlang `%%` comment too) | refused (no quoting) | line hazards shown escaped |
 //! | systemd unit | as above, and `\` refused (a trailing one continues the line) | refused | as above |
-//! | HAProxy cfg | refused if it holds a line hazard, a blank, `#`, `"`, `'` or `\` (outside quotes they split or end the line's words) | single-quoted (`'` as `'\''`), line hazards refused | as above |
+//! | modules-load | a module name, `[A-Za-z0-9_-]*`; anything else refused | refused | as above |
+//! | HAProxy cfg | refused if empty or if it holds a line hazard, a blank, `#`, `"`, `'` or `\` (outside quotes they split or end the line's words) | single-quoted (`'` as `'\''`), line hazards refused | as above |
 //! | HOCON, TOML | `[A-Za-z0-9_-]+` as is; anything else quoted (a quoted string is valid wherever the bare token is: value, key segment, and harmless in a comment) | `"..."`, `\"`, `\\`, `\uXXXX` for line hazards | as above |
 //! | YAML | `[A-Za-z0-9_./-]*` as is; anything else refused (a bare value may sit inside a plain scalar, where quotes would not close it) | `"..."`, `\"`, `\\`, `\uXXXX` for line hazards and U+FEFF | as above |
 //! | shell (bash) | `[A-Za-z0-9_./@%+=:,-]*` as is; anything else refused | `'...'` (`'` as `'\''`); with line hazards `$'...'` and `\xHH` bytes; NUL refused (bash strings cannot hold it) | as above |
@@ -36,7 +37,8 @@
 //! | Erlang terms (quote) | | `"..."`, `\"`, `\\`, `\x{H}` for line hazards | |
 //!
 //! In comments, `\` is shown as `\\` so an escaped line break cannot be
-//! confused with a typed one. The spec's values are validated before they
+//! confused with a typed one, and U+FEFF (which YAML refuses anywhere) is
+//! escaped too. The spec's values are validated before they
 //! get here (identifiers, topics and every free-form string refuse line
 //! hazards at their position): this is the second line of defence, and the
 //! one that holds for values that do not come from the spec (the spec's own
@@ -225,12 +227,16 @@ impl Syntax {
     pub fn bare(self, value: &str) -> Result<Cow<'_, str>, Refusal> {
         let token = |allowed: fn(char) -> bool| value.chars().all(allowed);
         match self {
-            Syntax::MosquittoConf
-            | Syntax::MosquittoAcl
-            | Syntax::Sysctl
-            | Syntax::ModulesLoad
-            | Syntax::Erlang => self.line_safe(value, |_| false),
+            Syntax::MosquittoConf | Syntax::MosquittoAcl | Syntax::Sysctl | Syntax::Erlang => {
+                self.line_safe(value, |_| false)
+            }
+            Syntax::ModulesLoad => {
+                self.token(value, |c| c.is_ascii_alphanumeric() || "_-".contains(c))
+            }
             Syntax::Systemd => self.line_safe(value, |c| c == '\\'),
+            Syntax::Haproxy if value.is_empty() => {
+                Err(self.refuse("an empty value would drop a word from the line"))
+            }
             Syntax::Haproxy => self.line_safe(value, |c| {
                 c.is_whitespace() || matches!(c, '#' | '"' | '\'' | '\\')
             }),
@@ -324,7 +330,9 @@ pub fn hash_comment(text: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\0' => out.push_str("\\0"),
-            c if is_line_hazard(c) => out.push_str(&format!("\\u{{{:04X}}}", c as u32)),
+            c if is_line_hazard(c) || c == '\u{feff}' => {
+                out.push_str(&format!("\\u{{{:04X}}}", c as u32))
+            }
             c => out.push(c),
         }
     }
