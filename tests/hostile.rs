@@ -26,9 +26,10 @@ use mqttforge::audit::{self, haproxy, mosquitto_conf, Input};
 use mqttforge::formats::{erlang, hocon};
 use mqttforge::lint::facts::{Facts, Origin};
 use mqttforge::render::templates::{self, Syntax, SYNTAXES};
-use mqttforge::render::{render, render_bundled, OutputTree, RenderOptions, SecretMode};
+use mqttforge::render::{render, render_bundled, RenderOptions, SecretMode};
 use mqttforge::source::{self, SourceFile};
 use mqttforge::spec::{self, model::Environment};
+use proptest::prelude::*;
 use serde_json::Value;
 
 // ------------------------------------------------------------------ helpers
@@ -589,4 +590,613 @@ fn an_inline_secret_is_never_echoed() {
     let message = out.lines().find(|l| l.starts_with("error[")).unwrap();
     assert!(message.contains("secret of 4600 characters"), "{message}");
     assert!(!message.contains(canary), "{message}");
+}
+
+// ------------------------------------------------------ the property test
+
+/// Hostile fragments: line breaks of every kind, quotes, comment and
+/// placeholder openers of every output syntax, and long runs.
+const ATOMS: &[&str] = &[
+    "\n",
+    "\r",
+    "\0",
+    "\r\n",
+    "\t",
+    "\u{2028}",
+    "\u{2029}",
+    "\u{85}",
+    "\u{7f}",
+    "\u{1b}",
+    "\u{feff}",
+    "\"",
+    "'",
+    "`",
+    "\\",
+    "#",
+    "%",
+    "%c",
+    "%u",
+    "*/",
+    "/*",
+    "??/",
+    "??=",
+    "${",
+    "$(",
+    "{",
+    "}",
+    "[",
+    "]",
+    "=",
+    ":",
+    ";",
+    ",",
+    " ",
+    "}.",
+    "{allow, all}.",
+    "\nid >PWNED\n#",
+    "\n{allow, all}.\n%%",
+    "\"}.\n",
+    "é",
+    "漢",
+    "🙂",
+];
+
+/// One atom of each class, for the sweep over every field (the random
+/// cases draw from all of [`ATOMS`]).
+const SWEEP: &[&str] = &[
+    "\n",
+    "\r",
+    "\0",
+    "\u{2028}",
+    "\u{85}",
+    "\"",
+    "'",
+    "\\",
+    "#",
+    "*/",
+    "??/",
+    "%c",
+    "${",
+    "\n{allow, all}.\n%%",
+];
+
+struct Example {
+    name: String,
+    json: Value,
+    /// The spec as pretty JSON (valid YAML), one value per line.
+    text: String,
+}
+
+fn examples() -> &'static [Example] {
+    static EXAMPLES: std::sync::OnceLock<Vec<Example>> = std::sync::OnceLock::new();
+    EXAMPLES.get_or_init(|| {
+        let mut names: Vec<String> = std::fs::read_dir(common::root().join("site-examples"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|name| {
+                let path = common::root().join(format!("site-examples/{name}.yaml"));
+                let file = SourceFile::read(&path).unwrap();
+                let json = source::load_yaml(&file).unwrap().json;
+                let text = serde_json::to_string_pretty(&json).unwrap();
+                Example { name, json, text }
+            })
+            .collect()
+    })
+}
+
+/// One string of an example: a value, or a key of a map whose keys are
+/// names (roles, firmware profiles, lint suppressions).
+#[derive(Clone, Debug)]
+struct Field {
+    example: usize,
+    pointer: String,
+    key: bool,
+}
+
+fn fields() -> &'static [Field] {
+    static FIELDS: std::sync::OnceLock<Vec<Field>> = std::sync::OnceLock::new();
+    FIELDS.get_or_init(|| {
+        fn walk(example: usize, v: &Value, ptr: &str, out: &mut Vec<Field>) {
+            match v {
+                Value::Object(map) => {
+                    let named = ["/roles", "/firmware", "/lint/ignore"].contains(&ptr);
+                    for (k, child) in map {
+                        let child_ptr = source::pointer_join(ptr, k);
+                        if named {
+                            out.push(Field {
+                                example,
+                                pointer: child_ptr.clone(),
+                                key: true,
+                            });
+                        }
+                        walk(example, child, &child_ptr, out);
+                    }
+                }
+                Value::Array(items) => {
+                    for (i, child) in items.iter().enumerate() {
+                        walk(example, child, &source::pointer_join(ptr, i), out);
+                    }
+                }
+                Value::String(_) => out.push(Field {
+                    example,
+                    pointer: ptr.to_string(),
+                    key: false,
+                }),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for (i, e) in examples().iter().enumerate() {
+            walk(i, &e.json, "", &mut out);
+        }
+        out
+    })
+}
+
+fn original(field: &Field) -> String {
+    let json = &examples()[field.example].json;
+    if field.key {
+        let (_, key) = field.pointer.rsplit_once('/').unwrap();
+        key.replace("~1", "/").replace("~0", "~")
+    } else {
+        json.pointer(&field.pointer)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+/// The example with the field's value (or key) replaced, as spec text.
+fn substitute(field: &Field, value: &str) -> String {
+    let mut json = examples()[field.example].json.clone();
+    if field.key {
+        let (parent, old) = field.pointer.rsplit_once('/').unwrap();
+        let old = old.replace("~1", "/").replace("~0", "~");
+        let map = json.pointer_mut(parent).unwrap().as_object_mut().unwrap();
+        let renamed: serde_json::Map<String, Value> = std::mem::take(map)
+            .into_iter()
+            .map(|(k, v)| {
+                if k == old {
+                    (value.to_string(), v)
+                } else {
+                    (k, v)
+                }
+            })
+            .collect();
+        *map = renamed;
+        // References follow the rename, so only the name itself is judged.
+        let refs: &[&str] = match parent {
+            "/roles" => &["users", "devices"],
+            "/firmware" => &["devices"],
+            _ => &[],
+        };
+        let field_name = if parent == "/roles" {
+            "role"
+        } else {
+            "firmware"
+        };
+        for list in refs {
+            let items = json.get_mut(*list).and_then(Value::as_array_mut);
+            for item in items.into_iter().flatten() {
+                if item[field_name].as_str() == Some(old.as_str()) {
+                    item[field_name] = Value::String(value.to_string());
+                }
+            }
+        }
+    } else {
+        *json.pointer_mut(&field.pointer).unwrap() = Value::String(value.to_string());
+    }
+    serde_json::to_string_pretty(&json).unwrap()
+}
+
+/// The line the field sits on (the same in every substituted text: JSON
+/// escapes line breaks, so a value never spans lines).
+fn field_line(field: &Field) -> usize {
+    let e = &examples()[field.example];
+    let doc = source::load_yaml(&SourceFile::new("spec.yaml", e.text.as_str())).unwrap();
+    let at = doc.spans.get(&field.pointer).unwrap();
+    match (&at.key, field.key) {
+        (Some(k), true) => k.line,
+        _ => at.value.line,
+    }
+}
+
+/// The value with every character that could mean something in some
+/// syntax replaced by a letter: what the hostile value is compared with.
+fn benign(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "/{}+#.-_".contains(c) {
+                c
+            } else {
+                'x'
+            }
+        })
+        .collect()
+}
+
+/// Every file of a site, the bundled broker's configuration included.
+fn render_site(site: &spec::Site, spec_name: &str) -> Result<BTreeMap<String, String>, String> {
+    let opts = RenderOptions::production(spec_name, SecretMode::Skip);
+    let tree = render(site, &opts).map_err(|d| format!("render refused it: {d:?}"))?;
+    let bundled = render_bundled(site, &opts).map_err(|d| format!("render refused it: {d:?}"))?;
+    let mut out = BTreeMap::new();
+    for (prefix, tree) in [("", tree), ("bundled/", bundled)] {
+        for (path, file) in tree.files {
+            let text = String::from_utf8(file.contents).map_err(|e| format!("{path}: {e}"))?;
+            out.insert(format!("{prefix}{path}"), text);
+        }
+    }
+    Ok(out)
+}
+
+/// The structure of a rendered file, read with its own parser: what must not
+/// change when a value does. Values themselves are left out.
+fn skeleton(path: &str, text: &str) -> Result<Vec<String>, String> {
+    if let Some(c) = text
+        .chars()
+        .find(|&c| c != '\n' && templates::is_line_hazard(c))
+    {
+        return Err(format!("{path} holds {}", templates::describe_char(c)));
+    }
+    let mut out = vec![format!("{} lines", text.lines().count())];
+    let base = path.rsplit('/').next().unwrap_or(path);
+    if base == "mosquitto.conf" {
+        let lines = mosquitto_conf::parse(text).map_err(|e| format!("{e:?}"))?;
+        out.extend(lines.into_iter().map(|l| l.name));
+    } else if path.ends_with("mosquitto/acl") {
+        let acl =
+            mosquitto_acl::parse(&SourceFile::new(path, text)).map_err(|e| format!("{e:?}"))?;
+        out.extend(
+            acl.entries
+                .iter()
+                .map(|e| format!("{:?} {:?}", e.owner, e.access)),
+        );
+        out.push(format!("{} users", acl.users.len()));
+    } else if base == "emqx.conf" {
+        let root = hocon::parse(text).map_err(|e| e.to_string())?;
+        out.extend(hocon::flatten(&root).into_iter().map(|(k, _, _)| k));
+    } else if base == "acl.conf" {
+        let terms = erlang::parse(text).map_err(|e| e.to_string())?;
+        out.extend(terms.iter().map(|t| term_shape(&t.term)));
+    } else if base.ends_with(".toml") {
+        let table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        out.push(toml_shape(&toml::Value::Table(table)));
+    } else if base == "haproxy.cfg" {
+        let cfg = haproxy::parse(text).map_err(|e| format!("{e:?}"))?;
+        for s in &cfg.sections {
+            out.push(format!("{} {}", s.keyword, s.name));
+            out.extend(s.lines.iter().map(|l| format!("  {} words", l.words.len())));
+        }
+    } else if base.ends_with(".yml") {
+        let doc = source::load_yaml(&SourceFile::new(path, text)).map_err(|e| format!("{e:?}"))?;
+        out.push(json_shape(&doc.json));
+    } else if base.ends_with(".h") {
+        // Topic macros are named after the topic: only their family counts.
+        out.extend(text.lines().filter(|l| l.starts_with('#')).map(|l| {
+            let directive: Vec<&str> = l.split(' ').take(2).collect();
+            match directive[..] {
+                ["#define", name] if name.starts_with("MQTT_TOPIC_") => {
+                    "#define MQTT_TOPIC_*".into()
+                }
+                ["#define", name] if name.starts_with("MQTT_SUBSCRIBE_") => {
+                    "#define MQTT_SUBSCRIBE_*".into()
+                }
+                _ => directive.join(" "),
+            }
+        }));
+    } else if base.ends_with(".sh") {
+        let comments = text
+            .lines()
+            .filter(|l| l.trim_start().starts_with('#'))
+            .count();
+        out.push(format!("{comments} comment lines"));
+    } else {
+        let kind = audit::detect(Path::new(path), text).ok_or(format!("{path}: unknown kind"))?;
+        (kind.extract)(&input(path, text), &mut facts()).map_err(|d| format!("{d:?}"))?;
+    }
+    Ok(out)
+}
+
+fn term_shape(t: &erlang::Term) -> String {
+    match t {
+        erlang::Term::Tuple(items) | erlang::Term::List(items) => {
+            let inner: Vec<String> = items.iter().map(|i| term_shape(&i.term)).collect();
+            let (open, close) = if matches!(t, erlang::Term::Tuple(_)) {
+                ("{", "}")
+            } else {
+                ("[", "]")
+            };
+            format!("{open}{}{close}", inner.join(","))
+        }
+        erlang::Term::Atom(a) => a.clone(),
+        _ => "_".into(),
+    }
+}
+
+fn toml_shape(v: &toml::Value) -> String {
+    match v {
+        toml::Value::Table(t) => {
+            let inner: Vec<String> = t
+                .iter()
+                .map(|(k, v)| format!("{k}={}", toml_shape(v)))
+                .collect();
+            format!("{{{}}}", inner.join(","))
+        }
+        toml::Value::Array(a) => format!("[{}]", a.len()),
+        _ => "_".into(),
+    }
+}
+
+fn json_shape(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let inner: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{k}:{}", json_shape(v)))
+                .collect();
+            format!("{{{}}}", inner.join(","))
+        }
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(json_shape).collect::<Vec<_>>().join(",")
+        ),
+        _ => "_".into(),
+    }
+}
+
+/// Every file of `hostile` has the structure of the same file of `benign`
+/// (same paths, same skeletons), and parses.
+fn same_structure(
+    hostile: &BTreeMap<String, String>,
+    benign: Option<&BTreeMap<String, String>>,
+) -> Result<(), String> {
+    for (path, text) in hostile {
+        let shape = skeleton(path, text).map_err(|e| format!("{path}: {e}\n{text}"))?;
+        let Some(benign) = benign else { continue };
+        let other = benign
+            .get(path)
+            .ok_or_else(|| format!("{path} is not rendered with a benign value"))?;
+        let expected = skeleton(path, other).map_err(|e| format!("benign {path}: {e}"))?;
+        if shape != expected {
+            return Err(format!(
+                "{path} changed structure:\n{shape:?}\n  with a benign value:\n{expected:?}\n{text}"
+            ));
+        }
+    }
+    match benign {
+        Some(b) if b.len() != hostile.len() => Err(format!(
+            "{} files with the hostile value, {} with a benign one",
+            hostile.len(),
+            b.len()
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn load_text(text: &str) -> Result<spec::Site, Vec<mqttforge::diag::Diagnostic>> {
+    spec::load_source(SourceFile::new("spec.yaml", text))
+}
+
+/// The property: a hostile value in a field is refused at its line, or the
+/// site renders with every file's structure intact.
+fn check_field(field: &Field, value: &str) -> Result<(), String> {
+    let text = substitute(field, value);
+    match load_text(&text) {
+        Err(diags) => {
+            let line = field_line(field);
+            if let Some(d) = diags.iter().find(|d| d.code == "internal") {
+                return Err(format!("internal error: {d:?}"));
+            }
+            let here = diags
+                .iter()
+                .any(|d| d.primary_span().is_some_and(|s| s.line == line));
+            if here {
+                Ok(())
+            } else {
+                Err(format!("refused, but not at line {line}: {diags:#?}"))
+            }
+        }
+        Ok(site) => {
+            let hostile = render_site(&site, "spec.yaml")?;
+            let benign_site = load_text(&substitute(field, &benign(value))).ok();
+            let benign = match &benign_site {
+                Some(s) => Some(render_site(s, "spec.yaml")?),
+                None => None,
+            };
+            same_structure(&hostile, benign.as_ref())
+        }
+    }
+}
+
+/// The spec's own path, in every header: every file keeps the structure it
+/// has under a plain name.
+fn check_spec_path(example: usize, name: &str) -> Result<(), String> {
+    let site = load_text(&examples()[example].text).unwrap();
+    let hostile = render_site(&site, name)?;
+    let benign = render_site(&site, "spec.yaml")?;
+    same_structure(&hostile, Some(&benign))
+}
+
+fn fail_on_error(r: Result<(), String>, what: &str) {
+    if let Err(e) = r {
+        panic!("{what}: {e}");
+    }
+}
+
+/// Every field, one atom of each class in the middle of its value: a sweep
+/// that makes sure no field is left out, whatever the random cases pick.
+#[test]
+fn every_field_refuses_or_keeps_the_structure_with_every_atom() {
+    let fields = fields();
+    assert!(fields.len() > 150, "only {} string fields", fields.len());
+    for field in fields {
+        let orig = original(field);
+        let middle = orig
+            .char_indices()
+            .nth(orig.chars().count() / 2)
+            .map_or(orig.len(), |(i, _)| i);
+        for atom in SWEEP.iter().copied().chain([&"A".repeat(5000) as &str]) {
+            let value = format!("{}{atom}{}", &orig[..middle], &orig[middle..]);
+            fail_on_error(
+                check_field(field, &value),
+                &format!(
+                    "{} {} = {value:?}",
+                    examples()[field.example].name,
+                    field.pointer
+                ),
+            );
+        }
+    }
+}
+
+fn fragment() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => proptest::sample::select(ATOMS).prop_map(String::from),
+        1 => any::<char>().prop_map(String::from),
+        1 => "[a-z0-9./_-]{1,4}",
+    ]
+}
+
+fn hostile_insert() -> impl Strategy<Value = (Vec<String>, proptest::sample::Index)> {
+    (
+        proptest::collection::vec(fragment(), 1..5),
+        any::<proptest::sample::Index>(),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn hostile_values_are_refused_at_their_position_or_keep_every_file_whole(
+        field in proptest::sample::select(fields()),
+        (fragments, at) in hostile_insert(),
+    ) {
+        let orig = original(&field);
+        let bounds: Vec<usize> = orig.char_indices().map(|(i, _)| i).chain([orig.len()]).collect();
+        let cut = bounds[at.index(bounds.len())];
+        let value = format!("{}{}{}", &orig[..cut], fragments.concat(), &orig[cut..]);
+        let result = check_field(&field, &value);
+        prop_assert!(result.is_ok(), "{} {} = {:?}: {}", examples()[field.example].name, field.pointer, value, result.unwrap_err());
+    }
+
+    #[test]
+    fn a_hostile_spec_path_keeps_every_file_whole(
+        example in 0..examples().len(),
+        fragments in proptest::collection::vec(fragment(), 1..6),
+    ) {
+        let name = format!("sites/{}.yaml", fragments.concat());
+        let result = check_spec_path(example, &name);
+        prop_assert!(result.is_ok(), "{} as {:?}: {}", examples()[example].name, name, result.unwrap_err());
+    }
+}
+
+/// A sample through the real checkers: each example with a hostile spec
+/// path and a hostile topic (both accepted: they hold nothing validation
+/// refuses), every script through `bash -n`, every header through gcc with
+/// every macro used, the rules through `promtool check rules` and the load
+/// balancer through `haproxy -c`.
+#[test]
+fn real_checkers_accept_a_sample_of_hostile_renders() {
+    let hostile_path = "sites/\"'`$(id)*/??/#%\\\n{allow, all}.\n%%\u{2028};.yaml";
+    let hostile_topic = "\"'$(id)*/??/\\%d`";
+    let mut checked = BTreeMap::<&str, usize>::new();
+    for (i, e) in examples().iter().enumerate() {
+        let topic = fields()
+            .iter()
+            .find(|f| {
+                f.example == i
+                    && !f.key
+                    && f.pointer.starts_with("/roles/")
+                    && original(f).contains("{id}/")
+            })
+            .expect("a topic with {id}");
+        let value = original(topic).replacen("{id}/", &format!("{{id}}/{hostile_topic}/"), 1);
+        let site = load_text(&substitute(topic, &value))
+            .unwrap_or_else(|d| panic!("{} {} = {value:?} refused: {d:?}", e.name, topic.pointer));
+        let files = render_site(&site, hostile_path).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in &files {
+            let file = dir.path().join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(&file, text).unwrap();
+            let what = format!("{}/{path}", e.name);
+            let (kind, (ok, out)) = if path.ends_with(".sh") {
+                (
+                    "bash -n",
+                    run(Command::new(tool("bash")).arg("-n").arg(&file)),
+                )
+            } else if path.ends_with(".h") {
+                ("gcc", compile_header(&file, text, path.contains("/role-")))
+            } else if path.ends_with("mqttforge.rules.yml") {
+                (
+                    "promtool",
+                    run(Command::new(tool("promtool"))
+                        .args(["check", "rules"])
+                        .arg(&file)),
+                )
+            } else if path.ends_with("haproxy.cfg") {
+                let mut cmd = Command::new(tool("haproxy"));
+                cmd.arg("-c")
+                    .arg("-f")
+                    .arg(&file)
+                    .env("HAPROXY_STATS_PASSWORD", "pw");
+                ("haproxy", run(&mut cmd))
+            } else {
+                continue;
+            };
+            assert!(ok, "{kind} refuses {what}:\n{out}\n{text}");
+            *checked.entry(kind).or_default() += 1;
+        }
+    }
+    for kind in ["bash -n", "gcc", "promtool", "haproxy"] {
+        assert!(
+            checked.get(kind).copied().unwrap_or(0) >= 2,
+            "{kind}: {checked:?}"
+        );
+    }
+}
+
+/// gcc on a header with every macro used (a malformed one fails), with
+/// trigraphs on.
+fn compile_header(header: &Path, text: &str, fleet: bool) -> (bool, String) {
+    let mut body = format!("#include <stddef.h>\n#include \"{}\"\n", header.display());
+    for line in text.lines() {
+        let Some((name, value)) = line
+            .strip_prefix("#define ")
+            .and_then(|r| r.split_once(' '))
+        else {
+            continue;
+        };
+        if value.starts_with('"') || value.contains("MQTT_DEVICE_ID") {
+            body.push_str(&format!("const char *use_{name} = {name};\n"));
+        } else if !name.starts_with("MQTTFORGE_") {
+            body.push_str(&format!("const unsigned long use_{name} = {name};\n"));
+        }
+    }
+    let c = header.with_extension("c");
+    std::fs::write(&c, body).unwrap();
+    let mut cmd = Command::new(tool("gcc"));
+    cmd.args([
+        "-fsyntax-only",
+        "-std=c11",
+        "-trigraphs",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+    ])
+    .arg(&c);
+    if fleet {
+        cmd.arg("-DMQTT_DEVICE_ID=\"sensor-0001\"");
+    }
+    run(&mut cmd)
 }
