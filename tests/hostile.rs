@@ -562,6 +562,41 @@ fn c_trigraphs_cannot_turn_a_topic_into_code() {
     );
 }
 
+/// Two topics whose first level after `{id}` is the same became one macro,
+/// the first silently lost: each now has its own name (validation refuses
+/// the names that still collide, see tests/fixtures/invalid/).
+#[test]
+fn topics_sharing_a_first_level_get_distinct_firmware_macros() {
+    let spec = TRIGRAPH_SPEC.replace(
+        "    - { write: \"devices/{id}/a??/b\" }\n    - { write: \"devices/{id}/x??/\\\"\\\"??/??/\" }\n    - { read: \"devices/{id}/cmd??=??(??)/#\" }\n",
+        "    - { write: \"devices/{id}/telemetry/temp\" }\n    - { write: \"devices/{id}/telemetry/hum\" }\n    - { readwrite: \"devices/{id}/telemetry/hum\" }\n",
+    );
+    assert_ne!(spec, TRIGRAPH_SPEC);
+    let site = spec::load_source(SourceFile::new("t.yaml", spec.as_str())).unwrap();
+    let tree = render(
+        &site,
+        &RenderOptions::production("t.yaml", SecretMode::Skip),
+    )
+    .unwrap();
+    let header =
+        String::from_utf8(tree.files["firmware/esp32/device-dev-1.h"].contents.clone()).unwrap();
+    let defines: Vec<&str> = header
+        .lines()
+        .filter(|l| {
+            l.starts_with("#define MQTT_TOPIC_") || l.starts_with("#define MQTT_SUBSCRIBE_")
+        })
+        .collect();
+    assert_eq!(
+        defines,
+        [
+            "#define MQTT_TOPIC_TELEMETRY_TEMP \"devices/\" MQTT_DEVICE_ID \"/telemetry/temp\"",
+            "#define MQTT_TOPIC_TELEMETRY_HUM \"devices/\" MQTT_DEVICE_ID \"/telemetry/hum\"",
+            "#define MQTT_SUBSCRIBE_TELEMETRY_HUM \"devices/\" MQTT_DEVICE_ID \"/telemetry/hum\"",
+        ],
+        "{header}"
+    );
+}
+
 #[test]
 fn an_inline_secret_is_never_echoed() {
     let canary = "CANARY-d41d8cd98f00b204";
