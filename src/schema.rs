@@ -94,7 +94,96 @@ pub fn validate(json: &Value, spans: &SpanMap) -> Vec<Diagnostic> {
     for error in validator().iter_errors(json) {
         describe(&error, spans, &mut out);
     }
+    integral_floats(json, "", spans, &mut out);
     out
+}
+
+/// The schema node that describes the value at a JSON pointer of a spec
+/// (`$ref`s followed), if the schema describes it.
+pub fn schema_for(pointer: &str) -> Option<&'static Value> {
+    let mut node = resolve_ref(schema())?;
+    for seg in pointer.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        let next = node
+            .get("properties")
+            .and_then(|p| p.get(&seg))
+            .or_else(|| node.get("additionalProperties").filter(|v| v.is_object()))
+            .or_else(|| {
+                seg.parse::<usize>()
+                    .ok()
+                    .and_then(|_| node.get("items").filter(|v| v.is_object()))
+            })?;
+        node = resolve_ref(next)?;
+    }
+    Some(node)
+}
+
+fn resolve_ref(node: &'static Value) -> Option<&'static Value> {
+    match node.get("$ref").and_then(Value::as_str) {
+        Some(target) => schema().pointer(target.strip_prefix('#')?),
+        None => Some(node),
+    }
+}
+
+/// Whether the value at a pointer is an inline secret (`password.value`,
+/// `age_recipient.value`, ...), which no message may echo.
+pub fn is_secret_value(pointer: &str) -> bool {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return false;
+    };
+    let secret = schema().pointer("/$defs/Secret");
+    last == "value"
+        && matches!((schema_for(parent), secret), (Some(a), Some(b)) if std::ptr::eq(a, b))
+}
+
+/// Whether a schema node takes integers and no other numbers.
+fn wants_integer(node: &Value) -> bool {
+    let has = |t: &str| match node.get("type") {
+        Some(Value::String(s)) => s == t,
+        Some(Value::Array(a)) => a.iter().any(|x| x == t),
+        _ => false,
+    };
+    has("integer") && !has("number")
+}
+
+/// JSON Schema's `integer` accepts `2000.0` and `2e3`, which the model's
+/// integer types do not: each such number is a type error at its position
+/// (out-of-range ones are reported by the range check already).
+fn integral_floats(json: &Value, pointer: &str, spans: &SpanMap, out: &mut Vec<Diagnostic>) {
+    match json {
+        Value::Object(map) => {
+            for (k, v) in map {
+                integral_floats(v, &pointer_join(pointer, k), spans, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                integral_floats(v, &pointer_join(pointer, i), spans, out);
+            }
+        }
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            let Some(node) = schema_for(pointer).filter(|n| wants_integer(n)) else {
+                return;
+            };
+            let bound = |key: &str| node.get(key).and_then(Value::as_f64);
+            let in_range =
+                bound("minimum").is_none_or(|m| f >= m) && bound("maximum").is_none_or(|m| f <= m);
+            if f.fract() != 0.0 || !in_range {
+                return; // the schema's type or range check reports it
+            }
+            let at = human_path(pointer);
+            out.push(
+                Diagnostic::error("type", format!("{at} must be an integer, found `{n}`"))
+                    .with_label(Label::primary(spans.value(pointer), "expected an integer"))
+                    .with_help(format!(
+                        "write it without a decimal point or exponent: `{}`",
+                        f as i64
+                    )),
+            );
+        }
+        _ => {}
+    }
 }
 
 /// `/nodes/1/name` -> `nodes[1].name`; the root is "the site".
@@ -151,11 +240,21 @@ fn parent_schema(path: &str) -> Option<&'static Value> {
     }
 }
 
+/// A value as messages show it: strings escaped and, past 40 characters,
+/// shortened (the length is what matters then).
 fn describe_value(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Bool(b) => format!("`{b}`"),
         Value::Number(n) => format!("`{n}`"),
+        Value::String(s) if s.chars().count() > 40 => {
+            let head: String = s.chars().take(40).collect();
+            format!(
+                "`{}...` ({} characters)",
+                head.escape_debug(),
+                s.chars().count()
+            )
+        }
         Value::String(s) => format!("`{}`", s.escape_debug()),
         Value::Array(_) => "a list".into(),
         Value::Object(_) => "a mapping".into(),
@@ -190,7 +289,15 @@ fn json_type_phrase(t: &str) -> &'static str {
 fn describe(error: &ValidationError<'_>, spans: &SpanMap, out: &mut Vec<Diagnostic>) {
     let pointer = error.instance_path().as_str().to_string();
     let schema_path = error.schema_path().as_str().to_string();
-    let instance = error.instance();
+    // An inline secret is never echoed: messages see its length only.
+    let hidden;
+    let instance: &Value = match error.instance().as_str() {
+        Some(s) if is_secret_value(&pointer) => {
+            hidden = Value::String(format!("<secret of {} characters>", s.chars().count()));
+            &hidden
+        }
+        _ => error.instance(),
+    };
     let at = human_path(&pointer);
     let value_span = spans.value(&pointer);
     match error.kind() {
@@ -207,9 +314,12 @@ fn describe(error: &ValidationError<'_>, spans: &SpanMap, out: &mut Vec<Diagnost
                     None => format!("the keys allowed here are: {}", allowed.join(", ")),
                 };
                 out.push(
-                    Diagnostic::error("unknown-key", format!("unknown key `{key}` in {at}"))
-                        .with_label(Label::primary(span, "unknown key"))
-                        .with_help(help),
+                    Diagnostic::error(
+                        "unknown-key",
+                        format!("unknown key `{}` in {at}", key.escape_debug()),
+                    )
+                    .with_label(Label::primary(span, "unknown key"))
+                    .with_help(help),
                 );
             }
         }

@@ -5,9 +5,9 @@
 
 mod emqx_acl;
 mod emqx_conf;
-pub(crate) mod haproxy;
+pub mod haproxy;
 mod mosquitto_acl;
-mod mosquitto_conf;
+pub mod mosquitto_conf;
 mod pem;
 mod prometheus;
 pub(crate) mod rumqttd;

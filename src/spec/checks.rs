@@ -113,6 +113,14 @@ pub const CHECKS: &[Check] = &[
         name: "deployment",
         run: deployment::run,
     },
+    Check {
+        name: "line hazards in free text",
+        run: line_hazards,
+    },
+    Check {
+        name: "firmware macro names",
+        run: firmware_macros,
+    },
 ];
 
 pub fn run(json: &Value, spans: &SpanMap) -> Vec<Diagnostic> {
@@ -535,6 +543,9 @@ pub fn topic_problem(topic: &str) -> Option<String> {
         };
         return Some(format!("it contains {what}"));
     }
+    if let Some(problem) = broker_placeholder(topic) {
+        return Some(problem);
+    }
     let levels: Vec<&str> = topic.split('/').collect();
     for (i, level) in levels.iter().enumerate() {
         if level.contains('#') && (*level != "#" || i + 1 != levels.len()) {
@@ -546,6 +557,26 @@ pub fn topic_problem(topic: &str) -> Option<String> {
         if (level.contains('{') || level.contains('}')) && *level != "{id}" {
             return Some("the only placeholder is `{id}`, and it must be a whole level".into());
         }
+    }
+    None
+}
+
+/// Topics reach the brokers' ACLs, where some text is a placeholder of the
+/// broker's own: Mosquitto replaces `%c` (client id) and `%u` (username) in
+/// `pattern` lines, EMQX replaces `${...}`. A spec topic holding one would
+/// grant through another device's identity.
+fn broker_placeholder(topic: &str) -> Option<String> {
+    if let Some(token) = ["%c", "%u"].into_iter().find(|t| topic.contains(t)) {
+        return Some(format!(
+            "it contains `{token}`, which Mosquitto replaces with the {} in ACL pattern lines, granting through another client's identity",
+            if token == "%c" { "client id" } else { "username" }
+        ));
+    }
+    if topic.contains("${") {
+        return Some(
+            "it contains `${`, which starts an EMQX placeholder such as `${clientid}` in ACL topics"
+                .into(),
+        );
     }
     None
 }
@@ -575,13 +606,18 @@ fn topics(ctx: &mut Ctx<'_>) {
                     continue;
                 };
                 if let Some(problem) = topic_problem(topic) {
+                    let help = if broker_placeholder(topic).is_some() {
+                        "write `{id}` for the principal's own id (mqttforge turns it into each broker's placeholder); a topic level cannot hold `%c`, `%u` or `${`"
+                    } else {
+                        "write a topic filter such as `devices/{id}/telemetry/#`"
+                    };
                     found.push((
                         format!("{role_ptr}/{i}/{access}"),
                         format!(
                             "`{}` is not a valid topic filter: {problem}",
                             topic.escape_debug()
                         ),
-                        "write a topic filter such as `devices/{id}/telemetry/#`".to_string(),
+                        help.to_string(),
                         "invalid-topic",
                     ));
                 }
@@ -1202,6 +1238,206 @@ fn lint_suppressions(ctx: &mut Ctx<'_>) {
     }
 }
 
+/// A character that ends or splits a line in some syntax: every control
+/// character (C0, DEL, C1 including U+0085 NEL) and U+2028, U+2029.
+pub fn is_line_hazard(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Names a character for a message: "a line break (U+000A)".
+pub fn describe_char(c: char) -> String {
+    let what = match c {
+        '\n' => "a line break",
+        '\r' => "a carriage return",
+        '\0' => "a NUL byte",
+        '\t' => "a tab",
+        '\u{85}' | '\u{2028}' | '\u{2029}' => "a Unicode line separator",
+        c if c.is_control() => "a control character",
+        c if c.is_whitespace() => "whitespace",
+        _ => return format!("`{c}`"),
+    };
+    format!("{what} (U+{:04X})", c as u32)
+}
+
+/// A schema pattern that already refuses every line hazard (a positive
+/// character class of ASCII): the schema reports those values.
+fn pattern_refuses_hazards(pattern: &str) -> bool {
+    pattern != super::units::REASON_PATTERN && !pattern.contains("[^")
+}
+
+/// The pattern of the CA's CN and organization: it refuses C0 controls
+/// only, so the others (DEL, C1, U+2028, U+2029) are reported here.
+const NOT_C0_PATTERN: &str = "^[^\\u0000-\\u001f]+$";
+
+/// Every free-form string of the spec (CA names, reasons, dashboards,
+/// secret references, ...) ends up in some file or message that is line
+/// based: a line hazard (control character, U+2028, U+2029) is refused at
+/// its position. Values the schema's patterns already restrict, and topics
+/// (checked above), are left to those checks. The value is never echoed:
+/// it may be a secret.
+fn line_hazards(ctx: &mut Ctx<'_>) {
+    let mut found = Vec::new();
+    collect_hazards(ctx.json, String::new(), &mut found);
+    for (ptr, index, c) in found {
+        let span = ctx.value_span(&ptr);
+        ctx.error(
+            "unsafe-character",
+            format!(
+                "{} contains {} at character {}",
+                human_path(&ptr),
+                describe_char(c),
+                index + 1
+            ),
+            span,
+            "here",
+            "write the value on one line without control characters: it ends up in line-based configs and comments",
+        );
+    }
+}
+
+fn collect_hazards(json: &Value, ptr: String, found: &mut Vec<(String, usize, char)>) {
+    match json {
+        Value::Object(map) => {
+            for (k, v) in map {
+                collect_hazards(v, pointer_join(&ptr, k), found);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                collect_hazards(v, pointer_join(&ptr, i), found);
+            }
+        }
+        Value::String(s) if !ptr.starts_with("/roles/") => {
+            let Some(node) = crate::schema::schema_for(&ptr) else {
+                return; // an unknown key: the schema reports it
+            };
+            if node.get("enum").is_some() || node.get("const").is_some() {
+                return;
+            }
+            let pattern = node.get("pattern").and_then(Value::as_str);
+            if pattern.is_some_and(pattern_refuses_hazards) {
+                return;
+            }
+            let c0_reported = pattern == Some(NOT_C0_PATTERN);
+            let hazard = s
+                .chars()
+                .enumerate()
+                .find(|&(_, c)| is_line_hazard(c) && !(c0_reported && (c as u32) < 0x20));
+            if let Some((index, c)) = hazard {
+                found.push((ptr, index, c));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The firmware macro of a topic: its literal levels after `{id}`, letters
+/// and digits upper-cased, anything else `_` (`devices/{id}/telemetry/temp`
+/// is `TELEMETRY_TEMP`); `TOPIC` when there is none.
+pub fn firmware_macro_name(topic: &str) -> String {
+    let after = topic.split_once("{id}").map(|(_, a)| a).unwrap_or(topic);
+    let levels: Vec<String> = after
+        .split('/')
+        .filter(|l| !l.is_empty() && *l != "#" && *l != "+")
+        .map(|l| {
+            l.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        '_'
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    if levels.is_empty() {
+        "TOPIC".into()
+    } else {
+        levels.join("_")
+    }
+}
+
+/// What a firmware header publishes to for a topic: the filter without a
+/// trailing `/#` (the header's value; subscriptions keep the filter).
+pub fn firmware_publish_topic(topic: &str) -> &str {
+    topic.trim_end_matches("/#")
+}
+
+/// Two topics of a role compiled into firmware must not share a macro name
+/// with different values: the header would define the name twice and the
+/// device would use the second topic only. Names are derived from the topic
+/// alone (no counters) so that adding a topic never renames another.
+fn firmware_macros(ctx: &mut Ctx<'_>) {
+    let mut roles: Vec<String> = list(ctx.json, "devices")
+        .into_iter()
+        .filter(|(_, d)| d.get("firmware").is_some())
+        .filter_map(|(_, d)| str_of(d, "role").map(String::from))
+        .collect();
+    roles.sort();
+    roles.dedup();
+    let mut found = Vec::new();
+    for role in roles {
+        let role_ptr = pointer_join("/roles", &role);
+        let Some(perms) = ctx.json.pointer(&role_ptr).and_then(Value::as_array) else {
+            continue;
+        };
+        // (family, name) -> (value, pointer of the topic that defined it)
+        let mut defined: BTreeMap<(&str, String), (String, String)> = BTreeMap::new();
+        for (i, p) in perms.iter().enumerate() {
+            let Some(obj) = p.as_object() else { continue };
+            for (access, topic) in obj {
+                let Some(topic) = topic.as_str().filter(|t| t.contains("{id}")) else {
+                    continue;
+                };
+                let families: &[(&str, &str)] = match access.as_str() {
+                    "write" => &[("MQTT_TOPIC_", "publish")],
+                    "read" => &[("MQTT_SUBSCRIBE_", "subscribe")],
+                    "readwrite" => &[("MQTT_TOPIC_", "publish"), ("MQTT_SUBSCRIBE_", "subscribe")],
+                    _ => &[],
+                };
+                let here = format!("{role_ptr}/{i}/{access}");
+                for &(family, kind) in families {
+                    let value = if kind == "publish" {
+                        firmware_publish_topic(topic)
+                    } else {
+                        topic
+                    };
+                    let name = firmware_macro_name(topic);
+                    match defined.get(&(family, name.clone())) {
+                        Some((first, first_ptr)) if first != value => found.push((
+                            here.clone(),
+                            first_ptr.clone(),
+                            format!(
+                                "role `{role}`: `{}` and `{}` would both be the firmware macro `{family}{name}`",
+                                first.escape_debug(),
+                                value.escape_debug()
+                            ),
+                        )),
+                        Some(_) => {}
+                        None => {
+                            defined.insert((family, name), (value.to_string(), here.clone()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (ptr, first_ptr, message) in found {
+        let span = ctx.value_span(&ptr);
+        let first = ctx.value_span(&first_ptr);
+        ctx.error(
+            "firmware-macro",
+            message,
+            span,
+            "second topic with this name",
+            "firmware macros are named after the topic's levels after `{id}` (other characters than letters and digits become `_`): make those levels differ by a letter or digit",
+        )
+        .labels
+        .push(Label::secondary(first, "first topic with this name"));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1215,6 +1451,64 @@ mod tests {
         assert!(topic_problem("a/b+").is_some());
         assert!(topic_problem("a/{id}x").is_some());
         assert!(topic_problem("a\ntopic b").unwrap().contains("line break"));
+        assert!(topic_problem("devices/%c/cmd")
+            .unwrap()
+            .contains("client id"));
+        assert!(topic_problem("devices/x%u/cmd")
+            .unwrap()
+            .contains("username"));
+        assert!(topic_problem("devices/${clientid}/cmd")
+            .unwrap()
+            .contains("EMQX"));
+        assert!(topic_problem("devices/$x/%d/{id}").is_none());
+    }
+
+    #[test]
+    fn firmware_macro_names() {
+        assert_eq!(firmware_macro_name("devices/{id}/telemetry/#"), "TELEMETRY");
+        assert_eq!(
+            firmware_macro_name("devices/{id}/telemetry/temp"),
+            "TELEMETRY_TEMP"
+        );
+        assert_eq!(firmware_macro_name("devices/{id}/+/a-b"), "A_B");
+        assert_eq!(firmware_macro_name("devices/{id}"), "TOPIC");
+    }
+
+    #[test]
+    fn only_hazard_free_patterns_are_left_to_the_schema() {
+        fn patterns(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::Object(m) => {
+                    if let Some(p) = m.get("pattern").and_then(Value::as_str) {
+                        out.push(p.to_string());
+                    }
+                    m.values().for_each(|c| patterns(c, out));
+                }
+                Value::Array(a) => a.iter().for_each(|c| patterns(c, out)),
+                _ => {}
+            }
+        }
+        let mut all = Vec::new();
+        patterns(crate::schema::schema(), &mut all);
+        let validator = |p: &str| {
+            jsonschema::validator_for(&serde_json::json!({"type": "string", "pattern": p})).unwrap()
+        };
+        for p in all.iter().filter(|p| pattern_refuses_hazards(p)) {
+            // A pattern left to the schema uses positive ASCII classes and
+            // literals only, so no line hazard can match it.
+            assert!(
+                !p.contains("\\S") && !p.contains("\\W") && !p.contains("\\D"),
+                "{p}"
+            );
+            let v = validator(p);
+            for probe in ["a\nb", "0\n", "1.2.3\u{2028}", "s3://abc\u{85}"] {
+                assert!(
+                    !v.is_valid(&Value::String(probe.into())),
+                    "{p} accepts {probe:?}"
+                );
+            }
+        }
+        assert!(all.iter().any(|p| p == NOT_C0_PATTERN));
     }
 
     #[test]

@@ -265,7 +265,7 @@ fn acl_context(ctx: &RenderCtx<'_>) -> serde_json::Value {
         let grants = access::grants(&site.role(u.role.as_str()).unwrap_or_default());
         let who = format!(
             "{{username, {}}}",
-            crate::render::templates::quote(u.name.as_str())
+            crate::render::templates::erlang_str(u.name.as_str())
         );
         sections.push(json!({
             "comment": format!("user {} (role {})", u.name, u.role),
@@ -279,7 +279,7 @@ fn acl_context(ctx: &RenderCtx<'_>) -> serde_json::Value {
             .map(|id| {
                 (
                     format!("device {id}"),
-                    format!("{{username, {}}}", crate::render::templates::quote(id)),
+                    format!("{{username, {}}}", crate::render::templates::erlang_str(id)),
                 )
             })
             .collect();
@@ -288,7 +288,7 @@ fn acl_context(ctx: &RenderCtx<'_>) -> serde_json::Value {
                 format!("fleet {}{}..{}", f.prefix, f.from, f.to),
                 format!(
                     "{{username, {{re, {}}}}}",
-                    crate::render::templates::quote(&access::fleet_regex(f))
+                    crate::render::templates::erlang_str(&access::fleet_regex(f))
                 ),
             )
         }));

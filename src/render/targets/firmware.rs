@@ -9,6 +9,7 @@ use serde_json::json;
 use super::access::{self, Grant};
 use crate::diag::Diagnostic;
 use crate::render::{Artifact, Comment, RenderCtx};
+use crate::spec::checks::{firmware_macro_name, firmware_publish_topic};
 use crate::spec::units::Duration;
 
 /// MQTT overhead on top of topic and payload: fixed header (up to 5 bytes),
@@ -16,37 +17,38 @@ use crate::spec::units::Duration;
 const PACKET_OVERHEAD: u64 = 9;
 const DEFAULT_BACKOFF: (u64, u64, u64) = (1_000, 300_000, 1_000);
 
-/// A C identifier for a topic: the first literal level after `{id}`.
-fn macro_name(topic: &str) -> String {
-    let after = topic.split("{id}/").nth(1).unwrap_or(topic);
-    let level = after
-        .split('/')
-        .find(|l| *l != "#" && *l != "+")
-        .unwrap_or("TOPIC");
-    level
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// The topic as C source: literal pieces joined with the id macro, wildcard suffix dropped for publishing.
-fn c_topic(topic: &str, publish: bool) -> String {
+/// The topic's literal pieces around `{id}` (the template joins them, each
+/// a C string, with the id macro); the wildcard suffix is dropped for
+/// publishing.
+fn topic_parts(topic: &str, publish: bool) -> Vec<String> {
     let t = if publish {
-        topic.trim_end_matches("/#")
+        firmware_publish_topic(topic)
     } else {
         topic
     };
-    let parts: Vec<String> = t
-        .split("{id}")
-        .map(crate::render::templates::c_str)
-        .collect();
-    parts.join(" MQTT_DEVICE_ID ")
+    t.split("{id}").map(String::from).collect()
+}
+
+/// The `#define`s of one family (publish or subscribe): one per macro name.
+/// Validation refuses two topics with one name and different values
+/// (`firmware-macro`); the same value twice (a `write` and a `readwrite` of
+/// one topic) is written once.
+fn topic_macros<'g>(
+    grants: impl Iterator<Item = &'g Grant>,
+    publish: bool,
+) -> Vec<serde_json::Value> {
+    let mut seen = std::collections::BTreeSet::new();
+    grants
+        .filter(|g| g.topic.contains("{id}"))
+        .filter(|g| seen.insert(firmware_macro_name(&g.topic)))
+        .map(|g| {
+            json!({
+                "name": firmware_macro_name(&g.topic),
+                "parts": topic_parts(&g.topic, publish),
+                "filter": g.topic,
+            })
+        })
+        .collect()
 }
 
 struct Header {
@@ -120,19 +122,12 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
         if headers.iter().any(|h| h.path == path) {
             continue;
         }
-        let topics = |pred: fn(&Grant) -> bool, publish: bool| -> Vec<serde_json::Value> {
-            grants
-                .iter()
-                .filter(|g| pred(g) && g.topic.contains("{id}"))
-                .map(|g| json!({"name": macro_name(&g.topic), "c": c_topic(&g.topic, publish), "filter": g.topic}))
-                .collect()
-        };
-        let publish = topics(|g| g.access.publishes(), true);
-        let subscribe = topics(|g| g.access.subscribes(), false);
+        let publish = topic_macros(grants.iter().filter(|g| g.access.publishes()), true);
+        let subscribe = topic_macros(grants.iter().filter(|g| g.access.subscribes()), false);
         let status = grants
             .iter()
             .find(|g| g.access.publishes() && g.topic.ends_with("{id}/status"))
-            .map(|g| c_topic(&g.topic, true));
+            .map(|g| topic_parts(&g.topic, true));
         let longest_topic = grants
             .iter()
             .map(|g| g.topic.replace("{id}", "").len() as u64 + id_len)
@@ -166,16 +161,16 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
                 "site": site.name(),
                 "role": role,
                 "profile": profile_name.as_str(),
-                "fixed_id": fixed_id.map(|i| crate::render::templates::c_str(&i)),
-                "host": crate::render::templates::c_str(&host),
+                "fixed_id": fixed_id,
+                "host": host,
                 "port": port,
                 "tls": tls,
                 "publish": publish,
                 "subscribe": subscribe,
                 "status": status,
-                "offline_payload": crate::render::templates::c_str("{\"status\":\"offline\"}"),
-                "online_payload": crate::render::templates::c_str(&online),
-                "version": crate::render::templates::c_str(&profile.version),
+                "offline_payload": "{\"status\":\"offline\"}",
+                "online_payload": online,
+                "version": profile.version,
                 "keepalive_s": d.limits.keepalive_s.min(Duration(300_000).secs()),
                 "backoff": {"initial": initial, "max": max, "jitter": jitter},
                 "buffer": site.spec.capacity.max_payload.bytes() + longest_topic + PACKET_OVERHEAD,
@@ -201,7 +196,7 @@ fn ca_certificate(ctx: &RenderCtx<'_>) -> Option<Artifact> {
     let lines: Vec<String> = pem
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| crate::render::templates::c_str(&format!("{l}\n")))
+        .map(|l| format!("{l}\n"))
         .collect();
     if !lines
         .first()
@@ -235,15 +230,13 @@ mod tests {
 
     #[test]
     fn topic_macros() {
-        assert_eq!(macro_name("devices/{id}/telemetry/#"), "TELEMETRY");
-        assert_eq!(macro_name("devices/{id}/cmd/#"), "CMD");
         assert_eq!(
-            c_topic("devices/{id}/telemetry/#", true),
-            "\"devices/\" MQTT_DEVICE_ID \"/telemetry\""
+            topic_parts("devices/{id}/telemetry/#", true),
+            ["devices/", "/telemetry"]
         );
         assert_eq!(
-            c_topic("devices/{id}/cmd/#", false),
-            "\"devices/\" MQTT_DEVICE_ID \"/cmd/#\""
+            topic_parts("devices/{id}/cmd/#", false),
+            ["devices/", "/cmd/#"]
         );
     }
 }
