@@ -588,3 +588,26 @@ fn group_gid(name: &str) -> Option<u32> {
             (f.next()? == name).then(|| f.nth(1)?.parse().ok())?
         })
 }
+
+/// A kill after every file was written but before the manifest was narrowed
+/// leaves a temporary; a rerun with nothing to change must still remove it
+/// (the flake of `sigkill_at_random_points_never_leaves_a_partial_file`).
+#[test]
+fn a_rerun_with_nothing_to_change_removes_stale_temporaries() {
+    let s = Site::new("edge-mosquitto");
+    assert_eq!(s.apply().status.code(), Some(0));
+    let stale = [
+        s.out()
+            .join(".mqttforge/.manifest.json.mqttforge-tmp-999999"),
+        s.out().join("mosquitto/.acl.mqttforge-tmp-999999"),
+    ];
+    for p in &stale {
+        std::fs::write(p, "half").unwrap();
+    }
+    let o = s.apply();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(out(&o).contains("No changes."), "{}", out(&o));
+    for p in &stale {
+        assert!(!p.exists(), "{} survived the rerun", p.display());
+    }
+}

@@ -56,9 +56,8 @@ pub fn run(args: Args) -> u8 {
         let _ = writeln!(stdout, "{}", pki_note(dir));
     }
     let pki_missing = pki.as_ref().is_some_and(|d| !d.join("ca.pem").exists());
-    if plan.is_empty() && pki.is_none() {
-        return exit::OK;
-    }
+    // Even with nothing to change, apply runs: it removes the temporaries a
+    // killed apply left behind.
     if plan.conflicts().next().is_some() && !args.adopt {
         // apply() refuses below with the names; say it before asking anything.
     } else if !args.auto_approve && (!plan.is_empty() || pki_missing) {

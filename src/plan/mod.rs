@@ -222,7 +222,9 @@ pub fn apply(
     for (path, entry) in &new.files {
         widened.files.insert(path.clone(), entry.clone());
     }
-    widened.save(dir)?;
+    if widened != old {
+        widened.save(dir)?;
+    }
     let mut report = ApplyReport::default();
     for change in &plan.changes {
         let target = dir.join(&change.path);
@@ -244,7 +246,9 @@ pub fn apply(
             }
         }
     }
-    new.save(dir)?;
+    if new != widened {
+        new.save(dir)?;
+    }
     Ok(report)
 }
 
