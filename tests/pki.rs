@@ -742,14 +742,27 @@ fn a_devices_csr_is_signed_with_the_device_profile() {
         std::fs::read(d.path().join("devices/press-02.pem")).unwrap(),
         old_cert
     );
-    // The CSR is kept: once the old certificate and key are gone, ensure
-    // reissues from the CSR and generates no key for that device.
+    // The device's own key replaces the one generated here: that key is
+    // removed and its certificate revoked (superseded), so status is truthful.
+    let old_serial = cert_info(&d.path().join("devices/press-02.pem")).serial;
+    assert!(
+        stdout(&o).contains(&format!("(superseded): serial {old_serial}")),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!d.path().join("devices/press-02.key").exists());
+    let (_, v, _) = status_json(d.path());
+    assert_eq!(state_of(&v, "press-02")["state"], "revoked");
+    // The CSR is kept: once the old certificate is gone, ensure reissues
+    // from the CSR and generates no key for that device.
     assert!(d.path().join("devices/press-02.csr").exists());
     std::fs::remove_file(d.path().join("devices/press-02.pem")).unwrap();
-    std::fs::remove_file(d.path().join("devices/press-02.key")).unwrap();
     let report = pki::ensure(&site, d.path()).unwrap();
     assert_eq!(report.issued.len(), 1);
-    assert_eq!(report.issued[0].target, Target::device("press-02"));
+    assert_eq!(
+        report.issued[0].target,
+        Target::named(Role::Device, "press-02").unwrap()
+    );
     assert_eq!(report.issued[0].key, KeyOrigin::Csr);
     assert!(!d.path().join("devices/press-02.key").exists());
     let (_, reissued_pub) = openssl(&[
@@ -856,7 +869,7 @@ fn deleting_one_certificate_reissues_only_that_one_with_its_key() {
     assert!(report.ca.is_none() && report.crl.is_none());
     assert_eq!(report.issued.len(), 1, "{report:?}");
     let i = &report.issued[0];
-    assert_eq!(i.target, Target::device("temp-007"));
+    assert_eq!(i.target, Target::named(Role::Device, "temp-007").unwrap());
     assert_eq!(i.key, KeyOrigin::Existing);
     assert!(i.new_key.is_none());
     assert_eq!(
