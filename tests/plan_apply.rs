@@ -619,3 +619,382 @@ fn a_rerun_with_nothing_to_change_removes_stale_temporaries() {
         assert!(!p.exists(), "{} survived the rerun", p.display());
     }
 }
+
+// ------------------------------------------------ links, locks, ownership
+
+/// The edge example with both passwords from the environment, so apply
+/// runs with secrets and the PKI.
+fn edge_with_pki() -> Site {
+    let s = Site::new("edge-mosquitto");
+    s.edit(
+        "password: { file: /etc/mqttforge/secrets/monitoring }",
+        "password: { env: MQTT_MONITORING_PASSWORD }",
+    );
+    s
+}
+
+impl Site {
+    /// `apply` with secrets (and so with the PKI).
+    fn apply_with_secrets(&self) -> Command {
+        let mut c = bin();
+        c.args([
+            "apply",
+            &self.spec(),
+            "--out",
+            &self.out_s(),
+            "--auto-approve",
+        ])
+        .env("MQTT_GATEWAY_PASSWORD", "gateway-pw")
+        .env("MQTT_MONITORING_PASSWORD", "monitoring-pw");
+        c
+    }
+    fn plan_with_secrets(&self) -> Output {
+        bin()
+            .args([
+                "plan",
+                &self.spec(),
+                "--out",
+                &self.out_s(),
+                "--detailed-exitcode",
+            ])
+            .env("MQTT_GATEWAY_PASSWORD", "gateway-pw")
+            .env("MQTT_MONITORING_PASSWORD", "monitoring-pw")
+            .output()
+            .unwrap()
+    }
+}
+
+/// Issue 11 critical 2: `out/backup` replaced by a link to another
+/// directory; apply refuses (naming it) and never writes, nor later
+/// deletes, anything there.
+#[test]
+fn a_link_inside_the_tree_is_refused_and_never_followed() {
+    let s = Site::new("edge-mosquitto");
+    assert_eq!(s.apply().status.code(), Some(0));
+    let elsewhere = s.dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("backup.sh"), "theirs\n").unwrap();
+    std::fs::write(elsewhere.join("restore.sh"), "theirs too\n").unwrap();
+    let before = tree(&elsewhere);
+    std::fs::remove_dir_all(s.out().join("backup")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, s.out().join("backup")).unwrap();
+    for o in [s.plan(), s.apply()] {
+        assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+        let text = out(&o);
+        assert!(
+            text.contains("refusing to follow the symbolic link")
+                && text.contains(&format!("{}/backup", s.out_s())),
+            "{text}"
+        );
+    }
+    assert_eq!(tree(&elsewhere), before, "apply wrote through the link");
+    // A spec without backups would delete backup/*: still never through the link.
+    let spec = std::fs::read_to_string(s.dir.path().join("site.yaml")).unwrap();
+    let start = spec.find("backup:\n").unwrap();
+    let end = spec[start..].find("\ndr:").unwrap() + start + 1;
+    std::fs::write(
+        s.dir.path().join("site.yaml"),
+        format!("{}{}", &spec[..start], &spec[end..]),
+    )
+    .unwrap();
+    let o = s.apply();
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(out(&o).contains("symbolic link"), "{}", out(&o));
+    assert_eq!(tree(&elsewhere), before, "apply deleted through the link");
+}
+
+fn owner_and_mode(p: &Path) -> (u32, u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(p).unwrap();
+    (m.uid(), m.gid(), m.mode() & 0o7777)
+}
+
+/// Issue 11 critical 3: a link planted in `pki/servers/` is never chowned
+/// through: a node's key replaced by a link to a root-only file is refused,
+/// and a link under another name is left alone.
+#[test]
+fn a_link_in_pki_servers_is_never_chowned_through() {
+    let s = edge_with_pki();
+    let o = s.apply_with_secrets().output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let secret = s.dir.path().join("root-only");
+    std::fs::write(&secret, "root only\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let other = s.dir.path().join("root-only-too");
+    std::fs::write(&other, "root only\n").unwrap();
+    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let before = (owner_and_mode(&secret), owner_and_mode(&other));
+    let servers = s.out().join("pki/servers");
+    std::os::unix::fs::symlink(&other, servers.join("evil.key")).unwrap();
+    let o = s.apply_with_secrets().output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let key = servers.join("edge1.key");
+    std::fs::remove_file(&key).unwrap();
+    std::os::unix::fs::symlink(&secret, &key).unwrap();
+    let o = s.apply_with_secrets().output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        out(&o).contains("pki/servers/edge1.key is a symbolic link; refusing to follow it"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!((owner_and_mode(&secret), owner_and_mode(&other)), before);
+}
+
+/// Issue 11 (high): two applies at once on one tree. The second waits for
+/// the lock (or gives up naming the holder); either way every server
+/// certificate matches its key, index.json keeps every serial on disk, and
+/// the plan is clean afterwards.
+#[test]
+fn two_concurrent_applies_keep_keys_and_serials() {
+    let s = edge_with_pki();
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            s.apply_with_secrets()
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let succeeded = outputs.iter().filter(|o| o.status.success()).count();
+    assert!(
+        succeeded >= 1,
+        "{}",
+        outputs.iter().map(out).collect::<String>()
+    );
+    for o in outputs.iter().filter(|o| !o.status.success()) {
+        assert!(
+            out(o).contains("is held by another mqttforge (pid "),
+            "{}",
+            out(o)
+        );
+    }
+    let pki = s.out().join("pki");
+    assert_pki_consistent(&pki);
+    let o = s.plan_with_secrets();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+}
+
+/// Every certificate matches the key beside it and is in index.json.
+fn assert_pki_consistent(pki: &Path) {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pki.join("index.json")).unwrap()).unwrap();
+    let mut checked = 0;
+    for (sub, prefix) in [("servers", "servers/"), ("devices", "devices/")] {
+        for e in std::fs::read_dir(pki.join(sub)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_none_or(|x| x != "pem") {
+                continue;
+            }
+            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+            let pubkey = |args: &[&str]| {
+                let o = Command::new("openssl").args(args).output().unwrap();
+                String::from_utf8_lossy(&o.stdout).into_owned()
+            };
+            let cert_pub = pubkey(&["x509", "-in", p.to_str().unwrap(), "-noout", "-pubkey"]);
+            let key = p.with_extension("key");
+            let key_pub = pubkey(&["pkey", "-in", key.to_str().unwrap(), "-pubout"]);
+            assert_eq!(cert_pub, key_pub, "{} does not match its key", p.display());
+            let serial = pubkey(&["x509", "-in", p.to_str().unwrap(), "-noout", "-serial"]);
+            let serial = serial.trim().trim_start_matches("serial=").to_string();
+            let history = index["issued"][format!("{prefix}{name}")]
+                .as_array()
+                .unwrap_or_else(|| panic!("{prefix}{name} not in index.json"));
+            assert!(
+                history.iter().any(|r| r["serial"] == serial.as_str()),
+                "{prefix}{name}: serial {serial} lost from index.json"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 2, "only {checked} certificates checked");
+}
+
+/// Issue 11 (medium): under umask 000, directories were created 0777.
+#[test]
+fn directories_are_0755_whatever_the_umask() {
+    let s = edge_with_pki();
+    let c = s.apply_with_secrets();
+    let args: Vec<String> = c
+        .get_args()
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect();
+    let mut sh = Command::new("sh");
+    sh.arg("-c")
+        .arg(format!(
+            "umask 000; exec '{}' {}",
+            env!("CARGO_BIN_EXE_mqttforge"),
+            args.join(" ")
+        ))
+        .envs(c.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .stdin(Stdio::null());
+    let o = sh.output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let mut dirs = Vec::new();
+    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.push(p.clone());
+                walk(&p, out);
+            }
+        }
+    }
+    walk(&s.out(), &mut dirs);
+    dirs.push(s.out());
+    assert!(dirs.len() > 8, "{dirs:?}");
+    for d in &dirs {
+        let mode = std::fs::metadata(d).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o755, "{}", d.display());
+    }
+    // Files keep their own modes under umask 000 too.
+    let mode = |p: &str| {
+        std::fs::metadata(s.out().join(p))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("pki/ca.key"), 0o600);
+    assert_eq!(mode("mosquitto/acl"), 0o640);
+}
+
+/// `render --out .` gave EINVAL: an empty current directory is filled in place.
+#[test]
+fn render_into_the_empty_current_directory() {
+    let s = Site::new("edge-mosquitto");
+    let here = s.dir.path().join("here");
+    std::fs::create_dir(&here).unwrap();
+    let o = bin()
+        .args(["render", &s.spec(), "--out", ".", "--no-secrets"])
+        .current_dir(&here)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(here.join("mosquitto/edge1/mosquitto.conf").is_file());
+    let names: Vec<String> = std::fs::read_dir(&here)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with('.')),
+        "staging left: {names:?}"
+    );
+    // Not empty any more: refused, clearly, and nothing changes.
+    let before = tree(&here);
+    let o = bin()
+        .args(["render", &s.spec(), "--out", ".", "--no-secrets"])
+        .current_dir(&here)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        out(&o).contains(". is not empty; render writes a new tree"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(tree(&here), before);
+}
+
+/// A second apply waits a few seconds for the lock, then fails naming the
+/// holder's pid (here `flock(1)` holding it).
+#[test]
+fn a_held_lock_makes_apply_wait_then_fail_naming_the_holder() {
+    let s = Site::new("edge-mosquitto");
+    assert_eq!(s.apply().status.code(), Some(0));
+    // -o: the lock stays with flock itself, not with its `sleep`.
+    let mut holder = Command::new("flock")
+        .arg("-o")
+        .arg(s.out().join(".mqttforge/lock"))
+        .args(["sleep", "30"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let o = s.apply();
+    let waited = started.elapsed();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        out(&o).contains(&format!(
+            "is held by another mqttforge (pid {})",
+            holder.id()
+        )),
+        "{}",
+        out(&o)
+    );
+    assert!(waited >= Duration::from_secs(4), "gave up after {waited:?}");
+    assert_eq!(s.apply().status.code(), Some(0), "free again");
+}
+
+/// A tmpfs mounted for a test, unmounted when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(at).unwrap();
+        let o = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "this test mounts a small tmpfs to fill it (root with CAP_SYS_ADMIN, as CI runs): {}",
+            out(&o)
+        );
+        Tmpfs(at.to_path_buf())
+    }
+    fn resize(&self, size: &str) {
+        let o = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.0)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", out(&o));
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Issue 11 (high): after an apply that ran out of disk half-way through
+/// the PKI, the retry lost serials from index.json. Now the retry records
+/// every certificate on disk, each matches its key, and the plan is clean.
+#[test]
+fn a_disk_full_apply_and_its_retry_keep_every_serial() {
+    let s = edge_with_pki();
+    let disk = Tmpfs::mount(&s.out(), "160k");
+    let o = s.apply_with_secrets().output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the disk must fill up: {}",
+        out(&o)
+    );
+    assert!(out(&o).contains("No space left on device"), "{}", out(&o));
+    let written = tree(&s.out().join("pki"))
+        .keys()
+        .filter(|p| p.starts_with("devices/") && p.ends_with(".pem"))
+        .count();
+    assert!(
+        written > 0 && written < 50,
+        "{written} device certificates before the disk filled"
+    );
+    disk.resize("8m");
+    let o = s.apply_with_secrets().output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_pki_consistent(&s.out().join("pki"));
+    let o = s.plan_with_secrets();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    drop(disk);
+}
