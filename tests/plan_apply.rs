@@ -998,3 +998,165 @@ fn a_disk_full_apply_and_its_retry_keep_every_serial() {
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     drop(disk);
 }
+
+// ------------------------------------------------- ownership as installed
+
+fn require_root() {
+    assert!(
+        nix_is_root(),
+        "ownership tests run as root (the suite does, as CI); the non-root behaviour has its own tests"
+    );
+}
+
+/// Issue 10: as root, files the broker reads after dropping root are
+/// root:<broker group>, the rest root:root (the server key too), set
+/// through the file; a changed group shows in `plan` like a mode change,
+/// and apply puts it back.
+#[test]
+fn as_root_owners_are_set_and_owner_drift_is_a_change() {
+    require_root();
+    let gid = group_gid("mosquitto").expect("the mosquitto group (install the mosquitto package)");
+    let s = edge_with_pki();
+    let o = s.apply_with_secrets().output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(!out(&o).contains("Ownership:"), "{}", out(&o));
+    for (path, want) in [
+        ("mosquitto/acl", (0, gid, 0o640)),
+        ("mosquitto/passwd", (0, gid, 0o640)),
+        ("mosquitto/edge1/mosquitto.conf", (0, 0, 0o644)),
+        ("backup/backup.sh", (0, 0, 0o750)),
+        ("pki/servers/edge1.key", (0, gid, 0o640)),
+        ("pki/ca.key", (0, 0, 0o600)),
+    ] {
+        assert_eq!(owner_and_mode(&s.out().join(path)), want, "{path}");
+    }
+    let acl = s.out().join("mosquitto/acl");
+    std::os::unix::fs::chown(&acl, Some(0), Some(0)).unwrap();
+    std::os::unix::fs::chown(
+        s.out().join("os/sysctl.d/99-mqttforge.conf"),
+        Some(65534),
+        None,
+    )
+    .unwrap();
+    let o = s.plan_with_secrets();
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    let text = out(&o);
+    assert!(
+        text.contains("  ~ mosquitto/acl (owner root:root -> root:mosquitto)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  ~ os/sysctl.d/99-mqttforge.conf (owner nobody:root -> root:root)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Plan: 0 to add, 2 to change, 0 to destroy."),
+        "{text}"
+    );
+    let o = s.apply_with_secrets().output().unwrap();
+    assert!(out(&o).contains("2 owners changed"), "{}", out(&o));
+    assert_eq!(owner_and_mode(&acl), (0, gid, 0o640));
+    assert_eq!(s.plan_with_secrets().status.code(), Some(0));
+}
+
+/// The seam apply runs on when not root: owners are left alone, plans do
+/// not show them, and the report lists exactly what to run as root.
+#[test]
+fn not_root_apply_reports_the_commands_to_run() {
+    use mqttforge::plan::owner::{commands, Ownership};
+    use mqttforge::plan::{self, ApplyOptions, Destination};
+    use mqttforge::render::{render, RenderOptions, SecretMode};
+    let s = Site::new("edge-mosquitto");
+    let site = mqttforge::spec::load(Path::new(&s.spec())).unwrap();
+    let tree = render(
+        &site,
+        &RenderOptions::production("site.yaml", SecretMode::Skip),
+    )
+    .unwrap();
+    let dest = Destination::tree(&s.out());
+    let planned = plan::plan(&tree, &dest, true, Ownership::Report).unwrap();
+    let opts = ApplyOptions {
+        adopt: false,
+        ownership: Ownership::Report,
+    };
+    let report = plan::apply(&tree, &dest, &planned, &opts).unwrap();
+    let pending: Vec<String> = report
+        .pending
+        .iter()
+        .map(|f| format!("{} {}", f.owner, f.path.display()))
+        .collect();
+    let acl = format!("{}/mosquitto/acl", s.out_s());
+    // Running as root here, the other files are root:root already.
+    assert_eq!(pending, [format!("root:mosquitto {acl}")]);
+    assert_eq!(
+        commands(&report.pending),
+        [format!("chown root:mosquitto '{acl}'")]
+    );
+    // What the process could not do is not a change in the next plan.
+    std::os::unix::fs::chown(s.out().join("backup/backup.sh"), Some(65534), Some(65534)).unwrap();
+    let again = plan::plan(&tree, &dest, true, Ownership::Report).unwrap();
+    assert!(again.is_empty(), "{:?}", again.changes);
+    let report = plan::apply(&tree, &dest, &again, &opts).unwrap();
+    assert_eq!(report.pending.len(), 2, "{:?}", report.pending);
+}
+
+/// The real thing, as an unprivileged user (`setpriv` to nobody): apply
+/// succeeds and prints once, sorted, the commands an operator runs as root.
+#[test]
+fn as_an_unprivileged_user_apply_prints_the_chown_commands() {
+    require_root();
+    let s = Site::new("edge-mosquitto");
+    std::fs::set_permissions(s.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::chown(s.dir.path(), Some(65534), Some(65534)).unwrap();
+    let o = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_mqttforge"))
+        .args([
+            "apply",
+            &s.spec(),
+            "--out",
+            &s.out_s(),
+            "--auto-approve",
+            "--no-secrets",
+        ])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let text = out(&o);
+    assert_eq!(text.matches("Ownership: ").count(), 1, "{text}");
+    assert!(
+        text.contains("Ownership: not running as root, owners were left alone. Where these files are installed, run as root:\n"),
+        "{text}"
+    );
+    let o_ = s.out_s();
+    assert!(
+        text.contains(&format!("  chown root:mosquitto '{o_}/mosquitto/acl'\n")),
+        "{text}"
+    );
+    let root_line = text
+        .lines()
+        .find(|l| l.starts_with("  chown root:root "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        root_line.contains(&format!("'{o_}/backup/backup.sh' \\")),
+        "{text}"
+    );
+    let acl = std::fs::metadata(s.out().join("mosquitto/acl")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::uid(&acl),
+        65534,
+        "owners left alone"
+    );
+    // Sorted: the chown lines are in path order within each command.
+    let paths: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("  chown root:root "))
+        .take_while(|l| l.contains('\''))
+        .filter_map(|l| l.split('\'').nth(1))
+        .collect();
+    let mut sorted = paths.clone();
+    sorted.sort();
+    assert!(paths.len() > 5 && paths == sorted, "{paths:?}");
+}
