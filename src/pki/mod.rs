@@ -212,6 +212,9 @@ pub struct Pki<'a> {
     pub profile: Profile,
     pub store: Store,
     index: Index,
+    /// The state file as it was when `index` was read (unchanged: no need
+    /// to read it again under the lock).
+    index_seen: Option<crate::plan::fsroot::FileMeta>,
     index_dirty: bool,
     rng: SystemRandom,
     now: OffsetDateTime,
@@ -238,12 +241,14 @@ impl<'a> Pki<'a> {
     /// Opens the PKI of `site` in a store already opened.
     pub fn with_store(site: &'a Site, store: Store) -> Result<Pki<'a>, Vec<Diagnostic>> {
         let profile = Profile::from_site(site)?;
+        let index_seen = store.meta(store::INDEX).map_err(|d| vec![d])?;
         let index = Index::load(&store).map_err(|d| vec![d])?;
         Ok(Pki {
             site,
             profile,
             store,
             index,
+            index_seen,
             index_dirty: false,
             rng: SystemRandom::new(),
             now: now_utc(),
@@ -274,7 +279,18 @@ impl<'a> Pki<'a> {
 
     /// The state file as on disk, with the certificates it lacks recorded.
     fn reload_index(&mut self) -> Result<(), Diagnostic> {
-        self.index = Index::load(&self.store)?;
+        let seen = self.store.meta(store::INDEX)?;
+        let unchanged = match (&seen, &self.index_seen) {
+            (Some(now), Some(then)) => {
+                (now.inode, now.size, now.modified_ns) == (then.inode, then.size, then.modified_ns)
+            }
+            (None, None) => true,
+            _ => false,
+        };
+        if !unchanged || self.index_dirty {
+            self.index = Index::load(&self.store)?;
+            self.index_seen = seen;
+        }
         self.index_dirty = false;
         if self.reconcile_index()? > 0 {
             self.save_index()?;
@@ -618,7 +634,13 @@ impl<'a> Pki<'a> {
             (Role::Server, store::SERVERS),
             (Role::Device, store::DEVICES),
         ] {
-            for (file, meta) in self.store.files(sub)? {
+            // A certificate written since the state file changed its
+            // directory (renamed into it): skip directories unchanged since.
+            let dir_changed = self.store.dir_meta(sub)?.map(|m| m.modified_ns);
+            if since.is_some_and(|ix| dir_changed.is_some_and(|d| d < ix)) {
+                continue;
+            }
+            for (file, meta) in self.store.certificates(sub)? {
                 let Some(name) = file.strip_suffix(".pem") else {
                     continue;
                 };
@@ -690,6 +712,7 @@ impl<'a> Pki<'a> {
             Durability::Sync,
         )?;
         self.index_dirty = false;
+        self.index_seen = self.store.meta(store::INDEX)?;
         Ok(())
     }
 
@@ -1113,9 +1136,14 @@ impl<'a> Pki<'a> {
             }
         }
         // One listing, not a lookup per device (fleets of 10,000).
-        let present = self.store.files(store::DEVICES).map_err(|d| vec![d])?;
+        let present: HashSet<String> = self
+            .store
+            .list(Role::Device)
+            .map_err(|d| vec![d])?
+            .into_iter()
+            .collect();
         for t in self.targets(Role::Device).map_err(|d| vec![d])? {
-            if present.contains_key(&format!("{}.pem", t.name)) {
+            if present.contains(t.name.as_str()) {
                 continue;
             }
             match self.key_for(&t, None, false) {

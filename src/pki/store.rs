@@ -275,6 +275,14 @@ impl Store {
         }
     }
 
+    /// A directory's metadata (`""`: the PKI directory itself).
+    pub fn dir_meta(&self, rel: &str) -> Result<Option<FileMeta>, Diagnostic> {
+        match self.dir(false)? {
+            Some(dir) => dir.dir_meta(rel).map_err(fs_error),
+            None => Ok(None),
+        }
+    }
+
     /// Writes `bytes` to `rel` atomically with `mode` (and `owner`, when given).
     pub fn write(
         &self,
@@ -311,13 +319,18 @@ impl Store {
         }
     }
 
-    /// The regular files of `servers/`, `devices/` or the directory itself
-    /// (`""`) with their metadata: one listing instead of a lookup per file.
-    pub fn files(&self, sub: &str) -> Result<BTreeMap<String, FileMeta>, Diagnostic> {
+    /// The certificates (`*.pem` regular files) of `servers/`, `devices/`
+    /// or the directory itself (`""`) with their metadata: one listing
+    /// instead of a lookup per file.
+    pub fn certificates(&self, sub: &str) -> Result<BTreeMap<String, FileMeta>, Diagnostic> {
         let Some(dir) = self.dir(false)? else {
             return Ok(BTreeMap::new());
         };
-        Ok(dir.list_files(sub).map_err(fs_error)?.into_iter().collect())
+        Ok(dir
+            .list_files(sub, ".pem")
+            .map_err(fs_error)?
+            .into_iter()
+            .collect())
     }
 
     /// Names of the certificates (`<name>.pem`) in `servers/` or `devices/`, sorted.

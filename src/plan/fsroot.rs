@@ -61,6 +61,9 @@ pub struct FileMeta {
     pub owner: Owner,
     /// Last modification, nanoseconds since the epoch (PKI index checks).
     pub modified_ns: i128,
+    /// Inode and size: an atomic replace always gives a new inode.
+    pub inode: u64,
+    pub size: u64,
 }
 
 /// Whether a write must reach the disk before the call returns.
@@ -459,15 +462,23 @@ impl Root {
         }
     }
 
-    /// Names and kinds of the entries of a directory below the root (`""`
-    /// for the root itself), sorted; empty when it does not exist.
-    pub fn list(&self, rel: &str) -> Result<Vec<(String, EntryKind)>, String> {
-        let dir = if rel.is_empty() {
-            self.walk(&[], false)?
+    /// The open directory at `rel` (`""`: the root), no link followed.
+    fn dir_at(&self, rel: &str) -> Result<Option<Arc<OwnedFd>>, String> {
+        if rel.is_empty() {
+            self.walk(&[], false)
         } else {
-            self.walk(&components(rel)?, false)?
-        };
-        let Some(dir) = dir else {
+            self.walk(&components(rel)?, false)
+        }
+    }
+
+    /// The entries of the directory at `rel` whose names `keep` accepts,
+    /// unsorted (`.` and `..` left out); empty when it does not exist.
+    fn entries(
+        &self,
+        rel: &str,
+        mut keep: impl FnMut(&str) -> bool,
+    ) -> Result<Vec<(String, EntryKind)>, String> {
+        let Some(dir) = self.dir_at(rel)? else {
             return Ok(Vec::new());
         };
         let shown = self.shown(rel);
@@ -478,7 +489,7 @@ impl Root {
             let Ok(name) = entry.file_name().to_str() else {
                 continue;
             };
-            if name == "." || name == ".." {
+            if name == "." || name == ".." || !keep(name) {
                 continue;
             }
             let kind = match entry.file_type() {
@@ -490,24 +501,36 @@ impl Root {
             };
             out.push((name.to_string(), kind));
         }
+        Ok(out)
+    }
+
+    /// Names and kinds of the entries of a directory below the root (`""`
+    /// for the root itself), sorted; empty when it does not exist.
+    pub fn list(&self, rel: &str) -> Result<Vec<(String, EntryKind)>, String> {
+        let mut out = self.entries(rel, |_| true)?;
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
     }
 
-    /// The regular files of a directory below the root with their
-    /// metadata (links and other kinds left out), sorted; empty when the
-    /// directory does not exist. One `readdir` and a `statat` per file.
-    pub fn list_files(&self, rel: &str) -> Result<Vec<(String, FileMeta)>, String> {
-        let dir = if rel.is_empty() {
-            self.walk(&[], false)?
-        } else {
-            self.walk(&components(rel)?, false)?
+    /// A directory's own metadata (`""`: the root); `None` when it does not exist.
+    pub fn dir_meta(&self, rel: &str) -> Result<Option<FileMeta>, String> {
+        let Some(dir) = self.dir_at(rel)? else {
+            return Ok(None);
         };
-        let Some(dir) = dir else {
+        let st = sys::fstat(&dir).map_err(|e| os_error("inspect", &self.shown(rel), e))?;
+        Ok(Some(meta_of(&st)))
+    }
+
+    /// The regular files of a directory below the root whose names end
+    /// with `suffix`, with their metadata (links and other kinds left out),
+    /// sorted; empty when the directory does not exist. One `readdir` and a
+    /// `statat` per file.
+    pub fn list_files(&self, rel: &str, suffix: &str) -> Result<Vec<(String, FileMeta)>, String> {
+        let Some(dir) = self.dir_at(rel)? else {
             return Ok(Vec::new());
         };
         let mut out = Vec::new();
-        for (name, kind) in self.list(rel)? {
+        for (name, kind) in self.entries(rel, |n| n.ends_with(suffix))? {
             if kind != EntryKind::File {
                 continue;
             }
@@ -519,6 +542,7 @@ impl Root {
                 Err(e) => return Err(os_error("inspect", &self.shown(rel).join(&name), e)),
             }
         }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
     }
 
@@ -526,17 +550,12 @@ impl Root {
     /// file named `.<base>.mqttforge-tmp-<pid>` for a base in `bases` (any
     /// base when `bases` is `None`). Returns how many were removed.
     pub fn remove_temporaries(&self, rel: &str, bases: Option<&[&str]>) -> Result<usize, String> {
-        let dir = if rel.is_empty() {
-            self.walk(&[], false)
-        } else {
-            self.walk(&components(rel)?, false)
-        };
         // A link where a directory was is reported by the write that needs it.
-        let Ok(Some(fd)) = dir else {
+        let Ok(Some(fd)) = self.dir_at(rel) else {
             return Ok(0);
         };
         let mut removed = 0;
-        for (name, kind) in self.list(rel)? {
+        for (name, kind) in self.entries(rel, |n| n.contains(TEMP_MARKER))? {
             let Some(at) = name.find(TEMP_MARKER) else {
                 continue;
             };
@@ -632,6 +651,8 @@ fn meta_of(st: &sys::Stat) -> FileMeta {
             gid: st.st_gid,
         },
         modified_ns: i128::from(st.st_mtime) * 1_000_000_000 + i128::from(st.st_mtime_nsec),
+        inode: st.st_ino,
+        size: u64::try_from(st.st_size).unwrap_or(0),
     }
 }
 
