@@ -742,14 +742,27 @@ fn a_devices_csr_is_signed_with_the_device_profile() {
         std::fs::read(d.path().join("devices/press-02.pem")).unwrap(),
         old_cert
     );
-    // The CSR is kept: once the old certificate and key are gone, ensure
-    // reissues from the CSR and generates no key for that device.
+    // The device's own key replaces the one generated here: that key is
+    // removed and its certificate revoked (superseded), so status is truthful.
+    let old_serial = cert_info(&d.path().join("devices/press-02.pem")).serial;
+    assert!(
+        stdout(&o).contains(&format!("(superseded): serial {old_serial}")),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!d.path().join("devices/press-02.key").exists());
+    let (_, v, _) = status_json(d.path());
+    assert_eq!(state_of(&v, "press-02")["state"], "revoked");
+    // The CSR is kept: once the old certificate is gone, ensure reissues
+    // from the CSR and generates no key for that device.
     assert!(d.path().join("devices/press-02.csr").exists());
     std::fs::remove_file(d.path().join("devices/press-02.pem")).unwrap();
-    std::fs::remove_file(d.path().join("devices/press-02.key")).unwrap();
     let report = pki::ensure(&site, d.path()).unwrap();
     assert_eq!(report.issued.len(), 1);
-    assert_eq!(report.issued[0].target, Target::device("press-02"));
+    assert_eq!(
+        report.issued[0].target,
+        Target::named(Role::Device, "press-02").unwrap()
+    );
     assert_eq!(report.issued[0].key, KeyOrigin::Csr);
     assert!(!d.path().join("devices/press-02.key").exists());
     let (_, reissued_pub) = openssl(&[
@@ -856,7 +869,7 @@ fn deleting_one_certificate_reissues_only_that_one_with_its_key() {
     assert!(report.ca.is_none() && report.crl.is_none());
     assert_eq!(report.issued.len(), 1, "{report:?}");
     let i = &report.issued[0];
-    assert_eq!(i.target, Target::device("temp-007"));
+    assert_eq!(i.target, Target::named(Role::Device, "temp-007").unwrap());
     assert_eq!(i.key, KeyOrigin::Existing);
     assert!(i.new_key.is_none());
     assert_eq!(
@@ -1225,4 +1238,284 @@ fn the_pki_dir_defaults_to_the_specs_pki_dir() {
         .output()
         .unwrap();
     assert!(stdout(&o).contains("in certs/site: 1 ok"), "{}", stdout(&o));
+}
+
+// ------------------------------------------------------- hardening (issue 11)
+
+/// `pki revoke SPEC ../ca` revoked the root CA into its own CRL: a name
+/// that is a path is now refused as not a device (or node) of the site,
+/// with a did-you-mean, and nothing is written.
+#[test]
+fn revoke_refuses_a_name_that_is_a_path() {
+    let d = tmp();
+    pki::ensure(&load(EDGE), d.path()).unwrap();
+    let before = snapshot(d.path());
+    let o = pki_cmd(&["revoke", EDGE, "../ca"], d.path());
+    assert_eq!(o.status.code(), Some(1), "{}", all_output(&o));
+    assert!(
+        stdout(&o).contains("`../ca` is not a device of site `plant-lyon-edge`"),
+        "{}",
+        stdout(&o)
+    );
+    let o = pki_cmd(&["revoke", EDGE, "../press-01"], d.path());
+    assert!(
+        stdout(&o).contains("did you mean `press-01`?"),
+        "{}",
+        stdout(&o)
+    );
+    let o = pki_cmd(&["revoke", EDGE, "--server", "../edge1"], d.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("`../edge1` is not a node of site `plant-lyon-edge`"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(changed(&before, &snapshot(d.path())).is_empty());
+    assert!(!d.path().join("crl.pem").exists());
+}
+
+/// Two `pki issue device --new-keys` at once on one directory: the lock
+/// serialises them, so every certificate matches its key and index.json
+/// keeps every serial of both runs.
+#[test]
+fn two_concurrent_issues_keep_every_serial() {
+    let d = tmp();
+    let site = load(EDGE);
+    pki::ensure(&site, d.path()).unwrap();
+    let dir = d.path().to_str().unwrap().to_string();
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_mqttforge"))
+                .args(["pki", "issue", "device", EDGE, "--new-keys", "--dir", &dir])
+                .current_dir(root())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for o in &outputs {
+        assert_eq!(o.status.code(), Some(0), "{}", all_output(o));
+    }
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("index.json")).unwrap()).unwrap();
+    for id in site.devices().map(|dev| dev.id) {
+        let history = index["issued"][format!("devices/{id}")].as_array().unwrap();
+        assert_eq!(history.len(), 3, "{id}: {history:?}");
+        let cert = d.path().join(format!("devices/{id}.pem"));
+        assert_key_of(&cert, &d.path().join(format!("devices/{id}.key")));
+        assert_eq!(
+            history.last().unwrap()["serial"],
+            cert_info(&cert).serial.as_str()
+        );
+    }
+}
+
+/// `pki status` said ok for a certificate that did not belong to its key:
+/// now the state is `mismatched` and the exit status 1.
+#[test]
+fn status_finds_a_key_that_is_not_its_certificates() {
+    let d = tmp();
+    pki::ensure(&load(EDGE), d.path()).unwrap();
+    let (code, _, _) = status_json(d.path());
+    assert_eq!(code, Some(0));
+    std::fs::copy(
+        d.path().join("devices/press-01.key"),
+        d.path().join("devices/press-02.key"),
+    )
+    .unwrap();
+    std::fs::copy(
+        d.path().join("devices/temp-001.key"),
+        d.path().join("servers/edge1.key"),
+    )
+    .unwrap();
+    let (code, v, stderr) = status_json(d.path());
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(state_of(&v, "press-02")["state"], "mismatched");
+    assert_eq!(state_of(&v, "edge1")["state"], "mismatched");
+    assert_eq!(state_of(&v, "press-01")["state"], "ok");
+    assert_eq!(v["summary"]["mismatched"], 2);
+    assert!(
+        stderr.contains("error: server `edge1`")
+            && stderr.contains("does not belong to the key beside it"),
+        "{stderr}"
+    );
+    let o = pki_cmd(&["status", EDGE], d.path());
+    assert!(stdout(&o).contains(", 2 mismatched;"), "{}", stdout(&o));
+}
+
+/// A writer stopped after writing certificates but before index.json (a
+/// full disk, a kill): the next writer records what index.json lacks.
+#[test]
+fn the_index_records_certificates_it_lacks() {
+    let d = tmp();
+    pki::ensure(&load(EDGE), d.path()).unwrap();
+    let index = d.path().join("index.json");
+    let kept = d.path().join("index.kept");
+    // `cp -p`: the old state file keeps its old time, as a failed write leaves it.
+    assert!(Command::new("cp")
+        .arg("-p")
+        .arg(&index)
+        .arg(&kept)
+        .status()
+        .unwrap()
+        .success());
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let o = pki_cmd(&["issue", "device", EDGE, "--id", "press-01"], d.path());
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    std::fs::remove_file(d.path().join("devices/temp-007.pem")).unwrap();
+    let lost = cert_info(&d.path().join("devices/press-01.pem")).serial;
+    assert!(Command::new("cp")
+        .arg("-p")
+        .arg(&kept)
+        .arg(&index)
+        .status()
+        .unwrap()
+        .success());
+    std::fs::remove_file(&kept).unwrap();
+    assert!(!std::fs::read_to_string(&index).unwrap().contains(&lost));
+    // The next writer (ensure reissues temp-007) records press-01's serial.
+    pki::ensure(&load(EDGE), d.path()).unwrap();
+    let text = std::fs::read_to_string(&index).unwrap();
+    assert!(text.contains(&lost), "serial {lost} still missing:\n{text}");
+}
+
+fn openssl_csr(dir: &Path, name: &str, key_args: &[&str], req_args: &[&str]) -> PathBuf {
+    let key = dir.join(format!("{name}.key"));
+    let csr = dir.join(format!("{name}.csr"));
+    let mut args = vec!["genpkey"];
+    args.extend_from_slice(key_args);
+    args.extend_from_slice(&["-out", key.to_str().unwrap()]);
+    let (ok, out) = openssl(&args);
+    assert!(ok, "openssl genpkey {key_args:?}: {out}");
+    let mut args = vec![
+        "req",
+        "-new",
+        "-key",
+        key.to_str().unwrap(),
+        "-subj",
+        "/CN=press-01",
+        "-out",
+        csr.to_str().unwrap(),
+    ];
+    args.extend_from_slice(req_args);
+    let (ok, out) = openssl(&args);
+    assert!(ok, "openssl req {req_args:?}: {out}");
+    csr
+}
+
+/// Hostile CSRs each get a refusal naming what is wrong and what is
+/// accepted (they all got "signature does not verify"); a DER CSR is
+/// converted and signed.
+#[test]
+fn csrs_are_refused_precisely_and_der_is_accepted() {
+    let d = tmp();
+    pki::ensure(&load(EDGE), d.path()).unwrap();
+    let work = tmp();
+    let w = work.path();
+    let cases: [(&str, PathBuf, &str); 6] = [
+        (
+            "RSA-1024",
+            openssl_csr(
+                w,
+                "rsa1024",
+                &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"],
+                &[],
+            ),
+            "the request's RSA key has 1024 bits; at least 2048 are required",
+        ),
+        (
+            "SHA-1",
+            openssl_csr(
+                w,
+                "sha1",
+                &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+                &["-sha1"],
+            ),
+            "the request is signed with SHA-1, which is not accepted",
+        ),
+        (
+            "PSS signature",
+            openssl_csr(
+                w,
+                "pss-sig",
+                &["-algorithm", "RSA"],
+                &["-sigopt", "rsa_padding_mode:pss"],
+            ),
+            "the request is signed with RSA-PSS (RSASSA-PSS), which is not accepted",
+        ),
+        (
+            "PSS key",
+            openssl_csr(w, "pss-key", &["-algorithm", "RSA-PSS"], &[]),
+            "the request's key is an RSA-PSS key (RSASSA-PSS), which mqttforge does not certify",
+        ),
+        (
+            "P-521",
+            openssl_csr(
+                w,
+                "p521",
+                &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521"],
+                &[],
+            ),
+            "the request's key is on curve P-521 (secp521r1), which mqttforge does not certify",
+        ),
+        (
+            "secp256k1",
+            openssl_csr(
+                w,
+                "k1",
+                &[
+                    "-algorithm",
+                    "EC",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:secp256k1",
+                ],
+                &[],
+            ),
+            "the request's key is on curve secp256k1, which mqttforge does not certify",
+        ),
+    ];
+    let before = snapshot(d.path());
+    for (what, csr, expected) in &cases {
+        let o = pki_cmd(&["sign", EDGE, "--csr", csr.to_str().unwrap()], d.path());
+        assert_eq!(o.status.code(), Some(1), "{what}: {}", all_output(&o));
+        let text = stdout(&o);
+        assert!(text.contains(expected), "{what}: {text}");
+        assert!(
+            text.contains("accepted"),
+            "{what} says what is accepted: {text}"
+        );
+        assert!(!text.contains("does not verify"), "{what}: {text}");
+    }
+    assert!(changed(&before, &snapshot(d.path())).is_empty());
+    // DER: converted, signed, kept as PEM.
+    let pem = openssl_csr(
+        w,
+        "der",
+        &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        &[],
+    );
+    let der = w.join("der.der");
+    let (ok, out) = openssl(&[
+        "req",
+        "-in",
+        pem.to_str().unwrap(),
+        "-outform",
+        "DER",
+        "-out",
+        der.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    let o = pki_cmd(&["sign", EDGE, "--csr", der.to_str().unwrap()], d.path());
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    assert_key_of(&d.path().join("devices/press-01.pem"), &w.join("der.key"));
+    let kept = std::fs::read_to_string(d.path().join("devices/press-01.csr")).unwrap();
+    assert!(
+        kept.starts_with("-----BEGIN CERTIFICATE REQUEST-----"),
+        "{kept}"
+    );
 }

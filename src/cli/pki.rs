@@ -39,12 +39,15 @@ pub enum PkiCommand {
     Issue(IssueArgs),
     /// Sign a device's own CSR (its key stays on the device) with the device profile.
     #[command(
-        after_help = "The CSR's common name must be a device id of the spec; its requested extensions are ignored.\n\nExit status: 0 signed, 1 refused or error.\n\nExample:\n  mqttforge pki sign site.yaml --csr press-01.csr --out press-01.pem"
+        after_help = "The CSR's common name must be a device id of the spec; its requested extensions are ignored.\n\
+PEM or DER. Accepted keys: ECDSA P-256 or P-384, Ed25519, RSA of 2048 bits or more; signatures\n\
+with SHA-256/384/512 (PKCS#1 v1.5 for RSA). When the device had a key generated here, that key\n\
+is removed and its certificates revoked (superseded).\n\nExit status: 0 signed, 1 refused or error.\n\nExample:\n  mqttforge pki sign site.yaml --csr press-01.csr --out press-01.pem"
     )]
     Sign(SignArgs),
     /// Every certificate with its subject, expiry, days left and state.
     #[command(
-        after_help = "States: ok, expiring (30 days or less), expired, revoked, foreign (not signed by this CA).\n\nExit status: 0, or 1 when a certificate has expired, is foreign, or the CRL is past its next update.\n\nExample:\n  mqttforge pki status site.yaml --format json | jq '.certificates[] | select(.state != \"ok\")'"
+        after_help = "States: ok, expiring (30 days or less), expired, revoked, foreign (not signed by this CA),\nmismatched (the key beside it, or the device's kept CSR, is not its key).\n\nExit status: 0, or 1 when a certificate has expired, is foreign or mismatched, or the CRL is past its next update.\n\nExample:\n  mqttforge pki status site.yaml --format json | jq '.certificates[] | select(.state != \"ok\")'"
     )]
     Status(StatusArgs),
     /// Reissue the certificates that expire within a window (the CA is kept).
@@ -118,7 +121,7 @@ pub struct IssueDevice {
 pub struct SignArgs {
     #[command(flatten)]
     pub common: Common,
-    /// The device's CSR (PEM).
+    /// The device's CSR (PEM, or DER).
     #[arg(long, value_name = "FILE")]
     pub csr: PathBuf,
     /// Where to write the certificate (default: devices/<cn>.pem in the PKI directory).
@@ -292,7 +295,7 @@ fn issue(
 
 fn sign(p: &mut Pki<'_>, a: &SignArgs) -> Result<u8, Vec<Diagnostic>> {
     let name = a.csr.display().to_string();
-    let text = match std::fs::read_to_string(&a.csr) {
+    let bytes = match std::fs::read(&a.csr) {
         Ok(t) => t,
         Err(e) => {
             return Err(vec![Diagnostic::error(
@@ -302,8 +305,18 @@ fn sign(p: &mut Pki<'_>, a: &SignArgs) -> Result<u8, Vec<Diagnostic>> {
             .with_help("pass the PEM file the device produced: --csr FILE")])
         }
     };
-    let issued = p.sign_csr(&name, &text, a.out.as_deref())?;
-    print_issued(&[issued]);
+    let signed = p.sign_csr(&name, &bytes, a.out.as_deref())?;
+    if !signed.superseded.is_empty() {
+        println!(
+            "revoked the earlier certificate{} of device `{}` for another key (superseded): serial{} {}; its key was removed; CRL written to {}",
+            if signed.superseded.len() == 1 { "" } else { "s" },
+            signed.issued.target.name,
+            if signed.superseded.len() == 1 { "" } else { "s" },
+            signed.superseded.join(", "),
+            p.store.crl_path().display()
+        );
+    }
+    print_issued(&[signed.issued]);
     Ok(exit::OK)
 }
 
@@ -319,7 +332,7 @@ fn status(p: &mut Pki<'_>, format: Format) -> Result<u8, Vec<Diagnostic>> {
     let failing: Vec<_> = report
         .certificates
         .iter()
-        .filter(|c| matches!(c.state, State::Expired | State::Foreign))
+        .filter(|c| matches!(c.state, State::Expired | State::Foreign | State::Mismatched))
         .collect();
     let crl_expired = report
         .crl
@@ -330,7 +343,14 @@ fn status(p: &mut Pki<'_>, format: Format) -> Result<u8, Vec<Diagnostic>> {
     }
     // Why the exit status is 1 (on stderr, so JSON on stdout stays clean).
     for c in failing {
-        if c.state == State::Expired {
+        if c.state == State::Mismatched {
+            eprintln!(
+                "error: {} `{}` ({}) does not belong to the key beside it: whoever holds the pair cannot use it; reissue it with `mqttforge pki issue` (or sign the device's CSR again)",
+                c.role.as_str(),
+                c.name,
+                c.path
+            );
+        } else if c.state == State::Expired {
             eprintln!(
                 "error: {} `{}` expired on {} ({}): clients are refused; renew it with `mqttforge pki renew SPEC`",
                 c.role.as_str(),
@@ -389,11 +409,8 @@ fn renew(p: &mut Pki<'_>, within: time::Duration, new_keys: bool) -> Result<u8, 
 }
 
 fn revoke(p: &mut Pki<'_>, a: &RevokeArgs) -> Result<u8, Vec<Diagnostic>> {
-    let target = if a.server {
-        Target::server(&a.id)
-    } else {
-        Target::device(&a.id)
-    };
+    let role = if a.server { Role::Server } else { Role::Device };
+    let target = p.target_named(role, &a.id)?;
     let r = p.revoke(&target, a.reason.into())?;
     let serials = r.serials.join(", ");
     let plural = if r.serials.len() == 1 { "" } else { "s" };
@@ -557,11 +574,11 @@ fn print_status(r: &StatusReport) {
         s.expiring,
         s.expired,
         s.revoked,
-        if s.foreign > 0 {
-            format!(", {} foreign", s.foreign)
-        } else {
-            String::new()
-        },
+        [(s.foreign, "foreign"), (s.mismatched, "mismatched")]
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!(", {n} {what}"))
+            .collect::<String>(),
         s.missing
     );
     emit(&out);

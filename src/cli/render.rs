@@ -49,7 +49,7 @@ pub fn run(args: Args) -> u8 {
             return exit::FAILED;
         }
     };
-    if let Err(e) = render::write_new_tree(&tree, &args.out) {
+    if let Err(e) = crate::plan::write_new_tree(&tree, &args.out) {
         eprintln!("error: {e}");
         return exit::FAILED;
     }

@@ -113,15 +113,126 @@ impl Csr {
 /// Smallest RSA modulus accepted in a CSR (MQ-PKI-004).
 pub const MIN_RSA_BITS: usize = 2048;
 
-/// Parses a PEM CSR and verifies its self-signature. Requested extensions are
-/// ignored: the device profile decides what the certificate holds.
-pub fn parse_csr(path: &str, text: &str) -> Result<Csr, Diagnostic> {
-    let der = pem_block(
+/// What a CSR's key and signature may be, said in every refusal.
+const ACCEPTED_KEYS: &str =
+    "accepted keys: ECDSA P-256 (recommended for devices) or P-384, Ed25519, RSA of 2048 bits or more";
+const ACCEPTED_SIGNATURES: &str =
+    "accepted signatures: ECDSA or RSA PKCS#1 v1.5 with SHA-256, SHA-384 or SHA-512, or Ed25519";
+
+/// The DER of a CSR given as PEM, or as DER (converted).
+fn csr_der(path: &str, bytes: &[u8]) -> Result<Vec<u8>, Diagnostic> {
+    let pem_marker = b"-----BEGIN";
+    let is_pem = bytes.windows(pem_marker.len()).any(|w| w == pem_marker);
+    if !is_pem && bytes.first() == Some(&0x30) {
+        return Ok(bytes.to_vec());
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| {
+        Diagnostic::error("pki", format!("{path} is neither a PEM nor a DER certificate signing request"))
+            .with_help("give the CSR as PEM (`openssl req -new -key device.key -subj /CN=<device id> -outform PEM`)")
+    })?;
+    pem_block(
         path,
         text,
         &["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"],
         "certificate signing request",
-    )?;
+    )
+}
+
+/// Refuses a CSR key mqttforge will not certify: RSA below 2048 bits,
+/// RSA-PSS keys, curves other than P-256 and P-384 (P-521 and secp256k1
+/// among them), unknown algorithms.
+fn check_csr_key(
+    info: &x509_parser::x509::SubjectPublicKeyInfo<'_>,
+) -> Result<(), (String, String)> {
+    let alg = info.algorithm.algorithm.to_id_string();
+    let curve = info
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.as_oid().ok())
+        .map(|o| o.to_id_string());
+    let refuse = |what: String, why: &str| Err((what, format!("{why}; {ACCEPTED_KEYS}")));
+    match (alg.as_str(), curve.as_deref()) {
+        (OID_EC_KEY, Some(OID_P256 | OID_P384)) | (OID_ED25519, _) => Ok(()),
+        (OID_EC_KEY, Some(OID_P521)) => refuse(
+            "the request's key is on curve P-521 (secp521r1), which mqttforge does not certify".into(),
+            "ring and rustls (the bundled broker, `verify`) and most device TLS stacks cannot use P-521",
+        ),
+        (OID_EC_KEY, Some(OID_SECP256K1)) => refuse(
+            "the request's key is on curve secp256k1, which mqttforge does not certify".into(),
+            "secp256k1 is not a TLS curve: no broker or device TLS stack accepts it",
+        ),
+        (OID_EC_KEY, c) => refuse(
+            format!("the request's key is on an unsupported curve ({})", c.unwrap_or("none named")),
+            "use a named curve TLS supports",
+        ),
+        (OID_RSA_PSS, _) => refuse(
+            "the request's key is an RSA-PSS key (RSASSA-PSS), which mqttforge does not certify".into(),
+            "device TLS stacks (mbedTLS on ESP32) and many brokers cannot use RSA-PSS keys in certificates; make an ordinary RSA key (`openssl genpkey -algorithm RSA`)",
+        ),
+        (OID_RSA, _) => match info.parsed() {
+            Ok(PublicKey::RSA(rsa)) if rsa.key_size() < MIN_RSA_BITS => refuse(
+                format!(
+                    "the request's RSA key has {} bits; at least {MIN_RSA_BITS} are required",
+                    rsa.key_size()
+                ),
+                "RSA below 2048 bits can be factored",
+            ),
+            Ok(PublicKey::RSA(_)) => Ok(()),
+            _ => refuse("the request's RSA key cannot be read".into(), "the CSR is damaged"),
+        },
+        (other, _) => refuse(
+            format!("the request's key algorithm ({other}) is not accepted"),
+            "mqttforge certifies the key types TLS clients use",
+        ),
+    }
+}
+
+/// Refuses a CSR signature algorithm: SHA-1, MD5, RSA-PSS, unknown ones.
+fn check_csr_signature(alg: &str) -> Result<(), (String, String)> {
+    let refuse = |what: &str, why: &str| {
+        Err((
+            format!("the request is signed with {what}, which is not accepted"),
+            format!("{why}; {ACCEPTED_SIGNATURES} (`openssl req -new -sha256 ...`)"),
+        ))
+    };
+    match alg {
+        OID_SHA256_RSA | OID_SHA384_RSA | OID_SHA512_RSA | OID_ECDSA_SHA256 | OID_ECDSA_SHA384
+        | OID_ECDSA_SHA512 | OID_ED25519 => Ok(()),
+        OID_SHA1_RSA | OID_ECDSA_SHA1 => refuse("SHA-1", "SHA-1 is broken (chosen-prefix collisions)"),
+        OID_MD5_RSA => refuse("MD5", "MD5 is broken"),
+        OID_RSA_PSS => refuse(
+            "RSA-PSS (RSASSA-PSS)",
+            "sign the request with PKCS#1 v1.5 (openssl's default: leave out `-sigopt rsa_padding_mode:pss`)",
+        ),
+        other => refuse(&format!("the algorithm {other}"), "it is not one mqttforge verifies"),
+    }
+}
+
+const OID_EC_KEY: &str = "1.2.840.10045.2.1";
+const OID_P256: &str = "1.2.840.10045.3.1.7";
+const OID_P384: &str = "1.3.132.0.34";
+const OID_P521: &str = "1.3.132.0.35";
+const OID_SECP256K1: &str = "1.3.132.0.10";
+const OID_ED25519: &str = "1.3.101.112";
+const OID_RSA: &str = "1.2.840.113549.1.1.1";
+const OID_RSA_PSS: &str = "1.2.840.113549.1.1.10";
+const OID_MD5_RSA: &str = "1.2.840.113549.1.1.4";
+const OID_SHA1_RSA: &str = "1.2.840.113549.1.1.5";
+const OID_SHA256_RSA: &str = "1.2.840.113549.1.1.11";
+const OID_SHA384_RSA: &str = "1.2.840.113549.1.1.12";
+const OID_SHA512_RSA: &str = "1.2.840.113549.1.1.13";
+const OID_ECDSA_SHA1: &str = "1.2.840.10045.4.1";
+const OID_ECDSA_SHA256: &str = "1.2.840.10045.4.3.2";
+const OID_ECDSA_SHA384: &str = "1.2.840.10045.4.3.3";
+const OID_ECDSA_SHA512: &str = "1.2.840.10045.4.3.4";
+
+/// Parses a CSR (PEM, or DER) and checks its key, its signature algorithm
+/// and then its self-signature, each refusal naming what is wrong and what
+/// is accepted. Requested extensions are ignored: the device profile
+/// decides what the certificate holds.
+pub fn parse_csr(path: &str, bytes: &[u8]) -> Result<Csr, Diagnostic> {
+    let der = csr_der(path, bytes)?;
     let bad = |why: String, help: &str| {
         Diagnostic::error("pki", format!("{path}: {why}")).with_help(help.to_string())
     };
@@ -137,28 +248,20 @@ pub fn parse_csr(path: &str, text: &str) -> Result<Csr, Diagnostic> {
             "send the CSR exactly as the device produced it",
         ));
     }
+    let info = &csr.certification_request_info;
+    check_csr_key(&info.subject_pki).map_err(|(why, help)| bad(why, &help))?;
+    check_csr_signature(&csr.signature_algorithm.algorithm.to_id_string())
+        .map_err(|(why, help)| bad(why, &help))?;
     csr.verify_signature().map_err(|_| {
         bad(
             "the request's signature does not verify against its own public key".into(),
             "the CSR was altered or not signed with the key it carries; have the device create a new one",
         )
     })?;
-    let info = &csr.certification_request_info;
-    if let Ok(PublicKey::RSA(rsa)) = info.subject_pki.parsed() {
-        if rsa.key_size() < MIN_RSA_BITS {
-            return Err(bad(
-                format!(
-                    "the request's RSA key has {} bits; at least {MIN_RSA_BITS} are required",
-                    rsa.key_size()
-                ),
-                "use an ECDSA P-256 key (recommended for devices) or RSA of 3072 bits",
-            ));
-        }
-    }
     let public_key = SubjectPublicKeyInfo::from_der(info.subject_pki.raw).map_err(|_| {
         bad(
             "the request's key algorithm is not supported".into(),
-            "use an ECDSA P-256 or P-384 key, Ed25519, or RSA (2048 bits or more)",
+            ACCEPTED_KEYS,
         )
     })?;
     Ok(Csr {

@@ -54,17 +54,21 @@ use crate::spec::model::KeyAlgorithm;
 use crate::spec::Site;
 use crate::suggest::did_you_mean;
 
+use crate::plan::fsroot::{Lock, Owner};
 pub use crl::Reason;
 use inspect::{CertInfo, Csr};
 pub use profile::Profile;
-use store::{read_text, write_file, Durability, Index, IssuedRecord, RevokedRecord};
+use store::{Durability, Index, IssuedRecord, RevokedRecord};
 pub use store::{Role, Store, Target};
 
 /// The CRL's path when the directory has one, for the renderers
 /// (Mosquitto `crlfile`).
 pub fn crl_path(dir: &Path) -> Option<PathBuf> {
-    let p = Store::new(dir).crl_path();
-    p.is_file().then_some(p)
+    let store = Store::new(dir);
+    store
+        .exists(store::CRL)
+        .unwrap_or(false)
+        .then(|| store.crl_path())
 }
 
 /// Creates whatever PKI material of the site is missing in `dir`, and only
@@ -76,6 +80,12 @@ pub fn crl_path(dir: &Path) -> Option<PathBuf> {
 /// Existing files are otherwise left byte for byte as they are.
 pub fn ensure(site: &Site, dir: &Path) -> Result<EnsureReport, Vec<Diagnostic>> {
     Pki::open(site, dir)?.ensure()
+}
+
+/// [`ensure`] on a PKI directory already opened (inside an output tree,
+/// reached through its root without following links).
+pub fn ensure_in(site: &Site, store: Store) -> Result<EnsureReport, Vec<Diagnostic>> {
+    Pki::with_store(site, store)?.ensure()
 }
 
 /// What [`ensure`] created.
@@ -131,6 +141,41 @@ pub struct Issued {
     pub key: KeyOrigin,
 }
 
+/// What `sign` did.
+#[derive(Debug)]
+pub struct Signed {
+    pub issued: Issued,
+    /// Serials of the device's certificates for another key, revoked
+    /// (superseded) because the device's own key replaces it.
+    pub superseded: Vec<String>,
+}
+
+/// Writes a certificate where `pki sign --out FILE` asks (outside the PKI
+/// directory): atomically, 0644, never through a link at FILE itself.
+fn write_outside(path: &Path, pem: &[u8]) -> Result<(), Diagnostic> {
+    let (parent, name) = match (path.parent(), path.file_name().and_then(|n| n.to_str())) {
+        (Some(p), Some(n)) if !p.as_os_str().is_empty() => (p, n),
+        (_, Some(n)) => (Path::new("."), n),
+        _ => {
+            return Err(store::fs_error(format!(
+                "{} is not a file name",
+                path.display()
+            )))
+        }
+    };
+    let dir = crate::plan::fsroot::Root::create(parent).map_err(store::fs_error)?;
+    dir.write(
+        name,
+        crate::plan::fsroot::NewFile {
+            contents: pem,
+            mode: store::MODE_PUBLIC,
+            owner: None,
+            durability: Durability::Sync,
+        },
+    )
+    .map_err(store::fs_error)
+}
+
 /// A loaded CA: the issuer rcgen signs with, and its certificate.
 pub struct Ca {
     issuer: Issuer<'static, KeyPair>,
@@ -156,7 +201,8 @@ enum KeySource {
 struct Job {
     target: Target,
     key: KeySource,
-    /// Where the certificate goes when not to its place in the directory.
+    /// Where the certificate goes when not to its place in the directory
+    /// (`pki sign --out FILE`).
     out: Option<PathBuf>,
 }
 
@@ -166,9 +212,14 @@ pub struct Pki<'a> {
     pub profile: Profile,
     pub store: Store,
     index: Index,
+    /// The state file as it was when `index` was read (unchanged: no need
+    /// to read it again under the lock).
+    index_seen: Option<crate::plan::fsroot::FileMeta>,
     index_dirty: bool,
     rng: SystemRandom,
     now: OffsetDateTime,
+    /// Held while a command writes (see [`Pki::locked`]).
+    lock: Option<Lock>,
 }
 
 /// RFC 3339, second precision.
@@ -184,18 +235,67 @@ fn now_utc() -> OffsetDateTime {
 impl<'a> Pki<'a> {
     /// Opens the PKI of `site` in `dir` (which need not exist yet).
     pub fn open(site: &'a Site, dir: &Path) -> Result<Pki<'a>, Vec<Diagnostic>> {
+        Pki::with_store(site, Store::new(dir))
+    }
+
+    /// Opens the PKI of `site` in a store already opened.
+    pub fn with_store(site: &'a Site, store: Store) -> Result<Pki<'a>, Vec<Diagnostic>> {
         let profile = Profile::from_site(site)?;
-        let store = Store::new(dir);
-        let index = Index::load(&store.index_path()).map_err(|d| vec![d])?;
+        let index_seen = store.meta(store::INDEX).map_err(|d| vec![d])?;
+        let index = Index::load(&store).map_err(|d| vec![d])?;
         Ok(Pki {
             site,
             profile,
             store,
             index,
+            index_seen,
             index_dirty: false,
             rng: SystemRandom::new(),
             now: now_utc(),
+            lock: None,
         })
+    }
+
+    /// Runs a command that writes under the directory's lock: takes it
+    /// (waiting a few seconds for another writer), removes what a killed
+    /// writer left, reads the state file again (another writer may have
+    /// changed it) and records every certificate on disk it lacks, runs
+    /// `op`, releases the lock. Nested calls run under the outer lock.
+    fn locked<T>(
+        &mut self,
+        op: impl FnOnce(&mut Self) -> Result<T, Vec<Diagnostic>>,
+    ) -> Result<T, Vec<Diagnostic>> {
+        if self.lock.is_some() {
+            return op(self);
+        }
+        self.lock = Some(self.store.lock().map_err(|d| vec![d])?);
+        let result = self
+            .reload_index()
+            .map_err(|d| vec![d])
+            .and_then(|()| op(self));
+        self.lock = None;
+        result
+    }
+
+    /// The state file as on disk, with the certificates it lacks recorded.
+    fn reload_index(&mut self) -> Result<(), Diagnostic> {
+        let seen = self.store.meta(store::INDEX)?;
+        let unchanged = match (&seen, &self.index_seen) {
+            (Some(now), Some(then)) => {
+                (now.inode, now.size, now.modified_ns) == (then.inode, then.size, then.modified_ns)
+            }
+            (None, None) => true,
+            _ => false,
+        };
+        if !unchanged || self.index_dirty {
+            self.index = Index::load(&self.store)?;
+            self.index_seen = seen;
+        }
+        self.index_dirty = false;
+        if self.reconcile_index()? > 0 {
+            self.save_index()?;
+        }
+        Ok(())
     }
 
     /// Acts as if the time were `now`: certificates are issued from then and
@@ -222,14 +322,17 @@ impl<'a> Pki<'a> {
     /// Creates the CA unless there is one: a new key (or the `ca.key` already
     /// there) and a self-signed certificate.
     pub fn init(&mut self) -> Result<InitOutcome, Vec<Diagnostic>> {
-        self.store.create_dirs().map_err(|d| vec![d])?;
-        if self.store.cert_path(&Target::ca()).exists() {
+        self.locked(Self::init_locked)
+    }
+
+    fn init_locked(&mut self) -> Result<InitOutcome, Vec<Diagnostic>> {
+        let t = Target::ca();
+        if self.store.exists(&t.cert_file()).map_err(|d| vec![d])? {
             let ca = self.load_ca().map_err(|d| vec![d])?;
             return Ok(InitOutcome::Exists(ca.info));
         }
-        let t = Target::ca();
         let key_path = self.store.key_path(&t);
-        let (key, origin) = match read_text(&key_path).map_err(|d| vec![d])? {
+        let (key, origin) = match self.store.read(&t.key_file()).map_err(|d| vec![d])? {
             Some(pem) => (
                 keys::load(&Self::display(&key_path), &pem).map_err(|d| vec![d])?,
                 KeyOrigin::Existing,
@@ -252,22 +355,26 @@ impl<'a> Pki<'a> {
             ]
         })?;
         if origin == KeyOrigin::Generated {
-            write_file(
-                &key_path,
-                key.serialize_pem().as_bytes(),
-                store::MODE_SECRET,
+            self.store
+                .write(
+                    &t.key_file(),
+                    key.serialize_pem().as_bytes(),
+                    store::MODE_SECRET,
+                    None,
+                    Durability::Sync,
+                )
+                .map_err(|d| vec![d])?;
+        }
+        let cert_path = self.store.cert_path(&t);
+        self.store
+            .write(
+                &t.cert_file(),
+                cert.pem().as_bytes(),
+                store::MODE_PUBLIC,
+                None,
                 Durability::Sync,
             )
             .map_err(|d| vec![d])?;
-        }
-        let cert_path = self.store.cert_path(&t);
-        write_file(
-            &cert_path,
-            cert.pem().as_bytes(),
-            store::MODE_PUBLIC,
-            Durability::Sync,
-        )
-        .map_err(|d| vec![d])?;
         let info = inspect::cert_from_der(&Self::display(&cert_path), cert.der().to_vec())
             .map_err(|d| vec![d])?;
         let issued = Issued {
@@ -311,7 +418,7 @@ impl<'a> Pki<'a> {
         let cert_path = self.store.cert_path(&t);
         let key_path = self.store.key_path(&t);
         let cert_name = Self::display(&cert_path);
-        let Some(cert_pem) = read_text(&cert_path)? else {
+        let Some(cert_pem) = self.store.read(&t.cert_file())? else {
             return Err(Diagnostic::error(
                 "pki",
                 format!(
@@ -322,7 +429,7 @@ impl<'a> Pki<'a> {
             .with_help("create it with `mqttforge pki init SPEC` (or let `apply` create it)"));
         };
         let info = inspect::parse_cert(&cert_name, &cert_pem)?;
-        let Some(key_pem) = read_text(&key_path)? else {
+        let Some(key_pem) = self.store.read(&t.key_file())? else {
             return Err(Diagnostic::error(
                 "pki",
                 format!(
@@ -372,7 +479,6 @@ impl<'a> Pki<'a> {
     /// Issues a certificate for each job (in parallel), writes the files,
     /// records the serials.
     fn run_jobs(&mut self, ca: &Ca, jobs: Vec<Job>) -> Result<Vec<Issued>, Vec<Diagnostic>> {
-        self.store.create_dirs().map_err(|d| vec![d])?;
         let this = &*self;
         let results = parallel_map(jobs, |job| this.run_job(ca, job));
         let mut issued = Vec::new();
@@ -437,23 +543,32 @@ impl<'a> Pki<'a> {
         let key_path = self.store.key_path(t);
         let cert_path = job.out.clone().unwrap_or_else(|| self.store.cert_path(t));
         if let Some(key) = &new_key {
-            write_file(
-                &key_path,
+            self.store.write(
+                &t.key_file(),
                 key.serialize_pem().as_bytes(),
                 t.key_mode(),
+                self.key_owner(t),
                 Durability::Lazy,
             )?;
             if t.role == Role::Device {
                 // The device no longer uses the key of its old CSR.
-                store::remove_file(&self.store.csr_path(t))?;
+                self.store.remove(&t.csr_file())?;
             }
         }
-        write_file(
-            &cert_path,
-            cert.pem().as_bytes(),
-            store::MODE_PUBLIC,
-            Durability::Lazy,
-        )?;
+        if matches!(job.key, KeySource::Csr(_)) {
+            // The device's own key replaces one generated here.
+            self.store.remove(&t.key_file())?;
+        }
+        match &job.out {
+            Some(out) => write_outside(out, cert.pem().as_bytes())?,
+            None => self.store.write(
+                &t.cert_file(),
+                cert.pem().as_bytes(),
+                store::MODE_PUBLIC,
+                None,
+                Durability::Lazy,
+            )?,
+        }
         let info = inspect::cert_from_der(&Self::display(&cert_path), cert.der().to_vec())?;
         Ok(Issued {
             target: t.clone(),
@@ -479,7 +594,7 @@ impl<'a> Pki<'a> {
                     .spec
                     .nodes
                     .iter()
-                    .find(|n| n.name.as_str() == t.name)
+                    .find(|n| n.name.as_str() == t.name.as_str())
                     .ok_or_else(|| {
                         Diagnostic::error("pki", format!("`{}` is not a node of the site", t.name))
                     })?;
@@ -496,12 +611,79 @@ impl<'a> Pki<'a> {
                 self.profile
                     .server_params(self.site, node, rsa, serial, self.now)
             }
-            Role::Device => Ok(self.profile.device_params(&t.name, serial, self.now)),
+            Role::Device => Ok(self
+                .profile
+                .device_params(t.name.as_str(), serial, self.now)),
             Role::Ca => Err(Diagnostic::error(
                 "pki",
                 "the CA is created by `init`, not issued as a leaf",
             )),
         }
+    }
+
+    /// Records every certificate on disk the state file lacks: a writer
+    /// that stopped between writing certificates and the state file (a full
+    /// disk, a kill) must not lose their serials. Reads only certificates
+    /// written since the state file (by modification time) and those of
+    /// targets it has no record of. Returns how many were recorded.
+    fn reconcile_index(&mut self) -> Result<usize, Diagnostic> {
+        let since = self.store.meta(store::INDEX)?.map(|m| m.modified_ns);
+        let mut suspects = Vec::new();
+        for (role, sub) in [
+            (Role::Ca, ""),
+            (Role::Server, store::SERVERS),
+            (Role::Device, store::DEVICES),
+        ] {
+            // A certificate written since the state file changed its
+            // directory (renamed into it): skip directories unchanged since.
+            let dir_changed = self.store.dir_meta(sub)?.map(|m| m.modified_ns);
+            if since.is_some_and(|ix| dir_changed.is_some_and(|d| d < ix)) {
+                continue;
+            }
+            for (file, meta) in self.store.certificates(sub)? {
+                let Some(name) = file.strip_suffix(".pem") else {
+                    continue;
+                };
+                let target = match role {
+                    Role::Ca if file == store::CA_CERT => Target::ca(),
+                    Role::Ca => continue,
+                    _ => match Target::named(role, name) {
+                        Some(t) => t,
+                        None => continue,
+                    },
+                };
+                let recorded = self.index.issued.contains_key(&target.key());
+                if !recorded || since.is_none_or(|ix| meta.modified_ns >= ix) {
+                    suspects.push(target);
+                }
+            }
+        }
+        let mut added = 0;
+        for t in suspects {
+            // A corrupt certificate is for status to report, not to block writers.
+            let Ok(Some(info)) = self.current_cert(&t) else {
+                continue;
+            };
+            let known = self
+                .index
+                .issued
+                .get(&t.key())
+                .is_some_and(|h| h.iter().any(|r| r.serial == info.serial));
+            if !known {
+                self.index
+                    .issued
+                    .entry(t.key())
+                    .or_default()
+                    .push(IssuedRecord {
+                        serial: info.serial,
+                        subject: info.subject,
+                        not_after: rfc3339(info.not_after),
+                    });
+                self.index_dirty = true;
+                added += 1;
+            }
+        }
+        Ok(added)
     }
 
     fn record(&mut self, i: &Issued) {
@@ -522,13 +704,15 @@ impl<'a> Pki<'a> {
             return Ok(());
         }
         self.store.create_dirs()?;
-        write_file(
-            &self.store.index_path(),
+        self.store.write(
+            store::INDEX,
             self.index.to_json().as_bytes(),
             store::MODE_PUBLIC,
+            None,
             Durability::Sync,
         )?;
         self.index_dirty = false;
+        self.index_seen = self.store.meta(store::INDEX)?;
         Ok(())
     }
 
@@ -544,21 +728,8 @@ impl<'a> Pki<'a> {
         if new_keys {
             return Ok(KeySource::Generate);
         }
-        let key_path = self.store.key_path(t);
-        let csr_path = self.store.csr_path(t);
-        let load_key = || -> Result<Option<KeyPair>, Diagnostic> {
-            read_text(&key_path)?
-                .map(|pem| keys::load(&Self::display(&key_path), &pem))
-                .transpose()
-        };
-        let load_csr = || -> Result<Option<Csr>, Diagnostic> {
-            if t.role != Role::Device {
-                return Ok(None);
-            }
-            read_text(&csr_path)?
-                .map(|pem| inspect::parse_csr(&Self::display(&csr_path), &pem))
-                .transpose()
-        };
+        let load_key = || self.load_key(t);
+        let load_csr = || self.load_csr(t);
         match current {
             None => {
                 if let Some(csr) = load_csr()? {
@@ -600,9 +771,105 @@ impl<'a> Pki<'a> {
 
     fn current_cert(&self, t: &Target) -> Result<Option<CertInfo>, Diagnostic> {
         let path = self.store.cert_path(t);
-        read_text(&path)?
+        self.store
+            .read(&t.cert_file())?
             .map(|pem| inspect::parse_cert(&Self::display(&path), &pem))
             .transpose()
+    }
+
+    /// The private key file of `t`, when there is one.
+    fn load_key(&self, t: &Target) -> Result<Option<KeyPair>, Diagnostic> {
+        let path = self.store.key_path(t);
+        self.store
+            .read(&t.key_file())?
+            .map(|pem| keys::load(&Self::display(&path), &pem))
+            .transpose()
+    }
+
+    /// The kept CSR of a device, when there is one.
+    fn load_csr(&self, t: &Target) -> Result<Option<Csr>, Diagnostic> {
+        if t.role != Role::Device {
+            return Ok(None);
+        }
+        let path = self.store.csr_path(t);
+        self.store
+            .read(&t.csr_file())?
+            .map(|pem| inspect::parse_csr(&Self::display(&path), pem.as_bytes()))
+            .transpose()
+    }
+
+    /// Who owns a new private key: root and the broker's group for a
+    /// server's key when running as root (the broker reads it after
+    /// dropping root), else whoever runs the command.
+    fn key_owner(&self, t: &Target) -> Option<Owner> {
+        if t.role != Role::Server {
+            return None;
+        }
+        crate::plan::owner::Ownership::detect().wanted(Some(self.broker_group()))
+    }
+
+    /// The group of the broker's service user (`mosquitto`, `emqx`, ...).
+    pub fn broker_group(&self) -> &'static str {
+        crate::render::layout::ENGINE_LAYOUTS
+            .iter()
+            .find(|l| l.engine == self.site.spec.engine)
+            .map(|l| l.user)
+            .unwrap_or("mosquitto")
+    }
+
+    /// Running as root, hands every server key of the spec's nodes to
+    /// root and the broker's group, through the open file (a link in
+    /// `servers/` is refused, never followed). Keys written by an earlier
+    /// run as another user need it; new keys get their owner when written.
+    pub fn hand_server_keys(&mut self) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
+        let Some(owner) = crate::plan::owner::Ownership::detect().wanted(Some(self.broker_group()))
+        else {
+            return Ok(Vec::new());
+        };
+        self.locked(|p| p.hand_server_keys_to(owner).map_err(|d| vec![d]))
+    }
+
+    /// Server keys of the spec's nodes whose owner this run cannot make
+    /// root:<broker's group> (not root, or the group does not exist here):
+    /// what an operator must run as root.
+    pub fn pending_key_owners(&self) -> Result<Vec<crate::plan::owner::OwnershipFix>, Diagnostic> {
+        use crate::plan::owner::{installed_owner, Ownership, OwnershipFix};
+        let group = self.broker_group();
+        if Ownership::detect().wanted(Some(group)).is_some() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for node in self.node_targets()? {
+            let Some(meta) = self.store.meta(&node.key_file())? else {
+                continue;
+            };
+            if installed_owner(Some(group)) != Some(meta.owner)
+                || meta.mode != store::MODE_BROKER_KEY
+            {
+                out.push(OwnershipFix {
+                    path: self.store.key_path(&node),
+                    owner: format!("root:{group}"),
+                    mode: store::MODE_BROKER_KEY,
+                    mode_differs: meta.mode != store::MODE_BROKER_KEY,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn hand_server_keys_to(&mut self, owner: Owner) -> Result<Vec<PathBuf>, Diagnostic> {
+        let mut handed = Vec::new();
+        for node in self.node_targets()? {
+            let key = node.key_file();
+            match self.store.meta(&key)? {
+                Some(m) if m.owner != owner => {
+                    self.store.set_owner(&key, owner)?;
+                    handed.push(self.store.key_path(&node));
+                }
+                _ => {}
+            }
+        }
+        Ok(handed)
     }
 
     /// Every device id of the spec, in spec order.
@@ -619,47 +886,61 @@ impl<'a> Pki<'a> {
             .collect()
     }
 
-    /// Checks `names` against the spec's nodes or devices; empty means all.
-    fn select(&self, role: Role, names: &[String]) -> Result<Vec<String>, Vec<Diagnostic>> {
-        let all = match role {
+    /// The spec's nodes or devices as targets, in spec order.
+    fn targets(&self, role: Role) -> Result<Vec<Target>, Diagnostic> {
+        let names = match role {
             Role::Server => self.node_names(),
             Role::Device => self.device_ids(),
-            Role::Ca => vec!["ca".into()],
+            Role::Ca => return Ok(vec![Target::ca()]),
         };
+        names
+            .iter()
+            .map(|n| {
+                Target::named(role, n).ok_or_else(|| {
+                    Diagnostic::error("pki", format!("`{n}` cannot be a file name"))
+                        .with_help("node names and device ids are identifiers (letters, digits, `.`, `_`, `-`)")
+                })
+            })
+            .collect()
+    }
+
+    fn node_targets(&self) -> Result<Vec<Target>, Diagnostic> {
+        self.targets(Role::Server)
+    }
+
+    /// "`x` is not a device of site `s`", with a did-you-mean over `known`.
+    fn not_of_site(&self, role: Role, name: &str, known: &[String]) -> Diagnostic {
+        let (what, listed) = match role {
+            Role::Server => ("node", "nodes"),
+            _ => ("device", "devices"),
+        };
+        let d = Diagnostic::error(
+            "pki",
+            format!("`{name}` is not a {what} of site `{}`", self.site.name()),
+        );
+        match did_you_mean(name, known.iter().map(String::as_str)) {
+            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+            None => d.with_help(format!(
+                "the {what}s are listed under `{listed}` in the spec"
+            )),
+        }
+    }
+
+    /// Checks `names` against the spec's nodes or devices; empty means all.
+    fn select(&self, role: Role, names: &[String]) -> Result<Vec<Target>, Vec<Diagnostic>> {
+        let all = self.targets(role).map_err(|d| vec![d])?;
         if names.is_empty() {
             return Ok(all);
         }
-        let known: HashSet<&str> = all.iter().map(String::as_str).collect();
+        let known: Vec<String> = all.iter().map(|t| t.name.to_string()).collect();
         let mut diags = Vec::new();
-        let mut out = Vec::new();
+        let mut out: Vec<Target> = Vec::new();
         for n in names {
-            if known.contains(n.as_str()) {
-                if !out.contains(n) {
-                    out.push(n.clone());
-                }
-                continue;
+            match all.iter().find(|t| t.name.as_str() == n.as_str()) {
+                Some(t) if !out.contains(t) => out.push(t.clone()),
+                Some(_) => {}
+                None => diags.push(self.not_of_site(role, n, &known)),
             }
-            let what = if role == Role::Server {
-                "node"
-            } else {
-                "device"
-            };
-            let mut d = Diagnostic::error(
-                "pki",
-                format!("`{n}` is not a {what} of site `{}`", self.site.name()),
-            );
-            d = match did_you_mean(n, all.iter().map(String::as_str)) {
-                Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                None => d.with_help(format!(
-                    "the {what}s are listed under `{}` in the spec",
-                    if role == Role::Server {
-                        "nodes"
-                    } else {
-                        "devices"
-                    }
-                )),
-            };
-            diags.push(d);
         }
         if diags.is_empty() {
             Ok(out)
@@ -676,12 +957,20 @@ impl<'a> Pki<'a> {
         names: &[String],
         new_keys: bool,
     ) -> Result<Vec<Issued>, Vec<Diagnostic>> {
-        let names = self.select(role, names)?;
+        self.locked(|p| p.issue_locked(role, names, new_keys))
+    }
+
+    fn issue_locked(
+        &mut self,
+        role: Role,
+        names: &[String],
+        new_keys: bool,
+    ) -> Result<Vec<Issued>, Vec<Diagnostic>> {
+        let targets = self.select(role, names)?;
         let ca = self.load_ca().map_err(|d| vec![d])?;
         let mut jobs = Vec::new();
         let mut diags = Vec::new();
-        for name in names {
-            let target = Target { role, name };
+        for target in targets {
             let planned = self
                 .current_cert(&target)
                 .and_then(|cur| self.key_for(&target, cur.as_ref(), new_keys));
@@ -700,46 +989,64 @@ impl<'a> Pki<'a> {
         self.run_jobs(&ca, jobs)
     }
 
-    /// Signs a device's own CSR with the device profile. The CSR's common
-    /// name must be a device of the spec; its requested extensions are
-    /// ignored. The certificate goes to `out` (default `devices/<cn>.pem`)
-    /// and the CSR is kept as `devices/<cn>.csr` for renewals.
+    /// Signs a device's own CSR (PEM, or DER) with the device profile. The
+    /// CSR's common name must be a device of the spec; its requested
+    /// extensions are ignored. The certificate goes to `out` (default
+    /// `devices/<cn>.pem`) and the CSR is kept as `devices/<cn>.csr` for
+    /// renewals. When the device had another key (one generated here, or an
+    /// earlier CSR's), its unexpired certificates are revoked (superseded)
+    /// and a generated key is deleted: only the device's own key remains.
     pub fn sign_csr(
         &mut self,
         csr_name: &str,
-        csr_pem: &str,
+        csr_bytes: &[u8],
         out: Option<&Path>,
-    ) -> Result<Issued, Vec<Diagnostic>> {
-        let csr = inspect::parse_csr(csr_name, csr_pem).map_err(|d| vec![d])?;
+    ) -> Result<Signed, Vec<Diagnostic>> {
+        let csr = inspect::parse_csr(csr_name, csr_bytes).map_err(|d| vec![d])?;
+        let target = self.csr_target(csr_name, &csr).map_err(|d| vec![d])?;
+        self.locked(|p| p.sign_locked(target, csr, out))
+    }
+
+    /// The device a CSR is for: its CN, which must be a device of the spec.
+    fn csr_target(&self, csr_name: &str, csr: &Csr) -> Result<Target, Diagnostic> {
         let Some(cn) = csr.common_name.clone() else {
-            return Err(vec![Diagnostic::error(
+            return Err(Diagnostic::error(
                 "pki",
                 format!("{csr_name}: the request has no common name (CN)"),
             )
-            .with_help("the CN must be the device id (client id = certificate CN = topic segment): `openssl req -new -key device.key -subj /CN=<device id>`")]);
+            .with_help("the CN must be the device id (client id = certificate CN = topic segment): `openssl req -new -key device.key -subj /CN=<device id>`"));
         };
         let ids = self.device_ids();
-        if !ids.contains(&cn) {
-            let mut d = Diagnostic::error(
+        let target = Target::named(Role::Device, &cn).filter(|_| ids.contains(&cn));
+        target.ok_or_else(|| {
+            let d = Diagnostic::error(
                 "pki",
                 format!(
                     "{csr_name}: the request's common name `{cn}` is not a device of site `{}`; refusing to sign it",
                     self.site.name()
                 ),
             );
-            d = match did_you_mean(&cn, ids.iter().map(String::as_str)) {
+            match did_you_mean(&cn, ids.iter().map(String::as_str)) {
                 Some(s) => d.with_help(format!(
                     "did you mean `{s}`? The CN must be exactly the device id"
                 )),
                 None => d.with_help(
                     "add the device to `devices:` in the spec first, or fix the CN of the request",
                 ),
-            };
-            return Err(vec![d]);
-        }
+            }
+        })
+    }
+
+    fn sign_locked(
+        &mut self,
+        target: Target,
+        csr: Csr,
+        out: Option<&Path>,
+    ) -> Result<Signed, Vec<Diagnostic>> {
         let ca = self.load_ca().map_err(|d| vec![d])?;
-        let target = Target::device(&cn);
-        self.store.create_dirs().map_err(|d| vec![d])?;
+        let superseded = self
+            .supersede(&ca, &target, csr.public_key_bits())
+            .map_err(|d| vec![d])?;
         let issued = self
             .run_job(
                 &ca,
@@ -750,36 +1057,69 @@ impl<'a> Pki<'a> {
                 },
             )
             .map_err(|d| vec![d])?;
-        write_file(
-            &self.store.csr_path(&target),
-            csr.pem.as_bytes(),
-            store::MODE_PUBLIC,
-            Durability::Lazy,
-        )
-        .map_err(|d| vec![d])?;
+        self.store
+            .write(
+                &target.csr_file(),
+                csr.pem.as_bytes(),
+                store::MODE_PUBLIC,
+                None,
+                Durability::Lazy,
+            )
+            .map_err(|d| vec![d])?;
         self.record(&issued);
         self.save_index().map_err(|d| vec![d])?;
-        Ok(issued)
+        Ok(Signed { issued, superseded })
+    }
+
+    /// Before a device's own key replaces another: revokes (superseded) the
+    /// device's unexpired certificates when the current one is for another
+    /// key, and writes the CRL. Returns the serials revoked.
+    fn supersede(
+        &mut self,
+        ca: &Ca,
+        t: &Target,
+        new_key: &[u8],
+    ) -> Result<Vec<String>, Diagnostic> {
+        let Some(current) = self.current_cert(t)? else {
+            return Ok(Vec::new());
+        };
+        if current.public_key.as_slice() == new_key {
+            return Ok(Vec::new());
+        }
+        let fresh: Vec<(String, String)> = self
+            .unexpired(t, Some(&current))
+            .into_iter()
+            .filter(|(serial, _)| self.index.is_revoked(serial).is_none())
+            .collect();
+        if fresh.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.add_revocations(t, &fresh, Reason::Superseded);
+        self.write_crl(ca)?;
+        Ok(fresh.into_iter().map(|(serial, _)| serial).collect())
     }
 
     // ------------------------------------------------------------- ensure
 
     /// See [`ensure`].
-    pub fn ensure(mut self) -> Result<EnsureReport, Vec<Diagnostic>> {
+    pub fn ensure(&mut self) -> Result<EnsureReport, Vec<Diagnostic>> {
+        self.locked(Self::ensure_locked)
+    }
+
+    fn ensure_locked(&mut self) -> Result<EnsureReport, Vec<Diagnostic>> {
         let mut report = EnsureReport::default();
-        self.store.create_dirs().map_err(|d| vec![d])?;
-        if !self.store.cert_path(&Target::ca()).exists() {
-            if let InitOutcome::Created(i) = self.init()? {
+        let exists = |p: &Self, rel: String| p.store.exists(&rel).map_err(|d| vec![d]);
+        if !exists(self, Target::ca().cert_file())? {
+            if let InitOutcome::Created(i) = self.init_locked()? {
                 report.ca = Some(i);
             }
         }
         let ca = self.load_ca().map_err(|d| vec![d])?;
         let mut jobs = Vec::new();
         let mut diags = Vec::new();
-        for node in self.node_names() {
-            let t = Target::server(node);
-            let cert = self.store.cert_path(&t).exists();
-            let key = self.store.key_path(&t).exists();
+        for t in self.node_targets().map_err(|d| vec![d])? {
+            let cert = exists(self, t.cert_file())?;
+            let key = exists(self, t.key_file())?;
             let planned = match (cert, key) {
                 (true, true) => continue,
                 // The broker cannot use a certificate without its key.
@@ -795,9 +1135,15 @@ impl<'a> Pki<'a> {
                 Err(d) => diags.push(d),
             }
         }
-        for id in self.device_ids() {
-            let t = Target::device(id);
-            if self.store.cert_path(&t).exists() {
+        // One listing, not a lookup per device (fleets of 10,000).
+        let present: HashSet<String> = self
+            .store
+            .list(Role::Device)
+            .map_err(|d| vec![d])?
+            .into_iter()
+            .collect();
+        for t in self.targets(Role::Device).map_err(|d| vec![d])? {
+            if present.contains(t.name.as_str()) {
                 continue;
             }
             match self.key_for(&t, None, false) {
@@ -830,6 +1176,14 @@ impl<'a> Pki<'a> {
         within: Duration,
         new_keys: bool,
     ) -> Result<RenewReport, Vec<Diagnostic>> {
+        self.locked(|p| p.renew_locked(within, new_keys))
+    }
+
+    fn renew_locked(
+        &mut self,
+        within: Duration,
+        new_keys: bool,
+    ) -> Result<RenewReport, Vec<Diagnostic>> {
         let ca = self.load_ca().map_err(|d| vec![d])?;
         let mut report = RenewReport {
             ca_expires_within: (ca.info.not_after - self.now <= within)
@@ -838,11 +1192,8 @@ impl<'a> Pki<'a> {
         };
         let mut jobs = Vec::new();
         let mut diags = Vec::new();
-        let targets = self
-            .node_names()
-            .into_iter()
-            .map(Target::server)
-            .chain(self.device_ids().into_iter().map(Target::device));
+        let mut targets = self.node_targets().map_err(|d| vec![d])?;
+        targets.extend(self.targets(Role::Device).map_err(|d| vec![d])?);
         for t in targets {
             let cur = match self.current_cert(&t) {
                 Ok(Some(c)) => c,
@@ -866,8 +1217,9 @@ impl<'a> Pki<'a> {
                 });
                 continue;
             }
-            let has_key = self.store.key_path(&t).exists();
-            if new_keys && t.role == Role::Device && !has_key && self.store.csr_path(&t).exists() {
+            let has_key = self.store.exists(&t.key_file()).map_err(|d| vec![d])?;
+            let has_csr = self.store.exists(&t.csr_file()).map_err(|d| vec![d])?;
+            if new_keys && t.role == Role::Device && !has_key && has_csr {
                 report.skipped.push(Skipped {
                     target: t,
                     reason: "its key lives on the device: sign a new CSR from it with `mqttforge pki sign`".into(),
@@ -897,27 +1249,65 @@ impl<'a> Pki<'a> {
 
     // ------------------------------------------------------------- revoke
 
-    /// Revokes every unexpired certificate issued to `t` (the current one in
-    /// the directory, and earlier ones the state file lists) and writes the
-    /// CRL. The target need not be in the spec any more (a decommissioned
-    /// device).
-    pub fn revoke(&mut self, t: &Target, reason: Reason) -> Result<Revoked, Vec<Diagnostic>> {
-        let current = self.current_cert(t).map_err(|d| vec![d])?;
-        // (serial, subject) of every certificate of the target still valid.
-        let mut candidates: Vec<(String, String)> = Vec::new();
+    /// The target a name on the command line means: one of the spec's
+    /// nodes or devices, or one with a certificate in the directory (a
+    /// decommissioned device). A name that cannot be a file name (`../ca`)
+    /// is never used as a path: it is refused as not of the site.
+    pub fn target_named(&self, role: Role, name: &str) -> Result<Target, Vec<Diagnostic>> {
+        Target::named(role, name).ok_or_else(|| {
+            let mut known = self.store.list(role).unwrap_or_default();
+            known.extend(match role {
+                Role::Server => self.node_names(),
+                _ => self.device_ids(),
+            });
+            vec![self.not_of_site(role, name, &known)]
+        })
+    }
+
+    /// (serial, subject) of every certificate of `t` still valid: the
+    /// current one and earlier ones the state file lists, sorted by serial.
+    fn unexpired(&self, t: &Target, current: Option<&CertInfo>) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
         for r in self.index.issued.get(&t.key()).into_iter().flatten() {
             let expired = OffsetDateTime::parse(&r.not_after, &Rfc3339)
                 .map(|n| n <= self.now)
                 .unwrap_or(false);
             if !expired {
-                candidates.push((r.serial.clone(), r.subject.clone()));
+                out.push((r.serial.clone(), r.subject.clone()));
             }
         }
-        if let Some(c) = &current {
-            candidates.push((c.serial.clone(), c.subject.clone()));
+        if let Some(c) = current {
+            out.push((c.serial.clone(), c.subject.clone()));
         }
-        candidates.sort();
-        candidates.dedup_by(|a, b| a.0 == b.0);
+        out.sort();
+        out.dedup_by(|a, b| a.0 == b.0);
+        out
+    }
+
+    fn add_revocations(&mut self, t: &Target, serials: &[(String, String)], reason: Reason) {
+        for (serial, subject) in serials {
+            self.index.revoked.push(RevokedRecord {
+                serial: serial.clone(),
+                target: t.key(),
+                subject: subject.clone(),
+                revoked_at: rfc3339(self.now),
+                reason: reason.as_str().into(),
+            });
+        }
+        self.index_dirty = true;
+    }
+
+    /// Revokes every unexpired certificate issued to `t` (the current one in
+    /// the directory, and earlier ones the state file lists) and writes the
+    /// CRL. The target need not be in the spec any more (a decommissioned
+    /// device).
+    pub fn revoke(&mut self, t: &Target, reason: Reason) -> Result<Revoked, Vec<Diagnostic>> {
+        self.locked(|p| p.revoke_locked(t, reason))
+    }
+
+    fn revoke_locked(&mut self, t: &Target, reason: Reason) -> Result<Revoked, Vec<Diagnostic>> {
+        let current = self.current_cert(t).map_err(|d| vec![d])?;
+        let candidates = self.unexpired(t, current.as_ref());
         if candidates.is_empty() {
             return Err(vec![self.nothing_to_revoke(t).map_err(|d| vec![d])?]);
         }
@@ -945,16 +1335,7 @@ impl<'a> Pki<'a> {
                 crl: self.store.crl_path(),
             });
         }
-        for (serial, subj) in &fresh {
-            self.index.revoked.push(RevokedRecord {
-                serial: serial.clone(),
-                target: t.key(),
-                subject: subj.clone(),
-                revoked_at: rfc3339(self.now),
-                reason: reason.as_str().into(),
-            });
-        }
-        self.index_dirty = true;
+        self.add_revocations(t, &fresh, reason);
         let crl = self.write_crl(&ca).map_err(|d| vec![d])?;
         Ok(Revoked {
             target: t.clone(),
@@ -986,7 +1367,7 @@ impl<'a> Pki<'a> {
                 self.store.cert_path(t).display()
             ),
         );
-        Ok(match did_you_mean(&t.name, names.iter().map(String::as_str)) {
+        Ok(match did_you_mean(t.name.as_str(), names.iter().map(String::as_str)) {
             Some(s) => d.with_help(format!("did you mean `{s}`?")),
             None if role == Role::Device => d.with_help(
                 "name a device id with a certificate in the PKI directory (`--server` for a broker node)",
@@ -997,6 +1378,10 @@ impl<'a> Pki<'a> {
 
     /// Re-signs the CRL from the state file (nothing revoked: no CRL).
     pub fn refresh_crl(&mut self) -> Result<Option<PathBuf>, Vec<Diagnostic>> {
+        self.locked(Self::refresh_crl_locked)
+    }
+
+    fn refresh_crl_locked(&mut self) -> Result<Option<PathBuf>, Vec<Diagnostic>> {
         if self.index.revoked.is_empty() {
             return Ok(None);
         }
@@ -1011,7 +1396,7 @@ impl<'a> Pki<'a> {
             return Ok(false);
         }
         let path = self.store.crl_path();
-        let Some(text) = read_text(&path)? else {
+        let Some(text) = self.store.read(store::CRL)? else {
             return Ok(true);
         };
         let info = inspect::parse_crl(&Self::display(&path), &text)?;
@@ -1034,18 +1419,23 @@ impl<'a> Pki<'a> {
         let index_name = Self::display(&self.store.index_path());
         let pem = crl::sign(ca, &self.index, &index_name, self.now)?;
         let path = self.store.crl_path();
-        write_file(&path, pem.as_bytes(), store::MODE_PUBLIC, Durability::Sync)?;
+        self.store.write(
+            store::CRL,
+            pem.as_bytes(),
+            store::MODE_PUBLIC,
+            None,
+            Durability::Sync,
+        )?;
         self.save_index()?;
         Ok(path)
     }
 
     // ------------------------------------------------------------- status
 
-    /// Every certificate in the directory and every one the spec needs.
+    /// Every certificate in the directory and every one the spec needs;
+    /// each with its key (or kept CSR) checked against it.
     pub fn status(&self) -> Result<StatusReport, Vec<Diagnostic>> {
         let mut diags = Vec::new();
-        let mut certs = Vec::new();
-        let mut missing = Vec::new();
         let ca_der = match self.current_cert(&Target::ca()) {
             Ok(c) => c.map(|c| c.der),
             Err(d) => {
@@ -1053,57 +1443,23 @@ impl<'a> Pki<'a> {
                 None
             }
         };
-        let groups = [
-            (Role::Ca, vec!["ca".to_string()]),
-            (Role::Server, self.node_names()),
-            (Role::Device, self.device_ids()),
-        ];
-        for (role, wanted) in groups {
-            let present = match self.store.list(role) {
-                Ok(p) => p,
-                Err(d) => {
-                    diags.push(d);
-                    continue;
-                }
-            };
-            let wanted_set: HashSet<&str> = wanted.iter().map(String::as_str).collect();
-            // The spec's order first, then what is only on disk, sorted.
-            let mut names: Vec<&str> = wanted.iter().map(String::as_str).collect();
-            names.extend(
-                present
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|n| !wanted_set.contains(n)),
-            );
-            for name in names {
-                let t = Target {
-                    role,
-                    name: name.to_string(),
-                };
-                let path = self.store.cert_path(&t);
-                if !path.exists() {
-                    missing.push(MissingCert {
-                        role,
-                        name: name.to_string(),
-                        path: Self::display(&path),
-                    });
-                    continue;
-                }
-                match self.current_cert(&t) {
-                    Ok(Some(info)) => certs.push(self.cert_status(
-                        &t,
-                        &path,
-                        info,
-                        wanted_set.contains(name),
-                        ca_der.as_deref(),
-                    )),
-                    Ok(None) => missing.push(MissingCert {
-                        role,
-                        name: name.to_string(),
-                        path: Self::display(&path),
-                    }),
-                    Err(d) => diags.push(d),
-                }
+        let mut entries: Vec<(Target, bool)> = Vec::new();
+        for role in [Role::Ca, Role::Server, Role::Device] {
+            match self.status_targets(role) {
+                Ok(list) => entries.extend(list),
+                Err(d) => diags.push(d),
+            }
+        }
+        let checked = parallel_map(entries, |(t, in_spec)| {
+            self.status_of(&t, in_spec, ca_der.as_deref())
+        });
+        let mut certs = Vec::new();
+        let mut missing = Vec::new();
+        for entry in checked {
+            match entry {
+                Ok(Ok(c)) => certs.push(c),
+                Ok(Err(m)) => missing.push(m),
+                Err(d) => diags.push(d),
             }
         }
         let crl = match self.crl_status() {
@@ -1124,6 +1480,7 @@ impl<'a> Pki<'a> {
             expired: count(State::Expired),
             revoked: count(State::Revoked),
             foreign: count(State::Foreign),
+            mismatched: count(State::Mismatched),
             missing: missing.len(),
         };
         Ok(StatusReport {
@@ -1137,6 +1494,53 @@ impl<'a> Pki<'a> {
         })
     }
 
+    /// The targets status reports for a role, with whether the spec has
+    /// them: the spec's in its order, then those only on disk, sorted.
+    fn status_targets(&self, role: Role) -> Result<Vec<(Target, bool)>, Diagnostic> {
+        let wanted = self.targets(role)?;
+        let mut out: Vec<(Target, bool)> = wanted.iter().map(|t| (t.clone(), true)).collect();
+        let in_spec: HashSet<&str> = wanted.iter().map(|t| t.name.as_str()).collect();
+        for name in self.store.list(role)? {
+            if !in_spec.contains(name.as_str()) {
+                out.extend(Target::named(role, &name).map(|t| (t, false)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// One target's status, or what is missing.
+    fn status_of(
+        &self,
+        t: &Target,
+        in_spec: bool,
+        ca_der: Option<&[u8]>,
+    ) -> Result<Result<CertStatus, MissingCert>, Diagnostic> {
+        let path = self.store.cert_path(t);
+        let Some(info) = self.current_cert(t)? else {
+            return Ok(Err(MissingCert {
+                role: t.role,
+                name: t.name.to_string(),
+                path: Self::display(&path),
+            }));
+        };
+        let matches = self.key_matches(t, &info)?;
+        Ok(Ok(
+            self.cert_status(t, &path, info, in_spec, ca_der, matches)
+        ))
+    }
+
+    /// Whether the key beside a certificate (or, for a device whose key
+    /// lives on the device, its kept CSR) is the certificate's key; `None`
+    /// when there is neither.
+    fn key_matches(&self, t: &Target, info: &CertInfo) -> Result<Option<bool>, Diagnostic> {
+        if let Some(key) = self.load_key(t)? {
+            return Ok(Some(key.der_bytes() == info.public_key.as_slice()));
+        }
+        Ok(self
+            .load_csr(t)?
+            .map(|csr| csr.public_key_bits() == info.public_key.as_slice()))
+    }
+
     fn cert_status(
         &self,
         t: &Target,
@@ -1144,6 +1548,7 @@ impl<'a> Pki<'a> {
         info: CertInfo,
         in_spec: bool,
         ca_der: Option<&[u8]>,
+        key_matches: Option<bool>,
     ) -> CertStatus {
         let left = info.not_after - self.now;
         let days_left = left.whole_seconds().div_euclid(86_400);
@@ -1152,6 +1557,8 @@ impl<'a> Pki<'a> {
             t.role != Role::Ca && ca_der.is_none_or(|ca| !inspect::issued_by(&info.der, ca));
         let state = if revoked.is_some() {
             State::Revoked
+        } else if key_matches == Some(false) {
+            State::Mismatched
         } else if foreign {
             State::Foreign
         } else if left <= Duration::ZERO {
@@ -1163,7 +1570,7 @@ impl<'a> Pki<'a> {
         };
         CertStatus {
             role: t.role,
-            name: t.name.clone(),
+            name: t.name.to_string(),
             path: Self::display(path),
             subject: info.subject,
             serial: info.serial,
@@ -1181,7 +1588,7 @@ impl<'a> Pki<'a> {
 
     fn crl_status(&self) -> Result<Option<CrlStatus>, Diagnostic> {
         let path = self.store.crl_path();
-        let Some(text) = read_text(&path)? else {
+        let Some(text) = self.store.read(store::CRL)? else {
             return Ok(None);
         };
         let info = inspect::parse_crl(&Self::display(&path), &text)?;
@@ -1256,6 +1663,9 @@ pub enum State {
     Revoked,
     /// Not signed by the directory's CA.
     Foreign,
+    /// The key beside it (or the device's kept CSR) is not its key: the
+    /// broker or device holding the pair cannot use it.
+    Mismatched,
 }
 
 impl State {
@@ -1266,6 +1676,7 @@ impl State {
             State::Expired => "expired",
             State::Revoked => "revoked",
             State::Foreign => "foreign",
+            State::Mismatched => "mismatched",
         }
     }
 }
@@ -1341,6 +1752,7 @@ pub struct Summary {
     pub expired: usize,
     pub revoked: usize,
     pub foreign: usize,
+    pub mismatched: usize,
     pub missing: usize,
 }
 

@@ -1,20 +1,26 @@
-//! The PKI directory on disk: where each file lives, the modes it gets, atomic
-//! writes, and the state file (`index.json`).
+//! The PKI directory on disk: where each file lives, the modes it gets, and
+//! the state file (`index.json`).
 //!
-//! Every write goes to a temporary file in the same directory, created with
-//! its final mode (so a key is never readable by others, not even for a
-//! moment), then renamed over the target: a crash leaves the old file or the
-//! new one, never half of one.
+//! Every path is resolved through [`Root`]: relative to a descriptor of the
+//! PKI directory, never following a symbolic link (a link planted in
+//! `servers/` or `devices/` is refused, never written, chowned or read
+//! through). Every write goes to a temporary file in the same directory,
+//! created with its final mode and owner (so a key is never readable by
+//! others, not even for a moment), then renamed over the target: a crash
+//! leaves the old file or the new one, never half of one. Writers hold the
+//! directory's lock ([`LOCK`]).
 
 use std::collections::BTreeMap;
-use std::fs::{self, OpenOptions, Permissions};
-use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
 use crate::diag::Diagnostic;
+use crate::plan::fsroot::{self, FileMeta, Lock, NewFile, Owner, Root};
+use crate::spec::model::PathSegment;
+
+pub use crate::plan::fsroot::Durability;
 
 /// The CA certificate.
 pub const CA_CERT: &str = "ca.pem";
@@ -28,15 +34,17 @@ pub const INDEX: &str = "index.json";
 pub const SERVERS: &str = "servers";
 /// One certificate per device, with its key (or the device's CSR).
 pub const DEVICES: &str = "devices";
+/// The lock every command that writes holds (`flock`, the holder's pid inside).
+pub const LOCK: &str = ".mqttforge.lock";
 
 /// The CA key and device keys: owner only.
 pub const MODE_SECRET: u32 = 0o600;
-/// A broker's own key: owner and the broker's group (ownership is set by `apply`).
+/// A broker's own key: owner and the broker's group (root:<broker's group> when run as root).
 pub const MODE_BROKER_KEY: u32 = 0o640;
 /// Certificates, CSRs, the CRL and the state file.
 pub const MODE_PUBLIC: u32 = 0o644;
 /// Directories.
-pub const MODE_DIR: u32 = 0o755;
+pub const MODE_DIR: u32 = fsroot::MODE_DIR;
 
 /// What a certificate is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -57,34 +65,44 @@ impl Role {
     }
 }
 
-/// One certificate of the site: the CA, a broker node's or a device's.
+/// One certificate of the site: the CA, a broker node's or a device's. Its
+/// name is one file-name segment, so no target names a path.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Target {
     pub role: Role,
     /// The node name or device id (`ca` for the CA).
-    pub name: String,
+    pub name: PathSegment,
 }
 
 impl Target {
     pub fn ca() -> Target {
         Target {
             role: Role::Ca,
-            name: "ca".into(),
+            name: PathSegment::new("ca").expect("a segment"),
         }
     }
 
-    pub fn server(name: impl Into<String>) -> Target {
+    pub fn server(name: PathSegment) -> Target {
         Target {
             role: Role::Server,
-            name: name.into(),
+            name,
         }
     }
 
-    pub fn device(name: impl Into<String>) -> Target {
+    pub fn device(name: PathSegment) -> Target {
         Target {
             role: Role::Device,
-            name: name.into(),
+            name,
         }
+    }
+
+    /// A target named by a string (the spec, the command line, a directory
+    /// listing); `None` when the name cannot be a file name.
+    pub fn named(role: Role, name: &str) -> Option<Target> {
+        Some(Target {
+            role,
+            name: PathSegment::new(name)?,
+        })
     }
 
     /// The key of this certificate in the state file: `ca`, `servers/<node>`,
@@ -104,169 +122,245 @@ impl Target {
             Role::Ca | Role::Device => MODE_SECRET,
         }
     }
+
+    /// Its certificate, relative to the PKI directory.
+    pub fn cert_file(&self) -> String {
+        match self.role {
+            Role::Ca => CA_CERT.into(),
+            _ => format!("{}.pem", self.key()),
+        }
+    }
+
+    /// Its private key, relative to the PKI directory.
+    pub fn key_file(&self) -> String {
+        match self.role {
+            Role::Ca => CA_KEY.into(),
+            _ => format!("{}.key", self.key()),
+        }
+    }
+
+    /// A device's own CSR, kept once signed (its key lives on the device).
+    pub fn csr_file(&self) -> String {
+        format!("{DEVICES}/{}.csr", self.name)
+    }
 }
 
-/// Whether a write must reach the disk before the command reports success.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Durability {
-    /// fsync the file: the CA, the CRL and the state file.
-    Sync,
-    /// Leave it to the page cache: bulk leaf certificates and keys.
-    Lazy,
-}
-
-/// The PKI directory of a site.
-#[derive(Clone, Debug)]
+/// The PKI directory of a site, opened when first needed.
+#[derive(Debug)]
 pub struct Store {
-    root: PathBuf,
+    path: PathBuf,
+    dir: OnceLock<Root>,
 }
 
 impl Store {
-    pub fn new(root: impl Into<PathBuf>) -> Store {
-        Store { root: root.into() }
+    /// The PKI directory at `path` (which need not exist yet).
+    pub fn new(path: impl Into<PathBuf>) -> Store {
+        Store {
+            path: path.into(),
+            dir: OnceLock::new(),
+        }
+    }
+
+    /// A PKI directory already opened (inside an output tree, through its root).
+    pub fn within(dir: Root) -> Store {
+        let path = dir.path().to_path_buf();
+        let cell = OnceLock::new();
+        let _ = cell.set(dir);
+        Store { path, dir: cell }
     }
 
     pub fn root(&self) -> &Path {
-        &self.root
+        &self.path
+    }
+
+    /// The directory, opened (and created, with `create`) on first use.
+    fn dir(&self, create: bool) -> Result<Option<&Root>, Diagnostic> {
+        if let Some(d) = self.dir.get() {
+            return Ok(Some(d));
+        }
+        let opened = if create {
+            Some(Root::create(&self.path).map_err(fs_error)?)
+        } else {
+            Root::open(&self.path).map_err(fs_error)?
+        };
+        if let Some(d) = opened {
+            let _ = self.dir.set(d);
+        }
+        Ok(self.dir.get())
+    }
+
+    /// A file of the directory, for messages.
+    pub fn path_of(&self, rel: &str) -> PathBuf {
+        self.path.join(rel)
     }
 
     pub fn cert_path(&self, t: &Target) -> PathBuf {
-        match t.role {
-            Role::Ca => self.root.join(CA_CERT),
-            Role::Server => self.root.join(SERVERS).join(format!("{}.pem", t.name)),
-            Role::Device => self.root.join(DEVICES).join(format!("{}.pem", t.name)),
-        }
+        self.path_of(&t.cert_file())
     }
 
     pub fn key_path(&self, t: &Target) -> PathBuf {
-        match t.role {
-            Role::Ca => self.root.join(CA_KEY),
-            Role::Server => self.root.join(SERVERS).join(format!("{}.key", t.name)),
-            Role::Device => self.root.join(DEVICES).join(format!("{}.key", t.name)),
-        }
+        self.path_of(&t.key_file())
     }
 
-    /// Where a device's own CSR is kept once signed (its key lives on the device).
     pub fn csr_path(&self, t: &Target) -> PathBuf {
-        self.root.join(DEVICES).join(format!("{}.csr", t.name))
+        self.path_of(&t.csr_file())
     }
 
     pub fn crl_path(&self) -> PathBuf {
-        self.root.join(CRL)
+        self.path_of(CRL)
     }
 
     pub fn index_path(&self) -> PathBuf {
-        self.root.join(INDEX)
+        self.path_of(INDEX)
     }
 
     /// Creates the directory and its `servers/` and `devices/` folders (0755).
     pub fn create_dirs(&self) -> Result<(), Diagnostic> {
-        for dir in [
-            self.root.clone(),
-            self.root.join(SERVERS),
-            self.root.join(DEVICES),
-        ] {
-            if dir.is_dir() {
-                continue;
-            }
-            fs::create_dir_all(&dir).map_err(|e| io_error("create", &dir, &e))?;
-            fs::set_permissions(&dir, Permissions::from_mode(MODE_DIR))
-                .map_err(|e| io_error("set the mode of", &dir, &e))?;
+        let dir = self.dir(true)?.expect("created");
+        for sub in [SERVERS, DEVICES] {
+            dir.subdir(sub, true).map_err(fs_error)?;
         }
         Ok(())
     }
 
+    /// Takes the directory's lock (waiting a few seconds for another
+    /// writer) and removes the temporaries a killed writer left.
+    pub fn lock(&self) -> Result<Lock, Diagnostic> {
+        self.create_dirs()?;
+        let dir = self.dir(false)?.expect("created");
+        let lock = dir.lock(LOCK, fsroot::LOCK_WAIT).map_err(|e| {
+            Diagnostic::error("pki", e).with_help(
+                "another `mqttforge pki` or `apply` is writing this PKI directory; wait for it",
+            )
+        })?;
+        for sub in ["", SERVERS, DEVICES] {
+            dir.remove_temporaries(sub, None).map_err(fs_error)?;
+        }
+        Ok(lock)
+    }
+
+    /// A text file's contents; `None` when it does not exist.
+    pub fn read(&self, rel: &str) -> Result<Option<String>, Diagnostic> {
+        let Some(dir) = self.dir(false)? else {
+            return Ok(None);
+        };
+        let Some((bytes, _)) = dir.read(rel).map_err(fs_error)? else {
+            return Ok(None);
+        };
+        String::from_utf8(bytes).map(Some).map_err(|_| {
+            Diagnostic::error(
+                "pki",
+                format!(
+                    "{} is not a PEM text file (not UTF-8)",
+                    self.path_of(rel).display()
+                ),
+            )
+            .with_help("replace it with a PEM file, or delete it to have mqttforge create it")
+        })
+    }
+
+    /// Whether a regular file is there (a link there is an error).
+    pub fn exists(&self, rel: &str) -> Result<bool, Diagnostic> {
+        match self.dir(false)? {
+            Some(dir) => dir.is_file(rel).map_err(fs_error),
+            None => Ok(false),
+        }
+    }
+
+    /// A file's mode, owner and modification time.
+    pub fn meta(&self, rel: &str) -> Result<Option<FileMeta>, Diagnostic> {
+        match self.dir(false)? {
+            Some(dir) => dir.meta(rel).map_err(fs_error),
+            None => Ok(None),
+        }
+    }
+
+    /// A directory's metadata (`""`: the PKI directory itself).
+    pub fn dir_meta(&self, rel: &str) -> Result<Option<FileMeta>, Diagnostic> {
+        match self.dir(false)? {
+            Some(dir) => dir.dir_meta(rel).map_err(fs_error),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes `bytes` to `rel` atomically with `mode` (and `owner`, when given).
+    pub fn write(
+        &self,
+        rel: &str,
+        bytes: &[u8],
+        mode: u32,
+        owner: Option<Owner>,
+        durability: Durability,
+    ) -> Result<(), Diagnostic> {
+        let dir = self.dir(true)?.expect("created");
+        dir.write(
+            rel,
+            NewFile {
+                contents: bytes,
+                mode,
+                owner,
+                durability,
+            },
+        )
+        .map_err(fs_error)
+    }
+
+    /// Sets the owner of an existing file, through its descriptor.
+    pub fn set_owner(&self, rel: &str, owner: Owner) -> Result<(), Diagnostic> {
+        let dir = self.dir(true)?.expect("created");
+        dir.set_owner(rel, owner).map_err(fs_error)
+    }
+
+    /// Removes a file that may not exist.
+    pub fn remove(&self, rel: &str) -> Result<(), Diagnostic> {
+        match self.dir(false)? {
+            Some(dir) => dir.remove_file(rel).map_err(fs_error),
+            None => Ok(()),
+        }
+    }
+
+    /// The certificates (`*.pem` regular files) of `servers/`, `devices/`
+    /// or the directory itself (`""`) with their metadata: one listing
+    /// instead of a lookup per file.
+    pub fn certificates(&self, sub: &str) -> Result<BTreeMap<String, FileMeta>, Diagnostic> {
+        let Some(dir) = self.dir(false)? else {
+            return Ok(BTreeMap::new());
+        };
+        Ok(dir
+            .list_files(sub, ".pem")
+            .map_err(fs_error)?
+            .into_iter()
+            .collect())
+    }
+
     /// Names of the certificates (`<name>.pem`) in `servers/` or `devices/`, sorted.
     pub fn list(&self, role: Role) -> Result<Vec<String>, Diagnostic> {
-        let dir = match role {
+        let sub = match role {
             Role::Ca => return Ok(vec!["ca".into()]),
-            Role::Server => self.root.join(SERVERS),
-            Role::Device => self.root.join(DEVICES),
+            Role::Server => SERVERS,
+            Role::Device => DEVICES,
         };
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io_error("read", &dir, &e)),
+        let Some(dir) = self.dir(false)? else {
+            return Ok(Vec::new());
         };
         let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| io_error("read", &dir, &e))?;
-            let file = entry.file_name();
-            let file = file.to_string_lossy();
+        for (file, _) in dir.list(sub).map_err(fs_error)? {
             if let Some(name) = file.strip_suffix(".pem") {
-                if !name.starts_with('.') {
+                if PathSegment::new(name).is_some() {
                     names.push(name.to_string());
                 }
             }
         }
-        names.sort();
         Ok(names)
     }
 }
 
-/// Reads a text file; `None` when it does not exist.
-pub fn read_text(path: &Path) -> Result<Option<String>, Diagnostic> {
-    match fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| {
-            Diagnostic::error(
-                "pki",
-                format!("{} is not a PEM text file (not UTF-8)", path.display()),
-            )
-            .with_help("replace it with a PEM file, or delete it to have mqttforge create it")
-        }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io_error("read", path, &e)),
-    }
+/// A file-system error of the PKI directory (the message names the path).
+pub fn fs_error(message: String) -> Diagnostic {
+    Diagnostic::error("io", message).with_help("check the path and its permissions")
 }
 
-/// Writes `bytes` to `path` atomically with `mode`.
-pub fn write_file(
-    path: &Path,
-    bytes: &[u8],
-    mode: u32,
-    durability: Durability,
-) -> Result<(), Diagnostic> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "file".into());
-    let tmp = parent.join(format!(".{name}.mqttforge-{}", std::process::id()));
-    let result = (|| -> io::Result<()> {
-        let _ = fs::remove_file(&tmp);
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)?;
-        // The umask may have taken bits away from `mode`; never added any.
-        f.set_permissions(Permissions::from_mode(mode))?;
-        f.write_all(bytes)?;
-        if durability == Durability::Sync {
-            f.sync_all()?;
-        }
-        drop(f);
-        fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        io_error("write", path, &e)
-    })
-}
-
-/// Removes a file that may not exist.
-pub fn remove_file(path: &Path) -> Result<(), Diagnostic> {
-    match fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(io_error("remove", path, &e)),
-    }
-}
-
-pub fn io_error(action: &str, path: &Path, e: &io::Error) -> Diagnostic {
+pub fn io_error(action: &str, path: &Path, e: &std::io::Error) -> Diagnostic {
     Diagnostic::error("io", format!("cannot {action} {}: {e}", path.display()))
         .with_help("check the path and its permissions")
 }
@@ -316,8 +410,9 @@ pub struct RevokedRecord {
 pub const INDEX_VERSION: u32 = 1;
 
 impl Index {
-    pub fn load(path: &Path) -> Result<Index, Diagnostic> {
-        let Some(text) = read_text(path)? else {
+    pub fn load(store: &Store) -> Result<Index, Diagnostic> {
+        let path = &store.index_path();
+        let Some(text) = store.read(INDEX)? else {
             return Ok(Index {
                 version: INDEX_VERSION,
                 ..Index::default()
@@ -366,28 +461,40 @@ mod tests {
 
     #[test]
     fn writes_are_atomic_with_the_mode_asked_for() {
-        let dir = std::env::temp_dir().join(format!("mqttforge-store-{}", std::process::id()));
-        let store = Store::new(&dir);
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::new(dir.path().join("pki"));
         store.create_dirs().expect("dirs");
-        let key = store.key_path(&Target::device("d1"));
-        write_file(&key, b"k", MODE_SECRET, Durability::Sync).expect("write");
-        write_file(&key, b"k2", MODE_SECRET, Durability::Lazy).expect("overwrite");
-        let meta = fs::metadata(&key).expect("meta");
-        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
-        assert_eq!(fs::read(&key).expect("read"), b"k2");
+        let d1 = Target::named(Role::Device, "d1").expect("a segment");
+        store
+            .write(&d1.key_file(), b"k", MODE_SECRET, None, Durability::Sync)
+            .expect("write");
+        store
+            .write(&d1.key_file(), b"k2", MODE_SECRET, None, Durability::Lazy)
+            .expect("overwrite");
+        let meta = store.meta(&d1.key_file()).expect("meta").expect("there");
+        assert_eq!(meta.mode, 0o600);
+        assert_eq!(
+            store.read(&d1.key_file()).expect("read").as_deref(),
+            Some("k2")
+        );
         assert_eq!(
             store.list(Role::Device).expect("list"),
             Vec::<String>::new()
         );
-        write_file(
-            &store.cert_path(&Target::device("d1")),
-            b"c",
-            MODE_PUBLIC,
-            Durability::Lazy,
-        )
-        .expect("cert");
+        store
+            .write(&d1.cert_file(), b"c", MODE_PUBLIC, None, Durability::Lazy)
+            .expect("cert");
         assert_eq!(store.list(Role::Device).expect("list"), ["d1"]);
-        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn names_that_are_paths_are_no_targets() {
+        assert!(Target::named(Role::Device, "../ca").is_none());
+        assert!(Target::named(Role::Server, "a/b").is_none());
+        assert_eq!(
+            Target::named(Role::Server, "mqtt1").map(|t| t.key_file()),
+            Some("servers/mqtt1.key".to_string())
+        );
     }
 
     #[test]

@@ -2,13 +2,13 @@
 //! with its hash and mode. Written atomically like every other file.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::fsroot::{Durability, NewFile, Root};
 use crate::render::{OutputTree, Sensitivity};
 
-/// Where the manifest lives, relative to the output directory.
+/// Where the manifest lives, relative to an output directory (tree mode).
 pub const MANIFEST_PATH: &str = ".mqttforge/manifest.json";
 const VERSION: u32 = 1;
 
@@ -55,10 +55,18 @@ impl Manifest {
         }
     }
 
-    /// The directory's manifest; empty when there is none yet.
-    pub fn load(dir: &Path) -> Result<Manifest, String> {
-        let path = dir.join(MANIFEST_PATH);
-        match super::read_existing(&path)? {
+    /// The manifest at `rel` in `root`; empty when there is none yet (or
+    /// no root yet).
+    pub fn load(root: Option<&Root>, rel: &str) -> Result<Manifest, String> {
+        let path = match root {
+            Some(r) => r.shown(rel),
+            None => std::path::PathBuf::from(rel),
+        };
+        let existing = match root {
+            Some(r) => r.read(rel)?,
+            None => None,
+        };
+        match existing {
             None => Ok(Manifest {
                 version: VERSION,
                 files: BTreeMap::new(),
@@ -90,10 +98,18 @@ impl Manifest {
         }
     }
 
-    pub fn save(&self, dir: &Path) -> Result<(), String> {
+    pub fn save(&self, root: &Root, rel: &str) -> Result<(), String> {
         let mut text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
         text.push('\n');
-        super::write::atomic_write(&dir.join(MANIFEST_PATH), text.as_bytes(), 0o644)
+        root.write(
+            rel,
+            NewFile {
+                contents: text.as_bytes(),
+                mode: 0o644,
+                owner: None,
+                durability: Durability::Sync,
+            },
+        )
     }
 }
 

@@ -1,26 +1,33 @@
 //! Plan and apply: what the rendered tree would change in an output
-//! directory, and writing it there safely.
+//! directory (or on a host, at install paths), and writing it there safely.
 //!
-//! A manifest (`.mqttforge/manifest.json`) records every file mqttforge
-//! manages in the directory with its hash and mode, so apply deletes only
-//! files it manages and never overwrites one it does not (unless adopted on
-//! purpose). Every file is written atomically (temporary file in the same
-//! directory, fsync, rename, directory fsync), and the manifest is widened
-//! before any write and narrowed after the last one, so an apply killed at
-//! any point leaves every file whole (old or new) and a rerun converges.
+//! A manifest records every file mqttforge manages in the destination with
+//! its hash and mode, so apply deletes only files it manages and never
+//! overwrites one it does not (unless adopted on purpose). Every file is
+//! written atomically (temporary file in the same directory, fsync, rename,
+//! directory fsync), and the manifest is widened before any write and
+//! narrowed after the last one, so an apply killed at any point leaves every
+//! file whole (old or new) and a rerun converges. Every path is opened
+//! through [`fsroot::Root`], relative to the destination without following
+//! links; an apply holds the destination's lock from its plan to its end.
 
+pub mod fsroot;
+pub mod host;
 pub mod manifest;
+pub mod owner;
 pub mod write;
 
-use std::collections::BTreeMap;
-use std::fs;
-use std::io::ErrorKind;
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::render::{OutputTree, Sensitivity};
+use crate::render::{OutputFile, OutputTree, Sensitivity};
+use fsroot::{FileMeta, Lock, NewFile, Owner, Root};
+pub use host::{host_tree, install_host, plan_host, HostOptions};
 pub use manifest::{Manifest, MANIFEST_PATH};
+use owner::{Ownership, OwnershipFix};
+pub use write::write_new_tree;
 
 /// What happens to one file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -29,8 +36,10 @@ pub enum Action {
     Create,
     Update,
     Delete,
-    /// Only the mode differs.
+    /// Only the mode differs (and perhaps the owner).
     Mode,
+    /// Only the owner or group differs (running as root).
+    Owner,
     /// Exists but mqttforge does not manage it: apply refuses unless adopting.
     Conflict,
 }
@@ -42,6 +51,12 @@ pub struct Change {
     pub sensitive: bool,
     pub old_mode: Option<u32>,
     pub new_mode: Option<u32>,
+    /// `user:group` on disk, when apply sets owners and they differ.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_owner: Option<String>,
+    /// `user:group` apply gives the file, when it differs from the disk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_owner: Option<String>,
     /// The file on disk no longer matches what the last apply wrote.
     pub drifted: bool,
     #[serde(skip)]
@@ -69,6 +84,11 @@ impl Plan {
         self.changes.iter().filter(|c| c.action == Action::Conflict)
     }
 
+    /// Updates, mode and owner changes.
+    pub fn to_change(&self) -> usize {
+        self.count(Action::Update) + self.count(Action::Mode) + self.count(Action::Owner)
+    }
+
     /// "Plan: 3 to add, 2 to change, 1 to destroy."
     pub fn summary(&self) -> String {
         if self.is_empty() {
@@ -77,7 +97,7 @@ impl Plan {
         let mut s = format!(
             "Plan: {} to add, {} to change, {} to destroy.",
             self.count(Action::Create),
-            self.count(Action::Update) + self.count(Action::Mode),
+            self.to_change(),
             self.count(Action::Delete)
         );
         let conflicts = self.count(Action::Conflict);
@@ -91,70 +111,139 @@ impl Plan {
     }
 }
 
-/// Reads a file if it exists (and is a file).
-pub fn read_existing(path: &Path) -> Result<Option<(Vec<u8>, u32)>, String> {
-    use std::os::unix::fs::PermissionsExt;
-    match fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_file() => {
-            let bytes =
-                fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            Ok(Some((bytes, meta.permissions().mode() & 0o7777)))
+/// Where a plan applies: a directory, and where its manifest and lock live
+/// in it.
+#[derive(Clone, Debug)]
+pub struct Destination {
+    pub dir: PathBuf,
+    /// The manifest, relative to `dir`.
+    pub manifest: String,
+    /// The lock file, relative to `dir`.
+    pub lock: String,
+    /// Remove directories a delete leaves empty (tree mode; never on a host).
+    pub prune: bool,
+}
+
+impl Destination {
+    /// An output directory apply owns (`--out`): `.mqttforge/manifest.json`.
+    pub fn tree(out: &Path) -> Destination {
+        Destination {
+            dir: out.to_path_buf(),
+            manifest: MANIFEST_PATH.into(),
+            lock: ".mqttforge/lock".into(),
+            prune: true,
         }
-        Ok(_) => Err(format!(
-            "{} exists and is not a regular file",
-            path.display()
-        )),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+
+    /// A host's root (`--root`, `/` in production), files at their install
+    /// paths: `var/lib/mqttforge/<site>.manifest.json`.
+    pub fn host(root: &Path, site: &str) -> Result<Destination, String> {
+        let site = crate::spec::model::PathSegment::new(site)
+            .ok_or_else(|| format!("the site name `{site}` cannot be a file name"))?;
+        Ok(Destination {
+            dir: root.to_path_buf(),
+            manifest: format!("var/lib/mqttforge/{site}.manifest.json"),
+            lock: format!("var/lib/mqttforge/{site}.lock"),
+            prune: false,
+        })
+    }
+
+    /// Takes the destination's lock (creating the directory), waiting a few
+    /// seconds for another apply; the error names the holder's pid.
+    pub fn lock(&self) -> Result<Lock, String> {
+        Root::create(&self.dir)?.lock(&self.lock, fsroot::LOCK_WAIT)
     }
 }
 
-/// Compares the rendered tree with the directory. With `keep_secrets`, the
-/// tree was rendered without secrets: managed secret files are left alone.
-pub fn plan(tree: &OutputTree, dir: &Path, keep_secrets: bool) -> Result<Plan, String> {
-    let manifest = Manifest::load(dir)?;
+/// The owner wanted for `file`, and whether the disk differs.
+fn owner_change(ownership: Ownership, file: &OutputFile, on_disk: &FileMeta) -> Option<Owner> {
+    ownership
+        .wanted(file.group.as_deref())
+        .filter(|w| *w != on_disk.owner)
+}
+
+/// One change of a file the tree has.
+fn change_of(
+    path: &str,
+    file: &OutputFile,
+    on_disk: Option<(Vec<u8>, FileMeta)>,
+    managed: Option<&manifest::Entry>,
+    ownership: Ownership,
+) -> Option<Change> {
+    let mut change = Change {
+        path: path.to_string(),
+        action: Action::Create,
+        sensitive: file.sensitivity == Sensitivity::Secret,
+        old_mode: on_disk.as_ref().map(|(_, m)| m.mode),
+        new_mode: Some(file.mode),
+        old_owner: None,
+        new_owner: None,
+        drifted: false,
+        old: None,
+        new: Some(file.contents.clone()),
+    };
+    let Some((bytes, meta)) = on_disk else {
+        return Some(change);
+    };
+    let Some(entry) = managed else {
+        change.action = Action::Conflict;
+        change.old = Some(bytes);
+        return Some(change);
+    };
+    let owner = owner_change(ownership, file, &meta);
+    if let Some(wanted) = owner {
+        change.old_owner = Some(owner::display(meta.owner));
+        change.new_owner = Some(owner::display(wanted));
+    }
+    change.action = if bytes != file.contents {
+        change.drifted = manifest::sha256(&bytes) != entry.sha256;
+        Action::Update
+    } else if meta.mode != file.mode {
+        Action::Mode
+    } else if owner.is_some() {
+        Action::Owner
+    } else {
+        return None;
+    };
+    change.old = Some(bytes);
+    Some(change)
+}
+
+/// Compares the rendered tree with the destination. With `keep_secrets`,
+/// the tree was rendered without secrets: managed secret files are left
+/// alone. Owners are compared only when `ownership` sets them.
+pub fn plan(
+    tree: &OutputTree,
+    dest: &Destination,
+    keep_secrets: bool,
+    ownership: Ownership,
+) -> Result<Plan, String> {
+    let root = Root::open(&dest.dir)?;
+    let manifest = Manifest::load(root.as_ref(), &dest.manifest)?;
+    let read = |path: &str| match &root {
+        Some(r) => r.read(path),
+        None => Ok(None),
+    };
     let mut changes = Vec::new();
     for (path, file) in &tree.files {
-        let on_disk = read_existing(&dir.join(path))?;
         let managed = manifest.files.get(path);
-        let sensitive = file.sensitivity == Sensitivity::Secret;
-        let change = |action: Action, old: Option<(Vec<u8>, u32)>, drifted: bool| Change {
-            path: path.clone(),
-            action,
-            sensitive,
-            old_mode: old.as_ref().map(|(_, m)| *m),
-            new_mode: Some(file.mode),
-            drifted,
-            old: old.map(|(b, _)| b),
-            new: Some(file.contents.clone()),
-        };
-        match (on_disk, managed) {
-            (None, _) => changes.push(change(Action::Create, None, false)),
-            (Some(old), None) => changes.push(change(Action::Conflict, Some(old), false)),
-            (Some(old), Some(entry)) => {
-                let drifted = manifest::sha256(&old.0) != entry.sha256;
-                if old.0 != file.contents {
-                    changes.push(change(Action::Update, Some(old), drifted));
-                } else if old.1 != file.mode {
-                    changes.push(change(Action::Mode, Some(old), false));
-                }
-            }
-        }
+        changes.extend(change_of(path, file, read(path)?, managed, ownership));
     }
     for (path, entry) in &manifest.files {
         if tree.files.contains_key(path) || (keep_secrets && entry.sensitive) {
             continue;
         }
-        if let Some(old) = read_existing(&dir.join(path))? {
-            let sensitive = manifest.files[path].sensitive;
+        if let Some((bytes, meta)) = read(path)? {
             changes.push(Change {
                 path: path.clone(),
                 action: Action::Delete,
-                sensitive,
-                old_mode: Some(old.1),
+                sensitive: entry.sensitive,
+                old_mode: Some(meta.mode),
                 new_mode: None,
+                old_owner: None,
+                new_owner: None,
                 drifted: false,
-                old: Some(old.0),
+                old: Some(bytes),
                 new: None,
             });
         }
@@ -164,10 +253,21 @@ pub fn plan(tree: &OutputTree, dir: &Path, keep_secrets: bool) -> Result<Plan, S
 }
 
 /// Options of an apply.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ApplyOptions {
     /// Take over files that exist but are not managed.
     pub adopt: bool,
+    /// Set owners (root), or only report the commands to run (not root).
+    pub ownership: Ownership,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> ApplyOptions {
+        ApplyOptions {
+            adopt: false,
+            ownership: Ownership::detect(),
+        }
+    }
 }
 
 /// What apply did.
@@ -176,81 +276,186 @@ pub struct ApplyReport {
     pub written: Vec<String>,
     pub deleted: Vec<String>,
     pub modes: Vec<String>,
+    pub owners: Vec<String>,
+    /// Files whose owner apply could not set (not root, or the broker's
+    /// group does not exist here): what to run as root. Sorted.
+    pub pending: Vec<OwnershipFix>,
 }
 
-/// Makes the directory match the tree. Refuses (before writing anything) when
-/// an unmanaged file is in the way and `adopt` is off.
-pub fn apply(
-    tree: &OutputTree,
-    dir: &Path,
-    plan: &Plan,
-    opts: &ApplyOptions,
-) -> Result<ApplyReport, String> {
-    if !opts.adopt {
-        let conflicts: Vec<&str> = plan.conflicts().map(|c| c.path.as_str()).collect();
-        if !conflicts.is_empty() {
-            return Err(format!(
-                "refusing to overwrite {} file{} mqttforge does not manage: {}\n  \
-                 move {} away, or pass --adopt to let mqttforge manage {} from now on",
-                conflicts.len(),
-                if conflicts.len() == 1 { "" } else { "s" },
-                conflicts.join(", "),
-                if conflicts.len() == 1 { "it" } else { "them" },
-                if conflicts.len() == 1 { "it" } else { "them" },
-            ));
-        }
+/// The refusal when unmanaged files are in the way.
+fn refuse_conflicts(plan: &Plan) -> Result<(), String> {
+    let conflicts: Vec<&str> = plan.conflicts().map(|c| c.path.as_str()).collect();
+    if conflicts.is_empty() {
+        return Ok(());
     }
-    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    write::remove_stale_temporaries(dir)?;
-    let old = Manifest::load(dir)?;
+    let (s, it, them) = if conflicts.len() == 1 {
+        ("", "it", "it")
+    } else {
+        ("s", "them", "them")
+    };
+    Err(format!(
+        "refusing to overwrite {} file{s} mqttforge does not manage: {}\n  \
+         move {it} away, or pass --adopt to let mqttforge manage {them} from now on",
+        conflicts.len(),
+        conflicts.join(", "),
+    ))
+}
+
+/// Removes the temporaries a killed apply left beside the files it
+/// manages (and its manifest): only in their directories, only theirs.
+fn remove_stale_temporaries(
+    root: &Root,
+    dest: &Destination,
+    old: &Manifest,
+    tree: &OutputTree,
+) -> Result<(), String> {
+    let mut by_dir: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let paths = old.files.keys().chain(tree.files.keys());
+    for path in paths.chain(std::iter::once(&dest.manifest)) {
+        let (dir, base) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+        by_dir.entry(dir).or_default().insert(base);
+    }
+    for (dir, bases) in by_dir {
+        let bases: Vec<&str> = bases.into_iter().collect();
+        root.remove_temporaries(dir, Some(&bases))?;
+    }
+    Ok(())
+}
+
+/// The manifest after this apply: the tree's files, plus secret files the
+/// plan leaves alone (rendered without secrets).
+fn narrowed(tree: &OutputTree, old: &Manifest, plan: &Plan) -> Manifest {
     let mut new = Manifest::of_tree(tree);
-    // Entries the plan keeps (secret files left alone) stay managed.
-    let deleted: Vec<&str> = plan
+    let deleted: BTreeSet<&str> = plan
         .changes
         .iter()
         .filter(|c| c.action == Action::Delete)
         .map(|c| c.path.as_str())
         .collect();
     for (path, entry) in &old.files {
-        if !new.files.contains_key(path) && !deleted.contains(&path.as_str()) && entry.sensitive {
+        if !new.files.contains_key(path) && !deleted.contains(path.as_str()) && entry.sensitive {
             new.files.insert(path.clone(), entry.clone());
         }
     }
+    new
+}
+
+/// Makes the destination match the tree. Refuses (before writing anything)
+/// when an unmanaged file is in the way and `adopt` is off. The caller
+/// holds the destination's lock ([`Destination::lock`]) from the plan on.
+pub fn apply(
+    tree: &OutputTree,
+    dest: &Destination,
+    plan: &Plan,
+    opts: &ApplyOptions,
+) -> Result<ApplyReport, String> {
+    if !opts.adopt {
+        refuse_conflicts(plan)?;
+    }
+    let root = Root::create(&dest.dir)?;
+    let old = Manifest::load(Some(&root), &dest.manifest)?;
+    remove_stale_temporaries(&root, dest, &old, tree)?;
+    let new = narrowed(tree, &old, plan);
     // Widen first: every path this apply may write or still has to delete is
     // managed before anything is touched, so a rerun after a crash converges.
     let mut widened = old.clone();
     for (path, entry) in &new.files {
         widened.files.insert(path.clone(), entry.clone());
     }
-    widened.save(dir)?;
+    if widened != old {
+        widened.save(&root, &dest.manifest)?;
+    }
     let mut report = ApplyReport::default();
     for change in &plan.changes {
-        let target = dir.join(&change.path);
-        match change.action {
-            Action::Create | Action::Update | Action::Conflict => {
-                let file = &tree.files[&change.path];
-                write::atomic_write(&target, &file.contents, file.mode)?;
-                write::set_owner(&target, file)?;
-                report.written.push(change.path.clone());
-            }
-            Action::Mode => {
-                let file = &tree.files[&change.path];
-                write::set_mode(&target, file.mode)?;
-                report.modes.push(change.path.clone());
-            }
-            Action::Delete => {
-                write::remove(&target, dir)?;
-                report.deleted.push(change.path.clone());
-            }
-        }
+        apply_change(&root, dest, tree, change, opts.ownership, &mut report)?;
     }
-    new.save(dir)?;
+    if new != widened {
+        new.save(&root, &dest.manifest)?;
+    }
+    report.pending = pending_ownership(&root, tree, opts.ownership)?;
     Ok(report)
 }
 
-/// Hashes of the files apply manages, by path (for tests and status).
-pub fn managed(dir: &Path) -> Result<BTreeMap<String, String>, String> {
-    Ok(Manifest::load(dir)?
+/// Carries out one change of the plan.
+fn apply_change(
+    root: &Root,
+    dest: &Destination,
+    tree: &OutputTree,
+    change: &Change,
+    ownership: Ownership,
+    report: &mut ApplyReport,
+) -> Result<(), String> {
+    let path = change.path.as_str();
+    match change.action {
+        Action::Create | Action::Update | Action::Conflict => {
+            let file = &tree.files[path];
+            root.write(
+                path,
+                NewFile {
+                    contents: &file.contents,
+                    mode: file.mode,
+                    owner: ownership.wanted(file.group.as_deref()),
+                    durability: fsroot::Durability::Sync,
+                },
+            )?;
+            report.written.push(change.path.clone());
+        }
+        Action::Mode | Action::Owner => {
+            let file = &tree.files[path];
+            if let Some(owner) = ownership.wanted(file.group.as_deref()) {
+                root.set_owner(path, owner)?;
+            }
+            root.set_mode(path, file.mode)?;
+            if change.action == Action::Mode {
+                report.modes.push(change.path.clone());
+            } else {
+                report.owners.push(change.path.clone());
+            }
+        }
+        Action::Delete => {
+            root.remove(path, dest.prune)?;
+            report.deleted.push(change.path.clone());
+        }
+    }
+    Ok(())
+}
+
+/// The files whose owner is not what it must be where installed and that
+/// apply did not set: every one when not root, those of a group missing
+/// here when root.
+fn pending_ownership(
+    root: &Root,
+    tree: &OutputTree,
+    ownership: Ownership,
+) -> Result<Vec<OwnershipFix>, String> {
+    let mut out = Vec::new();
+    for (path, file) in &tree.files {
+        let group = file.group.as_deref();
+        if ownership.wanted(group).is_some() {
+            continue;
+        }
+        let Some(meta) = root.meta(path)? else {
+            continue;
+        };
+        let wanted = owner::installed_owner(group);
+        if wanted == Some(meta.owner) && meta.mode == file.mode {
+            continue;
+        }
+        out.push(OwnershipFix {
+            path: root.shown(path),
+            owner: format!("root:{}", group.unwrap_or("root")),
+            mode: file.mode,
+            mode_differs: meta.mode != file.mode,
+        });
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Hashes of the files apply manages in a destination, by path.
+pub fn managed(dest: &Destination) -> Result<BTreeMap<String, String>, String> {
+    let root = Root::open(&dest.dir)?;
+    Ok(Manifest::load(root.as_ref(), &dest.manifest)?
         .files
         .into_iter()
         .map(|(p, e)| (p, e.sha256))

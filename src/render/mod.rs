@@ -15,9 +15,6 @@ pub mod targets;
 pub mod templates;
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -337,90 +334,6 @@ pub fn spec_error(
     Diagnostic::error(code, message)
         .with_label(Label::primary(site.spans.value(pointer), "here"))
         .with_help(help)
-}
-
-/// Writes a tree into `out`, which must not exist or be empty. The tree is
-/// written beside it first and renamed into place, so a failure leaves no
-/// half-written output.
-pub fn write_new_tree(tree: &OutputTree, out: &Path) -> Result<(), String> {
-    if out.exists() {
-        let mut entries =
-            fs::read_dir(out).map_err(|e| format!("cannot read {}: {e}", out.display()))?;
-        if entries.next().is_some() {
-            return Err(format!(
-                "{} is not empty; render writes a new tree (use `mqttforge apply` to update one)",
-                out.display()
-            ));
-        }
-    }
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let staging = parent.join(format!(".{name}.mqttforge-{}", std::process::id()));
-    let result = write_tree_into(tree, &staging).and_then(|()| {
-        if out.exists() {
-            fs::remove_dir(out).map_err(|e| format!("cannot replace {}: {e}", out.display()))?;
-        }
-        fs::rename(&staging, out)
-            .map_err(|e| format!("cannot move the tree to {}: {e}", out.display()))
-    });
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&staging);
-    }
-    result
-}
-
-impl OutputTree {
-    /// Installs the tree the way a test variant expects it: each file at its
-    /// install path under `root/<host>/` for each of its hosts.
-    pub fn install_into(&self, root: &Path) -> Result<(), String> {
-        use std::os::unix::fs::PermissionsExt;
-        for file in self.files.values() {
-            let Some(install) = &file.install else {
-                continue;
-            };
-            for host in &file.hosts {
-                let path = root.join(host).join(install.trim_start_matches('/'));
-                if let Some(p) = path.parent() {
-                    fs::create_dir_all(p)
-                        .map_err(|e| format!("cannot create {}: {e}", p.display()))?;
-                }
-                fs::write(&path, &file.contents)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                fs::set_permissions(&path, fs::Permissions::from_mode(file.mode))
-                    .map_err(|e| format!("cannot set the mode of {}: {e}", path.display()))?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Writes every file of the tree under `dir` (created), with its mode.
-pub fn write_tree_into(tree: &OutputTree, dir: &Path) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    for (rel, file) in &tree.files {
-        let path = dir.join(rel);
-        if let Some(p) = path.parent() {
-            fs::create_dir_all(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?;
-        }
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        f.set_permissions(fs::Permissions::from_mode(file.mode))
-            .map_err(|e| format!("cannot set the mode of {}: {e}", path.display()))?;
-        f.write_all(&file.contents)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

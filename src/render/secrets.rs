@@ -253,6 +253,25 @@ pub fn read_previous(out: &std::path::Path) -> std::collections::BTreeMap<String
         .collect()
 }
 
+/// The same, from a host's file system under `root` (apply --root): each
+/// file at its production install path, keyed by its tree path.
+pub fn read_previous_installed(
+    site: &Site,
+    root: &std::path::Path,
+) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let installed = super::Layout::new(site.spec.engine, "", false);
+    [
+        (MOSQUITTO_PASSWD, installed.conf("passwd")),
+        (EMQX_USERS, installed.secrets(EMQX_USERS_FILE)),
+    ]
+    .into_iter()
+    .filter_map(|(path, install)| {
+        let bytes = std::fs::read(root.join(install.trim_start_matches('/'))).ok()?;
+        Some((path.to_string(), bytes))
+    })
+    .collect()
+}
+
 /// The secret-bearing files of the site (none with [`SecretMode::Skip`]).
 pub fn files(ctx: &RenderCtx<'_>) -> Result<Vec<(String, OutputFile)>, Vec<Diagnostic>> {
     let mut out = Vec::new();

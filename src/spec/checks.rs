@@ -121,6 +121,10 @@ pub const CHECKS: &[Check] = &[
         name: "firmware macro names",
         run: firmware_macros,
     },
+    Check {
+        name: "PKI directory",
+        run: pki_dir,
+    },
 ];
 
 pub fn run(json: &Value, spans: &SpanMap) -> Vec<Diagnostic> {
@@ -1291,6 +1295,33 @@ fn line_hazards(ctx: &mut Ctx<'_>) {
             span,
             "here",
             "write the value on one line without control characters: it ends up in line-based configs and comments",
+        );
+    }
+}
+
+/// `pki.dir` is a path inside the output tree: relative, without `..`,
+/// `.` or empty components (the CA key must never be written elsewhere).
+fn pki_dir(ctx: &mut Ctx<'_>) {
+    let Some(dir) = ctx.json.pointer("/pki/dir").and_then(Value::as_str) else {
+        return;
+    };
+    let problem = if dir.starts_with('/') {
+        Some("is an absolute path")
+    } else if dir.split('/').any(|c| c == "..") {
+        Some("climbs out with `..`")
+    } else if dir.split('/').any(|c| c.is_empty() || c == ".") {
+        Some("has an empty or `.` component")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        let span = ctx.value_span("/pki/dir");
+        ctx.error(
+            "pki-dir-outside",
+            format!("`pki.dir` `{dir}` {problem}: the PKI directory must stay inside the output tree"),
+            span,
+            "outside the output tree",
+            "write a relative path inside the output directory, such as `pki` or `secrets/pki`; keep a PKI elsewhere with `mqttforge pki --dir DIR`",
         );
     }
 }

@@ -743,3 +743,57 @@ pub struct Reason(
     #[schemars(length(min = 1, max = 500), regex(pattern = super::units::REASON_PATTERN))]
     pub  String,
 );
+
+/// One file-name segment made from a name: a device id, a node name, a site
+/// name, an id given on the command line (`pki revoke SPEC ID`). Anything
+/// used as a file name goes through it, so no name can become a path: it is
+/// never empty, never `.` or `..`, never starts with `.` (hidden and
+/// temporary files are mqttforge's own), and holds no `/`, no NUL, no
+/// control character, at most 255 bytes.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PathSegment(String);
+
+impl PathSegment {
+    /// `None` when `name` cannot be one file-name segment.
+    pub fn new(name: &str) -> Option<PathSegment> {
+        let ok = !name.is_empty()
+            && name.len() <= 255
+            && !name.starts_with('.')
+            && !name.chars().any(|c| c == '/' || c.is_control());
+        ok.then(|| PathSegment(name.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&Ident> for PathSegment {
+    /// Identifiers (letters, digits, `.`, `_`, `-`, starting with a letter or
+    /// a digit, validated at load) are always one segment.
+    fn from(id: &Ident) -> PathSegment {
+        PathSegment(id.0.clone())
+    }
+}
+
+impl std::fmt::Display for PathSegment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod path_segment_tests {
+    use super::PathSegment;
+
+    #[test]
+    fn names_that_would_be_paths_are_refused() {
+        for bad in ["", ".", "..", "../ca", "a/b", ".hidden", "a\0b", "a\nb"] {
+            assert!(PathSegment::new(bad).is_none(), "{bad:?}");
+        }
+        assert_eq!(
+            PathSegment::new("press-01").map(|s| s.to_string()),
+            Some("press-01".into())
+        );
+    }
+}
