@@ -716,7 +716,7 @@ fn a_second_hocon_parser_agrees_and_sees_only_known_keys() {
         let on_disk = dir.path().join(path.replace('/', "_"));
         std::fs::write(&on_disk, &file.contents).unwrap();
         let out = Command::new(&python)
-            .arg(common::root().join("tests/support/hocon_keys.py"))
+            .arg(common::root().join("scripts/hocon-keys.py"))
             .arg(&on_disk)
             .output()
             .unwrap();
@@ -762,6 +762,60 @@ fn a_second_hocon_parser_agrees_and_sees_only_known_keys() {
         checked += 1;
     }
     assert_eq!(checked, 3);
+}
+
+/// No EMQX runs here, so the rule decides: every listener of the rendered
+/// EMQX site authenticates its clients, takes a required certificate's CN,
+/// or is mounted apart (MQ-AUTH-003 finds nothing); take the mountpoint or
+/// the authenticator away and it finds the hole.
+#[test]
+fn every_emqx_listener_authenticates_or_grants_nothing() {
+    let tree = production("emqx-cluster");
+    let conf = text(&tree, "emqx/mqtt1/emqx.conf");
+    let dir = tempfile::tempdir().unwrap();
+    let audit = |text: &str| {
+        let f = dir.path().join("emqx.conf");
+        std::fs::write(&f, text).unwrap();
+        let out = common::mqttforge(&[
+            "audit",
+            &f.display().to_string(),
+            "--select",
+            "MQ-AUTH-003",
+            "--format",
+            "json",
+        ]);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["message"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(audit(&conf), Vec::<String>::new());
+    let unmounted: String = conf
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("mountpoint"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let found = audit(&unmounted);
+    assert!(
+        found.iter().any(|m| m.contains("`tcp.health`")),
+        "{found:?}"
+    );
+    // Without an authenticator EMQX admits anyone: the password listener,
+    // once reachable beyond loopback, is open.
+    let start = conf.find("authentication = [").unwrap();
+    let end = start + conf[start..].find("\n]\n").unwrap() + 3;
+    let open = format!("{}{}", &conf[..start], &conf[end..])
+        .replace("bind = \"127.0.0.1:1883\"", "bind = \"0.0.0.0:1883\"");
+    let found = audit(&open);
+    assert!(
+        found
+            .iter()
+            .any(|m| m.contains("`tcp.internal`") && m.contains("anonymous")),
+        "{found:?}"
+    );
 }
 
 #[test]

@@ -40,7 +40,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
 ];
 
 /// A validated site: the typed spec and where each of its values came from.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Site {
     pub spec: SiteSpec,
     pub spans: SpanMap,

@@ -492,7 +492,7 @@ pub enum KeyAlgorithm {
 
 /// One permission: exactly one of `read`, `write`, `readwrite` or `deny`,
 /// naming a topic filter where `{id}` is the principal's own id.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Permission {
     #[serde(default)]

@@ -14,7 +14,7 @@ use testcontainers::runners::SyncRunner;
 use testcontainers::{Container, GenericImage, ImageExt};
 
 use super::local::{probe_site, Hosts};
-use super::{progress, Outcome, Probe};
+use super::{install, progress, Outcome, Probe};
 use crate::diag::Diagnostic;
 use crate::render::{self, RenderOptions, SecretMode};
 use crate::spec::model::Engine;
@@ -61,15 +61,97 @@ impl Drop for Network {
     }
 }
 
-/// How a broker container starts: the directories and key ownership the
-/// Debian package's systemd unit would provide, the log on stdout for
-/// readiness, then mosquitto in the foreground.
-const MOSQUITTO_START: &str = "mkdir -p /run/mosquitto /var/lib/mosquitto /var/log/mosquitto \
-    && chown -R mosquitto: /run/mosquitto /var/lib/mosquitto /var/log/mosquitto /etc/mosquitto/certs \
-    && chmod 0640 /etc/mosquitto/certs/*.key \
-    && touch /var/log/mosquitto/mosquitto.log && chown mosquitto: /var/log/mosquitto/mosquitto.log \
-    && (tail -n +1 -F /var/log/mosquitto/mosquitto.log &) \
-    && exec mosquitto -c /etc/mosquitto/mosquitto.conf";
+/// Where a container finds the tree apply installed for its host (a tar
+/// that keeps owner and group names: GNU tar maps them to the image's own
+/// users when root unpacks it).
+const INSTALL_TAR: &str = "/mqttforge-install.tar";
+
+/// How a broker container starts: the host's installed tree unpacked at
+/// `/` with its owners and modes, then what the Debian package provides
+/// (the data, log and run directories, owned by `mosquitto`), the log on
+/// stdout for readiness, and mosquitto in the foreground as root: it drops
+/// to `mosquitto` before it reads keys, ACL and password file, as on a host.
+const MOSQUITTO_START: &str = "set -e
+tar -xpf /mqttforge-install.tar -C /
+mkdir -p /run/mosquitto /var/lib/mosquitto /var/log/mosquitto
+chown mosquitto: /run/mosquitto /var/lib/mosquitto /var/log/mosquitto
+touch /var/log/mosquitto/mosquitto.log
+chown mosquitto: /var/log/mosquitto/mosquitto.log
+tail -n +1 -F /var/log/mosquitto/mosquitto.log &
+mosquitto -c /etc/mosquitto/mosquitto.conf &
+pid=$!
+trap 'kill -TERM $pid; wait $pid' TERM INT
+set +e
+wait $pid
+status=$?
+sleep 1
+exit $status";
+
+/// How the load balancer's container starts: its installed tree, the run
+/// directory of the stats socket, haproxy in the foreground (its
+/// environment is the one its systemd drop-in names, passed in).
+const HAPROXY_START: &str = "tar -xpf /mqttforge-install.tar -C / \
+    && mkdir -p /run/haproxy && exec haproxy -db -f /etc/haproxy/haproxy.cfg";
+
+/// Waits for Mosquitto's "running" line in a container's output (stdout and
+/// stderr); when the container exits first, its last lines are the error.
+fn wait_running(container: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let logs = Command::new("docker")
+            .args(["logs", container])
+            .output()
+            .map(|o| {
+                let mut text = String::from_utf8_lossy(&o.stdout).into_owned();
+                text.push_str(&String::from_utf8_lossy(&o.stderr));
+                text
+            })
+            .unwrap_or_default();
+        if logs.contains(" running") {
+            return Ok(());
+        }
+        let running = Command::new("docker")
+            .args(["inspect", "-f", "{{.State.Running}}", container])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "true");
+        if !running || Instant::now() > deadline {
+            let tail: Vec<&str> = logs.lines().rev().take(5).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            return Err(format!(
+                "mosquitto {} in its container: {}",
+                if running {
+                    "did not report running within 30 s"
+                } else {
+                    "exited"
+                },
+                tail.join(" | ")
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Images the runtime needs are present, or can be pulled; where neither,
+/// say how to build them here instead of the engine's pull error.
+fn ensure_image(name: &str) -> Result<(), String> {
+    let present = Command::new("docker")
+        .args(["image", "inspect", name])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if present {
+        return Ok(());
+    }
+    let pulled = Command::new("timeout")
+        .args(["120", "docker", "pull", "--quiet", name])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if pulled {
+        return Ok(());
+    }
+    Err(format!(
+        "the image `{name}` is not here and cannot be pulled (no registry answers): build local images from Debian packages with `scripts/build-images.sh` (about a minute; no registry needed) and pass them: `--image mosquitto=mqttforge-local/mosquitto:2.0.11 --image haproxy=mqttforge-local/haproxy:2.6.12`"
+    ))
+}
 
 struct DockerHosts {
     nodes: Vec<(String, Container<GenericImage>)>,
@@ -168,6 +250,19 @@ pub fn run(
     images: &Images,
     quiet: bool,
 ) -> Result<Vec<Probe>, Vec<Diagnostic>> {
+    run_with(site, spec_name, work, images, quiet, &|_| {})
+}
+
+/// [`run`], with a change to the rendered tree before anything is installed
+/// (tests prove a broken file makes the matching probe fail).
+pub fn run_with(
+    site: &Site,
+    spec_name: &str,
+    work: &Path,
+    images: &Images,
+    quiet: bool,
+    tamper: &dyn Fn(&mut crate::render::OutputTree),
+) -> Result<Vec<Probe>, Vec<Diagnostic>> {
     let fail = |m: String| vec![Diagnostic::error("verify", m)];
     if site.spec.engine != Engine::Mosquitto {
         return super::local::run(site, spec_name, work, quiet);
@@ -177,6 +272,11 @@ pub fn run(
             "no docker engine answers (`docker info` failed)".into(),
         ));
     }
+    ensure_image(&images.mosquitto).map_err(fail)?;
+    if site.spec.load_balancer.is_some() {
+        ensure_image(&images.haproxy).map_err(fail)?;
+    }
+    let site = &install::with_observer(site);
     let tag = format!("mqttforge-verify-{}", std::process::id());
     let names: BTreeMap<String, String> = site
         .spec
@@ -200,7 +300,8 @@ pub fn run(
         quiet,
         "rendering the container variant (production paths, node names on the test network)",
     );
-    let tree = render::render(site, &opts)?;
+    let mut tree = render::render(site, &opts)?;
+    tamper(&mut tree);
     let pki = work.join("pki");
     crate::pki::ensure(site, &pki)?;
     let foreign = work.join("foreign-pki");
@@ -222,46 +323,34 @@ pub fn run(
         .iter()
         .map(|l| (l.name.0.clone(), l.port))
         .collect();
+    let stage = work.join("stage");
     let mut nodes = Vec::new();
     for node in &site.spec.nodes {
         let cname = &names[node.name.as_str()];
-        let mut img =
-            image(&images.mosquitto).with_wait_for(WaitFor::message_on_stdout(" running"));
+        let host = stage.join(&node.name.0);
+        let bytes = install::install(site, &tree, Some(&pki), &node.name.0, &host, work)
+            .and_then(|_| install::archive(&host))
+            .map_err(fail)?;
+        let mut img = image(&images.mosquitto).with_wait_for(WaitFor::Nothing);
         for port in ports.values() {
             img = img.with_exposed_port(ContainerPort::Tcp(*port));
         }
-        let mut request = img
+        let request = img
             .with_network(tag.clone())
             .with_container_name(cname.clone())
             .with_hostname(cname.clone())
             .with_cmd(["sh", "-c", MOSQUITTO_START])
+            .with_copy_to(INSTALL_TAR, bytes)
             .with_startup_timeout(Duration::from_secs(30));
-        for f in tree.files.values() {
-            if let (Some(install), true) =
-                (&f.install, f.hosts.iter().any(|h| h == node.name.as_str()))
-            {
-                request = request.with_copy_to(install.clone(), f.contents.clone());
-            }
-        }
-        for (from, to) in [
-            ("ca.pem".to_string(), "ca.pem".to_string()),
-            (
-                format!("servers/{}.pem", node.name),
-                format!("{}.pem", node.name),
-            ),
-            (
-                format!("servers/{}.key", node.name),
-                format!("{}.key", node.name),
-            ),
-        ] {
-            let bytes = std::fs::read(pki.join(&from)).map_err(|e| fail(format!("{from}: {e}")))?;
-            request = request.with_copy_to(format!("/etc/mosquitto/certs/{to}"), bytes);
-        }
         progress(
             quiet,
             &format!("starting container {cname} ({})", images.mosquitto),
         );
-        match request.start() {
+        let started = request
+            .start()
+            .map_err(|e| e.to_string())
+            .and_then(|c| wait_running(cname).map(|()| c));
+        match started {
             Ok(c) => nodes.push((node.name.0.clone(), c)),
             Err(e) => {
                 return Ok(vec![Probe {
@@ -272,27 +361,32 @@ pub fn run(
         }
     }
     let nofile = (site.spec.capacity.clients * 11 / 10 * 2 + 2048) as i64;
-    let lb_request = site.spec.load_balancer.as_ref().map(|_| {
-        let mut img = image(&images.haproxy).with_wait_for(WaitFor::seconds(1));
-        for port in ports.values() {
-            img = img.with_exposed_port(ContainerPort::Tcp(*port));
+    let lb_request = match site.spec.load_balancer {
+        None => None,
+        Some(_) => {
+            let host = stage.join("lb");
+            let bytes = install::install(site, &tree, None, "lb", &host, work)
+                .and_then(|_| install::archive(&host))
+                .map_err(fail)?;
+            // What systemd would hand haproxy.service: its drop-in's EnvironmentFile.
+            let env = install::service_environment(&host, "haproxy.service").map_err(fail)?;
+            let mut img = image(&images.haproxy).with_wait_for(WaitFor::seconds(1));
+            for port in ports.values() {
+                img = img.with_exposed_port(ContainerPort::Tcp(*port));
+            }
+            let mut r = img
+                .with_network(tag.clone())
+                .with_container_name(format!("lb-{tag}"))
+                // HAProxy raises its open-file limit to about 2 x maxconn.
+                .with_ulimit("nofile", nofile, Some(nofile))
+                .with_cmd(["sh", "-c", HAPROXY_START])
+                .with_copy_to(INSTALL_TAR, bytes);
+            for (k, v) in env {
+                r = r.with_env_var(k, v);
+            }
+            Some(r)
         }
-        let mut r = img
-            .with_network(tag.clone())
-            .with_container_name(format!("lb-{tag}"))
-            .with_env_var("HAPROXY_STATS_PASSWORD", "verify-stats")
-            // HAProxy raises its open-file limit to about 2 x maxconn.
-            .with_ulimit("nofile", nofile, Some(nofile))
-            .with_cmd([
-                "sh",
-                "-c",
-                "mkdir -p /run/haproxy && exec haproxy -db -f /etc/haproxy/haproxy.cfg",
-            ]);
-        if let Some(f) = tree.files.get("haproxy/haproxy.cfg") {
-            r = r.with_copy_to("/etc/haproxy/haproxy.cfg", f.contents.clone());
-        }
-        r
-    });
+    };
     let hosts = DockerHosts {
         nodes,
         ports,

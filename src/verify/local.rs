@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::client::{Client, Tls};
-use super::{free_port, progress, Outcome, Probe};
+use super::{free_port, install, progress, Outcome, Probe};
 use crate::diag::Diagnostic;
 use crate::render::{self, RenderOptions, SecretMode};
 use crate::spec::model::{ClientCerts, Engine, TlsVersion};
@@ -34,33 +34,6 @@ fn which(tool: &str) -> Option<PathBuf> {
         .chain(["/usr/sbin", "/sbin"])
         .map(|d| Path::new(d).join(tool))
         .find(|p| p.is_file())
-}
-
-/// Mosquitto started as root drops to the `mosquitto` user before it reads
-/// its keys: the node's tree must be that user's (DOMAIN.md).
-fn hand_to_broker_user(work: &Path, host: &Path) -> Result<(), String> {
-    if !crate::plan::write::running_as_root() {
-        return Ok(());
-    }
-    use std::os::unix::fs::PermissionsExt;
-    let mut p = host.to_path_buf();
-    while p.starts_with(work) || p == work {
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| e.to_string())?;
-        match p.parent() {
-            Some(parent) => p = parent.to_path_buf(),
-            None => break,
-        }
-    }
-    let status = Command::new("chown")
-        .args(["-R", "mosquitto:mosquitto"])
-        .arg(host)
-        .status()
-        .map_err(|e| format!("chown: {e}"))?;
-    if !status.success() {
-        return Err("chown to the mosquitto user failed (does the user exist?)".into());
-    }
-    Ok(())
 }
 
 fn start_mosquitto(bin: &Path, conf: &Path, log: &Path) -> Result<Proc, String> {
@@ -189,7 +162,7 @@ pub fn run_with(
 ) -> Result<Vec<Probe>, Vec<Diagnostic>> {
     let fail = |m: String| vec![Diagnostic::error("verify", m)];
     if site.spec.engine == Engine::Emqx {
-        return emqx_structural(site, spec_name);
+        return super::emqx::structural(site, spec_name);
     }
     if site.spec.engine != Engine::Mosquitto {
         return Ok(vec![Probe {
@@ -202,102 +175,150 @@ pub fn run_with(
     }
     let mosquitto = which("mosquitto")
         .ok_or_else(|| fail("`mosquitto` is not on PATH (Debian package mosquitto)".into()))?;
-    let root = work.join("root");
-    let mut ports = BTreeMap::new();
-    for l in &site.spec.listeners {
-        ports.insert(l.name.0.clone(), free_port().map_err(fail)?);
-        ports.insert(format!("lb.{}", l.name), free_port().map_err(fail)?);
-    }
-    ports.insert("lb.stats".into(), free_port().map_err(fail)?);
-    let secrets = super::generated_secrets(site);
-    let opts = RenderOptions {
-        spec_name: spec_name.to_string(),
-        root: root.display().to_string(),
-        ports: ports.clone(),
-        loopback: true,
-        containers: None,
-        secrets: SecretMode::Resolve,
-        secret_values: secrets.clone(),
-        pki_dir: None,
-        previous_secrets: Default::default(),
-    };
-    progress(
-        quiet,
-        "rendering the test variant (loopback ports, generated passwords)",
-    );
-    let mut tree = render::render(site, &opts)?;
-    tamper(&mut tree);
-    tree.install_into(&root).map_err(fail)?;
-    progress(quiet, "issuing a PKI with the site's profiles");
-    let pki = work.join("pki");
-    crate::pki::ensure(site, &pki)?;
-    let foreign = work.join("foreign-pki");
-    crate::pki::ensure(site, &foreign)?;
+    let variant = Variant::render(site, spec_name, work, quiet, tamper)?;
+    let site = &variant.site;
     let mut brokers = Vec::new();
-    let mut probes = Vec::new();
+    let mut notes = Vec::new();
     for (i, node) in site.spec.nodes.iter().enumerate() {
-        let host = root.join(&node.name.0);
-        let certs = host.join("etc/mosquitto/certs");
-        std::fs::create_dir_all(&certs).map_err(|e| fail(e.to_string()))?;
-        for (from, to) in [
-            ("ca.pem".to_string(), "ca.pem".to_string()),
-            (
-                format!("servers/{}.pem", node.name),
-                format!("{}.pem", node.name),
-            ),
-            (
-                format!("servers/{}.key", node.name),
-                format!("{}.key", node.name),
-            ),
-        ] {
-            std::fs::copy(pki.join(&from), certs.join(&to))
-                .map_err(|e| fail(format!("cannot install {from}: {e}")))?;
-        }
-        for d in ["run/mosquitto", "var/log/mosquitto", "var/lib/mosquitto"] {
-            std::fs::create_dir_all(host.join(d)).map_err(|e| fail(e.to_string()))?;
-        }
-        hand_to_broker_user(work, &host).map_err(fail)?;
+        let host = install::host_root(&variant.root, &node.name.0);
+        let installed = install::install(
+            site,
+            &variant.tree,
+            Some(&variant.pki),
+            &node.name.0,
+            &host,
+            work,
+        )
+        .and_then(|note| {
+            install::package_directories(&host, MOSQUITTO_PACKAGE_DIRS, "mosquitto")?;
+            Ok(note)
+        });
+        let note = match installed {
+            Ok(note) => note,
+            Err(e) => return Ok(vec![config_loads_failed(&node.name.0, &e)]),
+        };
+        notes.push(note);
         progress(quiet, &format!("starting mosquitto for node {}", node.name));
         let conf = host.join("etc/mosquitto/mosquitto.conf");
         let log = host.join("var/log/mosquitto/mosquitto.log");
         match start_mosquitto(&mosquitto, &conf, &log) {
-            Ok(p) => {
-                brokers.push((
-                    node.name.0.clone(),
-                    format!("127.0.0.{}", 11 + i),
-                    conf,
-                    log,
-                    Some(p),
-                ));
-            }
-            Err(e) => {
-                probes.push(Probe {
-                    name: "config loads",
-                    outcome: Outcome::Fail(format!("node {}: {e}", node.name)),
-                });
-                return Ok(probes);
-            }
+            Ok(p) => brokers.push((
+                node.name.0.clone(),
+                format!("127.0.0.{}", 11 + i),
+                conf,
+                log,
+                Some(p),
+            )),
+            Err(e) => return Ok(vec![config_loads_failed(&node.name.0, &e)]),
         }
     }
-    probes.push(Probe {
+    let mut probes = vec![Probe {
         name: "config loads",
         outcome: Outcome::Pass(format!(
-            "{} mosquitto node(s) running with the rendered config, ACL and password file",
-            brokers.len()
+            "{} mosquitto node(s) running from the tree apply installs ({})",
+            brokers.len(),
+            notes.first().cloned().unwrap_or_default()
         )),
-    });
+    }];
+    if site.spec.load_balancer.is_some() {
+        let lb = install::host_root(&variant.root, "lb");
+        install::install(site, &variant.tree, None, "lb", &lb, work).map_err(fail)?;
+    }
     let hosts = LocalHosts {
         mosquitto: mosquitto.clone(),
         brokers: std::cell::RefCell::new(brokers),
-        ports: ports.clone(),
-        root: root.clone(),
+        ports: variant.ports.clone(),
+        root: variant.root.clone(),
         haproxy: std::cell::RefCell::new(None),
         nofile: site.spec.capacity.clients * 11 / 10 * 2 + 2048,
     };
     probes.extend(probe_site(
-        site, &hosts, &tree, &pki, &foreign, &secrets, quiet,
+        site,
+        &hosts,
+        &variant.tree,
+        &variant.pki,
+        &variant.foreign,
+        &variant.secrets,
+        quiet,
     )?);
     Ok(probes)
+}
+
+/// What the Debian package's unit gives Mosquitto (its data, log and run
+/// directories, owned by `mosquitto`).
+const MOSQUITTO_PACKAGE_DIRS: &[&str] =
+    &["/run/mosquitto", "/var/log/mosquitto", "/var/lib/mosquitto"];
+
+fn config_loads_failed(node: &str, why: &str) -> Probe {
+    Probe {
+        name: "config loads",
+        outcome: Outcome::Fail(format!("node {node}: {why}")),
+    }
+}
+
+/// The test variant of a site for the local runtime: the site with an
+/// observer when it has no administrator, rendered on loopback ports with
+/// generated secrets, a PKI with the site's profiles and a foreign one.
+pub(crate) struct Variant {
+    pub site: Site,
+    pub tree: crate::render::OutputTree,
+    pub root: PathBuf,
+    pub ports: BTreeMap<String, u16>,
+    pub secrets: BTreeMap<String, String>,
+    pub pki: PathBuf,
+    pub foreign: PathBuf,
+}
+
+impl Variant {
+    fn render(
+        site: &Site,
+        spec_name: &str,
+        work: &Path,
+        quiet: bool,
+        tamper: &dyn Fn(&mut crate::render::OutputTree),
+    ) -> Result<Variant, Vec<Diagnostic>> {
+        let fail = |m: String| vec![Diagnostic::error("verify", m)];
+        let site = install::with_observer(site);
+        let root = work.join("root");
+        let mut ports = BTreeMap::new();
+        for l in &site.spec.listeners {
+            ports.insert(l.name.0.clone(), free_port().map_err(fail)?);
+            ports.insert(format!("lb.{}", l.name), free_port().map_err(fail)?);
+        }
+        ports.insert("lb.stats".into(), free_port().map_err(fail)?);
+        let secrets = super::generated_secrets(&site);
+        progress(quiet, "issuing a PKI with the site's profiles");
+        let pki = work.join("pki");
+        crate::pki::ensure(&site, &pki)?;
+        let foreign = work.join("foreign-pki");
+        crate::pki::ensure(&site, &foreign)?;
+        let opts = RenderOptions {
+            spec_name: spec_name.to_string(),
+            root: root.display().to_string(),
+            ports: ports.clone(),
+            loopback: true,
+            containers: None,
+            secrets: SecretMode::Resolve,
+            secret_values: secrets.clone(),
+            pki_dir: Some(pki.clone()),
+            previous_secrets: Default::default(),
+        };
+        progress(
+            quiet,
+            "rendering the test variant (loopback ports, generated passwords)",
+        );
+        let mut tree = render::render(&site, &opts)?;
+        tamper(&mut tree);
+        Ok(Variant {
+            site,
+            tree,
+            root,
+            ports,
+            secrets,
+            pki,
+            foreign,
+        })
+    }
 }
 
 /// Where a runtime runs the site: each node's listeners, restarting and
@@ -577,80 +598,6 @@ pub(crate) fn probe_site(
 }
 
 type Broker = (String, String, PathBuf, PathBuf, Option<Proc>);
-
-/// No EMQX binary can be had here: an EMQX site gets the structural probes
-/// (its files parse, with EMQX 5 keys only), and the others are listed as
-/// needing an EMQX image.
-fn emqx_structural(site: &Site, spec_name: &str) -> Result<Vec<Probe>, Vec<Diagnostic>> {
-    use crate::formats::{emqx_keys, erlang, hocon};
-    let tree = render::render(
-        site,
-        &RenderOptions::production(spec_name, SecretMode::Skip),
-    )?;
-    let mut problems = Vec::new();
-    let mut confs = 0;
-    for (path, f) in tree.files.iter().filter(|(p, _)| p.ends_with("emqx.conf")) {
-        confs += 1;
-        match hocon::parse(&String::from_utf8_lossy(&f.contents)) {
-            Ok(root) => problems.extend(
-                hocon::flatten(&root)
-                    .into_iter()
-                    .filter(|(k, _, _)| !emqx_keys::is_known(k))
-                    .map(|(k, pos, _)| format!("{path}:{pos}: `{k}` is not an EMQX 5 key")),
-            ),
-            Err(e) => problems.push(format!("{path}: {e}")),
-        }
-    }
-    let acl = tree
-        .files
-        .get("emqx/acl.conf")
-        .map(|f| String::from_utf8_lossy(&f.contents).into_owned())
-        .unwrap_or_default();
-    let acl_outcome = match erlang::parse(&acl) {
-        Ok(terms)
-            if terms
-                .last()
-                .is_some_and(|t| erlang::to_source(&t.term) == "{deny,all}") =>
-        {
-            Outcome::Pass(format!(
-                "{} rules in Erlang terms, ending in {{deny, all}}",
-                terms.len()
-            ))
-        }
-        Ok(_) => Outcome::Fail("acl.conf does not end with {deny, all}.".into()),
-        Err(e) => Outcome::Fail(format!("acl.conf: {e}")),
-    };
-    let mut probes = vec![
-        Probe {
-            name: "emqx.conf is HOCON with EMQX 5 keys only",
-            outcome: if problems.is_empty() {
-                Outcome::Pass(format!(
-                    "{confs} node config(s) checked against the EMQX 5 key table"
-                ))
-            } else {
-                Outcome::Fail(problems.join("; "))
-            },
-        },
-        Probe {
-            name: "acl.conf parses",
-            outcome: acl_outcome,
-        },
-    ];
-    for name in [
-        "config loads",
-        "mTLS probes",
-        "TLS 1.2 refused where 1.3 is required",
-        "publish/subscribe round trip",
-        "ACL matrix agrees with `acl check`",
-        "load balancer health checks and failover",
-    ] {
-        probes.push(Probe {
-            name,
-            outcome: Outcome::NotApplicable("needs an EMQX image (EMQX is not packaged for Debian; no image can be pulled here)".into()),
-        });
-    }
-    Ok(probes)
-}
 
 /// Every device role x own device / another device x read / write of each of
 /// the role's topics, observed on Mosquitto over MQTT 3.1.1 (a denied publish
@@ -968,6 +915,8 @@ impl Hosts for LocalHosts {
             let _ = std::fs::create_dir_all(p);
         }
         let nofile = self.nofile;
+        // What systemd would hand haproxy.service: its drop-in's EnvironmentFile.
+        let env = install::service_environment(&self.root.join("lb"), "haproxy.service")?;
         let mut proc = Proc(
             Command::new("sh")
                 .arg("-c")
@@ -976,7 +925,7 @@ impl Hosts for LocalHosts {
                 .arg("-db")
                 .arg("-f")
                 .arg(&cfg)
-                .env("HAPROXY_STATS_PASSWORD", "verify-stats")
+                .envs(&env)
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .spawn()

@@ -8,6 +8,8 @@
 
 pub mod client;
 pub mod docker;
+pub mod emqx;
+pub mod install;
 pub mod local;
 
 use std::collections::BTreeMap;

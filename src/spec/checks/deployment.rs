@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::{str_of, Ctx};
+use super::{list, str_of, Ctx};
 
 /// Every check of this module, run by [`super::CHECKS`].
 pub fn run(ctx: &mut Ctx<'_>) {
@@ -13,6 +13,35 @@ pub fn run(ctx: &mut Ctx<'_>) {
     unsupported_redundancy(ctx);
     emqx_persistence(ctx);
     emqx_queue_thresholds(ctx);
+    rumqttd_unproven_listeners(ctx);
+}
+
+/// rumqttd 0.20 has no topic authorization and mqttforge gives it no
+/// passwords (its `auth` table would hold them in plaintext): a client that
+/// reaches a listener reaches every topic. Beyond loopback, only a listener
+/// that requires client certificates proves who connects.
+fn rumqttd_unproven_listeners(ctx: &mut Ctx<'_>) {
+    if str_of(ctx.json, "engine") != Some("rumqttd") {
+        return;
+    }
+    for (ptr, l) in list(ctx.json, "listeners") {
+        let loopback = l
+            .get("bind")
+            .and_then(Value::as_str)
+            .and_then(|b| b.parse::<std::net::IpAddr>().ok())
+            .is_some_and(|ip| ip.is_loopback());
+        let certs = l.pointer("/tls/client_certs").and_then(Value::as_str) == Some("required");
+        if !loopback && !certs {
+            let span = ctx.spans.key(&format!("{ptr}/name"));
+            ctx.error(
+                "unproven-identity",
+                "rumqttd has no topic authorization: any client that reaches this listener may read and write every topic, and it is reachable beyond loopback without a client certificate".into(),
+                span,
+                "open to anyone who reaches it",
+                "bind it to 127.0.0.1, or require client certificates: `tls: { client_certs: required }`",
+            );
+        }
+    }
 }
 
 /// EMQX 5 refuses to start without `node.cookie` (the packaged default

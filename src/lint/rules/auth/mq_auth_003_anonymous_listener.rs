@@ -17,8 +17,9 @@
 //! it that user's ACL lines); EMQX 5 takes the username a client sends on a
 //! listener with `enable_authn = false`, or with no authenticator at all,
 //! unless the username is the certificate's CN on a listener that requires
-//! certificates. Exempt: an EMQX listener with a `mountpoint`, whose
-//! clients reach only their own prefix.
+//! certificates. Exempt from both: an EMQX listener with a `mountpoint`,
+//! whose clients reach only their own prefix (anonymous or not, they are
+//! given nothing of the site).
 //!
 //! Why it matters: anonymous clients are only limited by the ACL's default
 //! rules; on a network listener anyone who can reach the port can publish
@@ -90,7 +91,7 @@ fn unproven_usernames(facts: &Facts, out: &mut Vec<Finding>) {
 /// clients may claim).
 fn anonymous_finding(facts: &Facts, l: &ListenerFact) -> bool {
     let cert_required = l.tls.as_ref().is_some_and(|t| t.require_client_cert);
-    l.anonymous && !cert_required && exposed(facts, l)
+    l.anonymous && !cert_required && !l.isolated && exposed(facts, l)
 }
 
 fn anonymous_access(facts: &Facts, out: &mut Vec<Finding>) {

@@ -5,7 +5,7 @@ leaf, objects inside arrays included (their paths use `[]`, as
 src/formats/emqx/emqx-5.8.keys does): "s" for a value pyhocon reads as a
 string, "o" for anything it converts (numbers, booleans, durations). Substitutions are not resolved: mqttforge writes
 none, and a quoted `${...}` must stay a literal.
-usage: hocon_keys.py FILE"""
+usage: hocon-keys.py FILE (also run by `mqttforge verify` on EMQX sites)"""
 import json
 import sys
 
