@@ -30,6 +30,9 @@ pub const MAX_NODES: usize = 200_000;
 pub struct SourceFile {
     pub name: String,
     pub text: String,
+    /// Spans of secret values (inline passwords): every snippet of this file
+    /// shows them masked, whatever diagnostic prints the line.
+    secrets: std::sync::Mutex<Vec<Span>>,
 }
 
 impl SourceFile {
@@ -37,7 +40,41 @@ impl SourceFile {
         Arc::new(SourceFile {
             name: name.into(),
             text: text.into(),
+            secrets: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// Marks a span of this file as a secret value: [`SourceFile::shown_line`]
+    /// masks it from then on.
+    pub fn mark_secret(&self, span: &Span) {
+        if let Ok(mut secrets) = self.secrets.lock() {
+            secrets.push(span.clone());
+        }
+    }
+
+    /// A 1-based line as diagnostics show it: secret values masked with `*`
+    /// (one per character), control characters as `\u{..}` (a line cannot
+    /// carry terminal escapes or break the snippet).
+    pub fn shown_line(&self, line: usize) -> String {
+        let text = self.line_text(line).unwrap_or("");
+        let secrets = self.secrets.lock().map(|s| s.clone()).unwrap_or_default();
+        text.chars()
+            .enumerate()
+            .map(|(i, c)| {
+                let col = i + 1;
+                let secret = secrets.iter().any(|s| {
+                    (s.line < line || (s.line == line && s.col <= col))
+                        && (s.end_line > line || (s.end_line == line && col < s.end_col))
+                });
+                if secret {
+                    '*'
+                } else if c.is_control() && c != '\t' {
+                    '\u{fffd}'
+                } else {
+                    c
+                }
+            })
+            .collect()
     }
 
     /// Reads a file, refusing anything over [`MAX_FILE_BYTES`] or not UTF-8.

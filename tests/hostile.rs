@@ -1235,3 +1235,25 @@ fn compile_header(header: &Path, text: &str, fleet: bool) -> (bool, String) {
     }
     run(&mut cmd)
 }
+
+/// Any diagnostic that prints the source line of an inline secret shows it
+/// masked, in text output (JSON and SARIF print no source lines).
+#[test]
+fn an_inline_secret_is_masked_in_every_snippet() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("site.yaml");
+    std::fs::write(
+        &spec,
+        "site: x\nenvironment: production\nengine: mosquitto\ncapacity: { clients: 10, msg_per_s: 10, max_payload: 1KiB }\nnodes: [ { name: n1, address: 10.0.0.1 } ]\nlisteners: [ { name: l, port: 1883, bind: 127.0.0.1 } ]\nusers: [ { name: admin, role: admin, password: { value: \"hunter2-canary\" } } ]\n",
+    )
+    .unwrap();
+    for format in ["text", "json", "sarif"] {
+        let out = common::mqttforge(&["lint", &spec.display().to_string(), "--format", format]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("MQ-AUTH-002"), "{format}: {text}");
+        assert!(
+            !text.contains("hunter2-canary"),
+            "{format} echoes the secret:\n{text}"
+        );
+    }
+}

@@ -61,13 +61,13 @@ fn render_one(out: &mut String, d: &Diagnostic, style: Style) {
             out,
             "{pad}{} {}:{}:{}",
             p.wrap("1;34", arrow),
-            s.file.name,
+            s.file.name.escape_debug(),
             s.line,
             s.col
         );
         let bar = p.wrap("1;34", "|");
         let _ = writeln!(out, "{pad} {bar}");
-        let line_text = s.file.line_text(s.line).unwrap_or("");
+        let line_text = s.file.shown_line(s.line);
         let _ = writeln!(
             out,
             "{} {bar} {}",

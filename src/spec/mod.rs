@@ -134,9 +134,32 @@ pub fn load(path: &Path) -> Result<Site, Vec<Diagnostic>> {
     load_source(file)
 }
 
+/// Inline secret values (`value:` of a secret) are masked in every
+/// snippet any diagnostic prints of this spec.
+fn mark_inline_secrets(json: &serde_json::Value, pointer: &str, spans: &SpanMap) {
+    match json {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                mark_inline_secrets(v, &source::pointer_join(pointer, k), spans);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                mark_inline_secrets(v, &source::pointer_join(pointer, i), spans);
+            }
+        }
+        _ if schema::is_secret_value(pointer) => {
+            let span = spans.value(pointer);
+            span.file.mark_secret(&span);
+        }
+        _ => {}
+    }
+}
+
 /// Validates spec text already in memory.
 pub fn load_source(file: Arc<SourceFile>) -> Result<Site, Vec<Diagnostic>> {
     let doc = source::load_yaml(&file)?;
+    mark_inline_secrets(&doc.json, "", &doc.spans);
     if !doc.json.is_object() {
         let span = doc.spans.value("");
         return Err(vec![Diagnostic::error(
