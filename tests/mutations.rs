@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::sync::Arc;
 
 use mqttforge::source::{load_yaml, SourceFile};
 use mqttforge::spec::load_source;
