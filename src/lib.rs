@@ -10,12 +10,13 @@ pub mod catalog;
 pub mod cli;
 pub mod diag;
 pub mod formats;
+pub mod fs;
 pub mod lint;
 pub mod mqtt;
 pub mod pki;
 pub mod plan;
 pub mod render;
-pub mod schema;
+
 pub mod source;
 pub mod spec;
 pub mod suggest;

@@ -7,7 +7,6 @@
 
 mod common;
 
-
 use mqttforge::source::{load_yaml, SourceFile};
 use mqttforge::spec::load_source;
 

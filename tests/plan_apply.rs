@@ -1072,7 +1072,7 @@ fn as_root_owners_are_set_and_owner_drift_is_a_change() {
 /// not show them, and the report lists exactly what to run as root.
 #[test]
 fn not_root_apply_reports_the_commands_to_run() {
-    use mqttforge::plan::owner::{commands, Ownership};
+    use mqttforge::fs::owner::{commands, Ownership};
     use mqttforge::plan::{self, ApplyOptions, Destination};
     use mqttforge::render::{render, RenderOptions, SecretMode};
     let s = Site::new("edge-mosquitto");

@@ -10,9 +10,9 @@ use super::plan::{
 };
 use super::{exit, stdout_style};
 use crate::diag::Diagnostic;
+use crate::fs::owner::{self, Ownership, OwnershipFix};
+use crate::fs::root::Root;
 use crate::pki::{EnsureReport, Pki, Store};
-use crate::plan::fsroot::Root;
-use crate::plan::owner::{self, Ownership, OwnershipFix};
 use crate::plan::{self, ApplyOptions, ApplyReport, Destination, Plan};
 use crate::render::OutputTree;
 use crate::spec::Site;

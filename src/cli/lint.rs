@@ -176,7 +176,7 @@ fn lint_one(spec_path: &std::path::Path, args: &LintArgs) -> u8 {
             return exit::FAILED;
         }
     };
-    let derived = Derived::new(&site, &opts);
+    let derived = Derived::new(&site, &opts.placement());
     let facts = lint::spec::facts(&site, &derived, &tree);
     let sup: Vec<Suppression> = lint::spec::suppressions(&site);
     let diags = selected(lint::run(&facts, false, &sup), &args.select);

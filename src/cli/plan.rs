@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::{exit, stdout_style, Format};
 use crate::diag::{self, Style};
-use crate::plan::owner::Ownership;
+use crate::fs::owner::Ownership;
 use crate::plan::{self, Action, Destination, HostOptions, Plan};
 use crate::render::{self, OutputTree, RenderOptions, SecretMode};
 use crate::spec;

@@ -8,6 +8,6 @@
 pub struct Args {}
 
 pub fn run(_: Args) -> u8 {
-    print!("{}", crate::schema::schema_text());
+    print!("{}", crate::spec::schema::schema_text());
     super::exit::OK
 }

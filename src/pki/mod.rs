@@ -54,7 +54,7 @@ use crate::spec::model::KeyAlgorithm;
 use crate::spec::Site;
 use crate::suggest::did_you_mean;
 
-use crate::plan::fsroot::{Lock, Owner};
+use crate::fs::root::{Lock, Owner};
 pub use crl::Reason;
 use inspect::{CertInfo, Csr};
 pub use profile::Profile;
@@ -163,10 +163,10 @@ fn write_outside(path: &Path, pem: &[u8]) -> Result<(), Diagnostic> {
             )))
         }
     };
-    let dir = crate::plan::fsroot::Root::create(parent).map_err(store::fs_error)?;
+    let dir = crate::fs::root::Root::create(parent).map_err(store::fs_error)?;
     dir.write(
         name,
-        crate::plan::fsroot::NewFile {
+        crate::fs::root::NewFile {
             contents: pem,
             mode: store::MODE_PUBLIC,
             owner: None,
@@ -214,7 +214,7 @@ pub struct Pki<'a> {
     index: Index,
     /// The state file as it was when `index` was read (unchanged: no need
     /// to read it again under the lock).
-    index_seen: Option<crate::plan::fsroot::FileMeta>,
+    index_seen: Option<crate::fs::root::FileMeta>,
     index_dirty: bool,
     rng: SystemRandom,
     now: OffsetDateTime,
@@ -805,12 +805,12 @@ impl<'a> Pki<'a> {
         if t.role != Role::Server {
             return None;
         }
-        crate::plan::owner::Ownership::detect().wanted(Some(self.broker_group()))
+        crate::fs::owner::Ownership::detect().wanted(Some(self.broker_group()))
     }
 
     /// The group of the broker's service user (`mosquitto`, `emqx`, ...).
     pub fn broker_group(&self) -> &'static str {
-        crate::render::layout::ENGINE_LAYOUTS
+        crate::spec::layout::ENGINE_LAYOUTS
             .iter()
             .find(|l| l.engine == self.site.spec.engine)
             .map(|l| l.user)
@@ -822,7 +822,7 @@ impl<'a> Pki<'a> {
     /// `servers/` is refused, never followed). Keys written by an earlier
     /// run as another user need it; new keys get their owner when written.
     pub fn hand_server_keys(&mut self) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
-        let Some(owner) = crate::plan::owner::Ownership::detect().wanted(Some(self.broker_group()))
+        let Some(owner) = crate::fs::owner::Ownership::detect().wanted(Some(self.broker_group()))
         else {
             return Ok(Vec::new());
         };
@@ -832,8 +832,8 @@ impl<'a> Pki<'a> {
     /// Server keys of the spec's nodes whose owner this run cannot make
     /// root:<broker's group> (not root, or the group does not exist here):
     /// what an operator must run as root.
-    pub fn pending_key_owners(&self) -> Result<Vec<crate::plan::owner::OwnershipFix>, Diagnostic> {
-        use crate::plan::owner::{installed_owner, Ownership, OwnershipFix};
+    pub fn pending_key_owners(&self) -> Result<Vec<crate::fs::owner::OwnershipFix>, Diagnostic> {
+        use crate::fs::owner::{installed_owner, Ownership, OwnershipFix};
         let group = self.broker_group();
         if Ownership::detect().wanted(Some(group)).is_some() {
             return Ok(Vec::new());

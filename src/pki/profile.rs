@@ -25,8 +25,8 @@ use rcgen::{
 use time::{Duration, OffsetDateTime};
 
 use crate::diag::{Diagnostic, Label};
-use crate::render::spec_error;
 use crate::spec::model::{Engine, KeyAlgorithm, NodeSpec};
+use crate::spec::spec_error;
 use crate::spec::Site;
 
 /// No leaf certificate is ever issued for longer than this (the production

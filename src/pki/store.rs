@@ -17,10 +17,10 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use crate::diag::Diagnostic;
-use crate::plan::fsroot::{self, FileMeta, Lock, NewFile, Owner, Root};
+use crate::fs::root::{self, FileMeta, Lock, NewFile, Owner, Root};
 use crate::spec::model::PathSegment;
 
-pub use crate::plan::fsroot::Durability;
+pub use crate::fs::root::Durability;
 
 /// The CA certificate.
 pub const CA_CERT: &str = "ca.pem";
@@ -44,7 +44,7 @@ pub const MODE_BROKER_KEY: u32 = 0o640;
 /// Certificates, CSRs, the CRL and the state file.
 pub const MODE_PUBLIC: u32 = 0o644;
 /// Directories.
-pub const MODE_DIR: u32 = fsroot::MODE_DIR;
+pub const MODE_DIR: u32 = root::MODE_DIR;
 
 /// What a certificate is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -228,7 +228,7 @@ impl Store {
     pub fn lock(&self) -> Result<Lock, Diagnostic> {
         self.create_dirs()?;
         let dir = self.dir(false)?.expect("created");
-        let lock = dir.lock(LOCK, fsroot::LOCK_WAIT).map_err(|e| {
+        let lock = dir.lock(LOCK, root::LOCK_WAIT).map_err(|e| {
             Diagnostic::error("pki", e).with_help(
                 "another `mqttforge pki` or `apply` is writing this PKI directory; wait for it",
             )

@@ -14,9 +14,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::fsroot::components;
-use super::owner::Ownership;
 use super::{apply, plan, ApplyOptions, ApplyReport, Destination, Plan};
+use crate::fs::owner::Ownership;
+use crate::fs::root::components;
 use crate::pki::store::{self as pki_store, Store, Target};
 use crate::render::{Layout, OutputFile, OutputTree, Sensitivity};
 use crate::spec::model::Engine;

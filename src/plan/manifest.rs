@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::fsroot::{Durability, NewFile, Root};
+use crate::fs::root::{Durability, NewFile, Root};
 use crate::render::{OutputTree, Sensitivity};
 
 /// Where the manifest lives, relative to an output directory (tree mode).

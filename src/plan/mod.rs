@@ -8,13 +8,11 @@
 //! directory fsync), and the manifest is widened before any write and
 //! narrowed after the last one, so an apply killed at any point leaves every
 //! file whole (old or new) and a rerun converges. Every path is opened
-//! through [`fsroot::Root`], relative to the destination without following
+//! through [`crate::fs::root::Root`], relative to the destination without following
 //! links; an apply holds the destination's lock from its plan to its end.
 
-pub mod fsroot;
 pub mod host;
 pub mod manifest;
-pub mod owner;
 pub mod write;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,11 +20,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::fs::owner::{self, Ownership, OwnershipFix};
+use crate::fs::root::{self, FileMeta, Lock, NewFile, Owner, Root};
 use crate::render::{OutputFile, OutputTree, Sensitivity};
-use fsroot::{FileMeta, Lock, NewFile, Owner, Root};
 pub use host::{host_tree, install_host, plan_host, HostOptions};
 pub use manifest::{Manifest, MANIFEST_PATH};
-use owner::{Ownership, OwnershipFix};
 pub use write::write_new_tree;
 
 /// What happens to one file.
@@ -151,7 +149,7 @@ impl Destination {
     /// Takes the destination's lock (creating the directory), waiting a few
     /// seconds for another apply; the error names the holder's pid.
     pub fn lock(&self) -> Result<Lock, String> {
-        Root::create(&self.dir)?.lock(&self.lock, fsroot::LOCK_WAIT)
+        Root::create(&self.dir)?.lock(&self.lock, root::LOCK_WAIT)
     }
 }
 
@@ -395,7 +393,7 @@ fn apply_change(
                     contents: &file.contents,
                     mode: file.mode,
                     owner: ownership.wanted(file.group.as_deref()),
-                    durability: fsroot::Durability::Sync,
+                    durability: root::Durability::Sync,
                 },
             )?;
             report.written.push(change.path.clone());

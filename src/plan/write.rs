@@ -1,16 +1,16 @@
 //! Writing whole trees: `render`'s new output directory, and the test
 //! variants' per-host install (`OutputTree::install_into`). Every file goes
-//! through [`Root`](super::fsroot::Root): relative to the directory, no link
+//! through [`Root`](crate::fs::root::Root): relative to the directory, no link
 //! followed, directories 0755 whatever the umask.
 
 use std::path::{Path, PathBuf};
 
-use super::fsroot::{components, Durability, EntryKind, NewFile, Root};
+use crate::fs::root::{components, Durability, EntryKind, NewFile, Root};
 use crate::render::OutputTree;
 
-pub use super::fsroot::TEMP_MARKER;
 /// Kept for the verify runtimes, which ask before handing files over.
-pub use super::owner::running_as_root;
+pub use crate::fs::owner::running_as_root;
+pub use crate::fs::root::TEMP_MARKER;
 
 /// Writes every file of the tree below `dir` with its mode (owners are
 /// left to apply).

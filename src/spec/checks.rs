@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use crate::catalog;
 use crate::diag::{Diagnostic, Label};
-use crate::schema::human_path;
 use crate::source::{pointer_join, Span, SpanMap};
+use crate::spec::schema::human_path;
 use crate::suggest::did_you_mean;
 
 use super::units::{is_ident, ByteSize, Duration, Percent, Rate};
@@ -1339,7 +1339,7 @@ fn collect_hazards(json: &Value, ptr: String, found: &mut Vec<(String, usize, ch
             }
         }
         Value::String(s) if !ptr.starts_with("/roles/") => {
-            let Some(node) = crate::schema::schema_for(&ptr) else {
+            let Some(node) = crate::spec::schema::schema_for(&ptr) else {
                 return; // an unknown key: the schema reports it
             };
             if node.get("enum").is_some() || node.get("const").is_some() {
@@ -1520,7 +1520,7 @@ mod tests {
             }
         }
         let mut all = Vec::new();
-        patterns(crate::schema::schema(), &mut all);
+        patterns(crate::spec::schema::schema(), &mut all);
         let validator = |p: &str| {
             jsonschema::validator_for(&serde_json::json!({"type": "string", "pattern": p})).unwrap()
         };
@@ -1592,7 +1592,7 @@ mod tests {
                 walk(extra, format!("{path}/*"), root, found);
             }
         }
-        let root = crate::schema::schema();
+        let root = crate::spec::schema::schema();
         let mut found = Vec::new();
         walk(root, String::new(), root, &mut found);
         assert!(found.len() > 20);

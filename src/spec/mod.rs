@@ -5,14 +5,16 @@
 //! input, and a [`Site`] can only be had from a spec with no errors.
 
 pub mod checks;
+pub mod derive;
+pub mod layout;
 pub mod model;
+pub mod schema;
 pub mod units;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::diag::{self, Diagnostic, Label};
-use crate::schema;
 use crate::source::{self, SourceFile, SpanMap};
 
 use model::{Permission, SiteSpec, TopicTemplate};
@@ -189,4 +191,18 @@ pub fn load_source(file: Arc<SourceFile>) -> Result<Site, Vec<Diagnostic>> {
         .with_label(Label::primary(doc.spans.value(""), "in this file"))
         .with_help("please report this as a bug in mqttforge")]),
     }
+}
+
+/// A diagnostic about a spec value that cannot be used as written (by a
+/// renderer, the PKI): at the value, with help.
+pub fn spec_error(
+    site: &Site,
+    pointer: &str,
+    code: &str,
+    message: String,
+    help: &str,
+) -> Diagnostic {
+    Diagnostic::error(code, message)
+        .with_label(Label::primary(site.spans.value(pointer), "here"))
+        .with_help(help)
 }

@@ -242,7 +242,7 @@ mod tests {
         let site = crate::spec::load(&path).expect("valid example");
         let opts = RenderOptions::production(example, SecretMode::Skip);
         let tree = render::render(&site, &opts).expect("renders");
-        let derived = Derived::new(&site, &opts);
+        let derived = Derived::new(&site, &opts.placement());
         crate::lint::spec::facts(&site, &derived, &tree)
     }
 

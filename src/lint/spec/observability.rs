@@ -323,7 +323,7 @@ mod tests {
         let site = crate::spec::load(&path).expect("example validates");
         let opts = RenderOptions::production(example, SecretMode::Skip);
         let tree = render::render(&site, &opts).expect("example renders");
-        let derived = Derived::new(&site, &opts);
+        let derived = Derived::new(&site, &opts.placement());
         crate::lint::spec::facts(&site, &derived, &tree)
     }
 

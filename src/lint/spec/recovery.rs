@@ -304,7 +304,7 @@ mod tests {
         let site = crate::spec::load(&path).unwrap();
         let opts = RenderOptions::production(example, SecretMode::Skip);
         let tree = render::render(&site, &opts).unwrap();
-        let derived = Derived::new(&site, &opts);
+        let derived = Derived::new(&site, &opts.placement());
         crate::lint::spec::facts(&site, &derived, &tree)
     }
 

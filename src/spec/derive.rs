@@ -5,7 +5,6 @@
 
 use serde::Serialize;
 
-use super::RenderOptions;
 use crate::mqtt::{self, Connect};
 use crate::spec::model::{
     ClientCerts, CongestionControl, Engine, Identity, LbTls, RedundancyMode, TlsVersion,
@@ -32,6 +31,20 @@ pub const DEFAULT_TLS13_CIPHERS: &[&str] = &[
 pub const LOOPBACK_MAX_CONNECTIONS: u64 = 1024;
 /// Keepalive the health check's CONNECT announces.
 pub const HEALTH_CHECK_KEEPALIVE: u16 = 60;
+
+/// Where a variant of the site puts its nodes and listeners: the spec's
+/// own values in production; free loopback ports and addresses (or
+/// containers' names) in the test variants `verify` renders.
+#[derive(Clone, Debug, Default)]
+pub struct Placement {
+    /// Ports replacing the spec's: listener name -> port, `lb.<listener>`
+    /// -> load-balancer frontend port, `lb.stats` -> stats port.
+    pub ports: std::collections::BTreeMap<String, u16>,
+    /// Node N at 127.0.0.(11+N), every listener bound there.
+    pub loopback: bool,
+    /// Node name -> the host name its container answers to.
+    pub containers: Option<std::collections::BTreeMap<String, String>>,
+}
 
 #[derive(Clone, Debug, Serialize)]
 pub struct NodePlan {
@@ -163,7 +176,7 @@ fn ceil_div(a: u64, b: u64) -> u64 {
 }
 
 impl Derived {
-    pub fn new(site: &Site, opts: &RenderOptions) -> Derived {
+    pub fn new(site: &Site, opts: &Placement) -> Derived {
         let s = &site.spec;
         let nodes: Vec<NodePlan> = s
             .nodes

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use super::fsroot::Owner;
+use super::root::Owner;
 
 /// Root's user and group id.
 pub const ROOT: Owner = Owner { uid: 0, gid: 0 };

@@ -9,10 +9,10 @@ use jsonschema::{ValidationError, Validator};
 use schemars::generate::SchemaSettings;
 use serde_json::Value;
 
+use super::model::SiteSpec;
+use super::units;
 use crate::diag::{Diagnostic, Label};
 use crate::source::{pointer_join, SpanMap};
-use crate::spec::model::SiteSpec;
-use crate::spec::units;
 use crate::suggest::did_you_mean;
 
 /// Where the committed schema lives, relative to the repository root.
