@@ -2,11 +2,6 @@
 //! foreground, until Ctrl-C.
 
 use std::path::PathBuf;
-use std::time::Duration;
-
-use super::{exit, stdout_style};
-use crate::diag;
-use crate::spec;
 
 /// Run the bundled broker (rumqttd) for the site, for development and edge use.
 #[derive(clap::Args, Debug)]
@@ -24,7 +19,19 @@ pub struct Args {
     pub dir: PathBuf,
 }
 
+#[cfg(not(feature = "broker"))]
+pub fn run(_args: Args) -> u8 {
+    super::feature_missing("broker", "`mqttforge broker` (the bundled broker)")
+}
+
+#[cfg(feature = "broker")]
 pub fn run(args: Args) -> u8 {
+    use std::time::Duration;
+
+    use super::{exit, stdout_style};
+    use crate::diag;
+    use crate::spec;
+
     let site = match spec::load(&args.spec) {
         Ok(s) => s,
         Err(d) => {

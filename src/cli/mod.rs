@@ -28,6 +28,17 @@ pub mod exit {
     pub const USAGE: u8 = 2;
 }
 
+/// A command needs a cargo feature this build left out: say which and how
+/// to get it (exit 2: the command line asks for what this binary lacks).
+pub fn feature_missing(feature: &str, what: &str) -> u8 {
+    eprintln!(
+        "error: {what} needs the `{feature}` feature, which this build of mqttforge left out\n  \
+         = help: build it in: `cargo install --path . --features {feature}` (or `--all-features`), \
+         or run from a clone with `cargo run --features {feature} -- ...`"
+    );
+    exit::USAGE
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "mqttforge",

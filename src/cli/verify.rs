@@ -62,27 +62,13 @@ pub fn run(args: Args) -> u8 {
     let result = match args.runtime {
         Runtime::Bundled => verify::bundled(&site, &args.spec.display().to_string(), &work, quiet),
         Runtime::Local => verify::local::run(&site, &args.spec.display().to_string(), &work, quiet),
-        Runtime::Docker => {
-            let mut images = verify::docker::Images::default();
-            for i in &args.images {
-                match i.split_once('=') {
-                    Some(("mosquitto", n)) => images.mosquitto = n.to_string(),
-                    Some(("haproxy", n)) => images.haproxy = n.to_string(),
-                    _ => {
-                        eprintln!("error: --image takes mosquitto=NAME:TAG or haproxy=NAME:TAG, not `{i}`");
-                        let _ = std::fs::remove_dir_all(&work);
-                        return exit::USAGE;
-                    }
-                }
+        Runtime::Docker => match docker(&site, &args, &work, quiet) {
+            Ok(r) => r,
+            Err(code) => {
+                let _ = std::fs::remove_dir_all(&work);
+                return code;
             }
-            verify::docker::run(
-                &site,
-                &args.spec.display().to_string(),
-                &work,
-                &images,
-                quiet,
-            )
-        }
+        },
     };
     let _ = std::fs::remove_dir_all(&work);
     let probes = match result {
@@ -145,4 +131,46 @@ fn tempfile_dir() -> Result<PathBuf, String> {
         }
     }
     Err("cannot create a working directory in the temp dir".into())
+}
+
+/// The docker runtime with the images of `--image`; `Err(exit code)` for a
+/// bad `--image` or a build without the `docker` feature.
+#[cfg(feature = "docker")]
+fn docker(
+    site: &crate::spec::Site,
+    args: &Args,
+    work: &std::path::Path,
+    quiet: bool,
+) -> Result<Result<Vec<verify::Probe>, Vec<crate::diag::Diagnostic>>, u8> {
+    let mut images = verify::docker::Images::default();
+    for i in &args.images {
+        match i.split_once('=') {
+            Some(("mosquitto", n)) => images.mosquitto = n.to_string(),
+            Some(("haproxy", n)) => images.haproxy = n.to_string(),
+            _ => {
+                eprintln!("error: --image takes mosquitto=NAME:TAG or haproxy=NAME:TAG, not `{i}`");
+                return Err(exit::USAGE);
+            }
+        }
+    }
+    Ok(verify::docker::run(
+        site,
+        &args.spec.display().to_string(),
+        work,
+        &images,
+        quiet,
+    ))
+}
+
+#[cfg(not(feature = "docker"))]
+fn docker(
+    _site: &crate::spec::Site,
+    _args: &Args,
+    _work: &std::path::Path,
+    _quiet: bool,
+) -> Result<Result<Vec<verify::Probe>, Vec<crate::diag::Diagnostic>>, u8> {
+    Err(super::feature_missing(
+        "docker",
+        "`verify --runtime docker`",
+    ))
 }

@@ -6,7 +6,10 @@
 //! module holds the bundled runtime (rumqttd in this process); the probes
 //! report pass, fail or not applicable, with why.
 
+#[cfg(feature = "broker")]
+mod bundled;
 pub mod client;
+#[cfg(feature = "docker")]
 pub mod docker;
 pub mod emqx;
 pub mod install;
@@ -15,13 +18,11 @@ pub mod local;
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::diag::Diagnostic;
 use crate::render::{self, RenderOptions, SecretMode};
-use crate::spec::model::ClientCerts;
 use crate::spec::Site;
 use client::{Client, Tls};
 
@@ -174,134 +175,22 @@ pub fn prepare(
     })
 }
 
-/// Runs the site on the bundled broker (rumqttd, in this process) and probes it.
+#[cfg(feature = "broker")]
+pub use bundled::bundled;
+
+/// Without the `broker` feature there is no bundled broker to run.
+#[cfg(not(feature = "broker"))]
 pub fn bundled(
-    site: &Site,
-    spec_name: &str,
-    work: &Path,
-    quiet: bool,
+    _site: &Site,
+    _spec_name: &str,
+    _work: &Path,
+    _quiet: bool,
 ) -> Result<Vec<Probe>, Vec<Diagnostic>> {
-    let fail = |m: String| vec![Diagnostic::error("verify", m)];
-    let Prepared {
-        toml_path,
-        pki,
-        ports,
-    } = prepare(site, spec_name, work, true, quiet)?;
-    let foreign = work.join("foreign-pki");
-    crate::pki::ensure(site, &foreign)?;
-    let node = site
-        .spec
-        .nodes
-        .first()
-        .ok_or_else(|| fail("the site has no node".into()))?;
-    let text = std::fs::read_to_string(&toml_path).map_err(|e| fail(e.to_string()))?;
-    let parsed = mqttforge_broker::parse_config(&text)
-        .map_err(|e| fail(format!("rumqttd rejects the rendered config: {e}")))?;
-    let mut probes = vec![Probe {
-        name: "config loads",
-        outcome: if parsed.unknown_keys.is_empty() {
-            Outcome::Pass("rumqttd's own Config type reads rumqttd.toml, no key ignored".into())
-        } else {
-            Outcome::Fail(format!(
-                "rumqttd ignores: {}",
-                parsed.unknown_keys.join(", ")
-            ))
-        },
-    }];
-    progress(quiet, "starting rumqttd");
-    let running = mqttforge_broker::start(parsed.config, Duration::from_secs(10)).map_err(fail)?;
-    progress(
-        quiet,
-        &format!(
-            "rumqttd is up on {} listener(s); probing",
-            running.listeners.len()
-        ),
-    );
-    let read =
-        |p: PathBuf| std::fs::read_to_string(&p).map_err(|e| fail(format!("{}: {e}", p.display())));
-    let device = site.devices().next().map(|d| d.id);
-    let server_name = node
-        .dns_names
-        .first()
-        .map(|d| d.0.clone())
-        .unwrap_or_else(|| node.name.0.clone());
-    let ca = read(pki.join("ca.pem"))?;
-    let tls_listener = site.spec.listeners.iter().find(|l| {
-        l.tls
-            .as_ref()
-            .is_some_and(|t| t.client_certs == ClientCerts::Required)
-    });
-    let address = |name: &str| -> SocketAddr { SocketAddr::from(([127, 0, 0, 11], ports[name])) };
-    match (tls_listener, &device) {
-        (Some(l), Some(id)) => {
-            let addr = address(l.name.as_str());
-            let mine = Some((
-                read(pki.join(format!("devices/{id}.pem")))?,
-                read(pki.join(format!("devices/{id}.key")))?,
-            ));
-            let theirs = Some((
-                read(foreign.join(format!("devices/{id}.pem")))?,
-                read(foreign.join(format!("devices/{id}.key")))?,
-            ));
-            let tls = |client: Option<(String, String)>, only_tls12: bool| Tls {
-                ca_pem: ca.clone(),
-                client,
-                server_name: server_name.clone(),
-                only_tls12,
-            };
-            probes.extend(mtls_probes(
-                addr,
-                &tls(mine.clone(), false),
-                &tls(None, false),
-                &tls(theirs, false),
-                &server_name,
-                id,
-            ));
-            let min13 = l
-                .tls
-                .as_ref()
-                .is_some_and(|t| t.min_version == crate::spec::model::TlsVersion::V13);
-            probes.push(Probe {
-                name: "TLS 1.2 refused where 1.3 is required",
-                outcome: if min13 {
-                    Outcome::NotApplicable("rumqttd accepts TLS 1.2 and 1.3 and cannot be restricted; this probe runs on Mosquitto".into())
-                } else {
-                    Outcome::NotApplicable(format!("listener `{}` allows TLS 1.2", l.name))
-                },
-            });
-            probes.push(Probe {
-                name: "publish/subscribe round trip",
-                outcome: round_trip(addr, &tls(mine.clone(), false), id),
-            });
-            probes.push(Probe {
-                name: "session survives a reconnect",
-                outcome: session(addr, &tls(mine, false), id),
-            });
-        }
-        _ => probes.push(Probe {
-            name: "mTLS probes",
-            outcome: Outcome::NotApplicable(
-                "the site has no listener requiring client certificates, or no device".into(),
-            ),
-        }),
-    }
-    probes.push(Probe {
-        name: "retained message survives a restart",
-        outcome: Outcome::NotApplicable(
-            "the bundled broker keeps no persistence; this probe runs on Mosquitto".into(),
-        ),
-    });
-    probes.push(Probe {
-        name: "ACL matrix agrees with `acl check`",
-        outcome: Outcome::NotApplicable(
-            "rumqttd has no topic authorization; the ACL matrix runs on Mosquitto".into(),
-        ),
-    });
-    probes.push(Probe {
-        name: "load balancer health checks and failover",
-        outcome: Outcome::NotApplicable("the bundled runtime runs no load balancer".into()),
-    });
-    Ok(probes)
+    Err(vec![Diagnostic::error(
+        "feature",
+        "the bundled runtime needs the `broker` feature, which this build of mqttforge left out",
+    )
+    .with_help("build it in (`cargo install --path . --features broker`, or `--all-features`), or use `--runtime local` with mosquitto on PATH")])
 }
 
 /// The TLS probes of a listener that requires client certificates: the
@@ -352,64 +241,4 @@ pub(crate) fn mtls_probes(
             },
         },
     ]
-}
-
-fn round_trip(addr: SocketAddr, tls: &Tls, id: &str) -> Outcome {
-    let topic = format!("devices/{id}/verify/round-trip");
-    let run = || -> Result<Outcome, String> {
-        let mut sub = Client::open(addr, Some(tls))?;
-        sub.connect(&format!("{id}-sub"), true)?;
-        let granted = sub.subscribe(&topic, 1)?;
-        if granted > 1 {
-            return Ok(Outcome::Fail(format!(
-                "SUBACK refused the subscription (0x{granted:02x})"
-            )));
-        }
-        let mut publ = Client::open(addr, Some(tls))?;
-        publ.connect(&format!("{id}-pub"), true)?;
-        publ.publish(&topic, b"mqttforge verify", 1, false)?;
-        let (t, payload) = sub.next_message()?;
-        publ.disconnect();
-        sub.disconnect();
-        Ok(if t == topic && payload == b"mqttforge verify" {
-            Outcome::Pass(format!("QoS 1 message on `{topic}` delivered"))
-        } else {
-            Outcome::Fail(format!(
-                "received `{t}` with {} bytes instead",
-                payload.len()
-            ))
-        })
-    };
-    run().unwrap_or_else(Outcome::Fail)
-}
-
-fn session(addr: SocketAddr, tls: &Tls, id: &str) -> Outcome {
-    let topic = format!("devices/{id}/verify/session");
-    let client_id = format!("{id}-session");
-    let run = || -> Result<Outcome, String> {
-        let mut c = Client::open(addr, Some(tls))?;
-        c.connect(&client_id, false)?;
-        c.subscribe(&topic, 1)?;
-        c.disconnect();
-        std::thread::sleep(Duration::from_millis(200));
-        let mut publ = Client::open(addr, Some(tls))?;
-        publ.connect(&format!("{id}-session-pub"), true)?;
-        publ.publish(&topic, b"while you were away", 1, false)?;
-        publ.disconnect();
-        let mut back = Client::open(addr, Some(tls))?;
-        let (present, rc) = back.connect(&client_id, false)?;
-        if rc != 0 {
-            return Ok(Outcome::Fail(format!("reconnect refused (CONNACK {rc})")));
-        }
-        let got = back.next_message();
-        back.disconnect();
-        Ok(match got {
-            Ok((t, p)) if t == topic && p == b"while you were away" => Outcome::Pass(format!(
-                "session present = {present}; the message queued while offline was delivered"
-            )),
-            Ok((t, _)) => Outcome::Fail(format!("received `{t}` instead of the queued message")),
-            Err(e) => Outcome::Fail(format!("the queued message never came ({e})")),
-        })
-    };
-    run().unwrap_or_else(Outcome::Fail)
 }
