@@ -3,6 +3,7 @@
 mod acl;
 mod apply;
 mod broker;
+mod completions;
 mod lint;
 mod pki;
 mod plan;
@@ -67,6 +68,8 @@ pub enum Command {
     Verify(verify::Args),
     Broker(broker::Args),
     Schema(schema::Args),
+    Completions(completions::CompletionsArgs),
+    Man(completions::ManArgs),
 }
 
 /// Output format of reporting commands.
@@ -108,6 +111,8 @@ pub fn run() -> ExitCode {
         Command::Pki(args) => pki::run(args),
         Command::Acl(args) => acl::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
         Command::Broker(args) => broker::run(args),
         Command::Schema(args) => schema::run(args),
     };

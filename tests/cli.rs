@@ -1,0 +1,65 @@
+//! The command line as a whole: completions and man pages come from the
+//! clap definitions and cover every subcommand.
+
+mod common;
+
+use std::process::Command;
+
+/// The subcommands `mqttforge --help` lists.
+fn subcommands() -> Vec<String> {
+    let out = common::mqttforge(&["--help"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        // A wrapped description continues on a line indented further.
+        .filter(|l| !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect()
+}
+
+#[test]
+fn bash_completion_parses_and_knows_every_subcommand() {
+    let out = common::mqttforge(&["completions", "bash"]);
+    assert_eq!(out.status.code(), Some(0));
+    let script = String::from_utf8(out.stdout).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mqttforge.bash");
+    std::fs::write(&path, &script).unwrap();
+    let check = Command::new("bash").arg("-n").arg(&path).output().unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let subs = subcommands();
+    assert!(subs.len() >= 12, "{subs:?}");
+    for sub in &subs {
+        assert!(script.contains(sub.as_str()), "completion lacks `{sub}`");
+    }
+}
+
+#[test]
+fn a_man_page_per_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::mqttforge(&["man", "--out", &dir.path().display().to_string()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for page in std::iter::once("mqttforge".to_string())
+        .chain(subcommands().into_iter().map(|s| format!("mqttforge-{s}")))
+    {
+        let text = std::fs::read_to_string(dir.path().join(format!("{page}.1")))
+            .unwrap_or_else(|e| panic!("{page}.1: {e}"));
+        assert!(
+            text.contains(&format!(".TH {page} 1")),
+            "{page}: {}",
+            &text[..200.min(text.len())]
+        );
+    }
+}
