@@ -6,6 +6,7 @@
 
 pub mod acl;
 pub mod audit;
+pub mod bench;
 pub mod catalog;
 pub mod cli;
 pub mod diag;

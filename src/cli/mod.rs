@@ -2,6 +2,7 @@
 
 mod acl;
 mod apply;
+mod bench;
 mod broker;
 mod lint;
 mod pki;
@@ -55,6 +56,7 @@ pub enum Command {
     Acl(acl::Args),
     Verify(verify::Args),
     Broker(broker::Args),
+    Bench(Box<bench::Args>),
     Schema(schema::Args),
 }
 
@@ -98,6 +100,7 @@ pub fn run() -> ExitCode {
         Command::Acl(args) => acl::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Broker(args) => broker::run(args),
+        Command::Bench(args) => bench::run(*args),
         Command::Schema(args) => schema::run(args),
     };
     ExitCode::from(code)

@@ -1,0 +1,354 @@
+//! A site's `load_test` as a bench run on one machine, and the run judged
+//! against the site's targets.
+//!
+//! Scaling: one process keeps at most [`MAX_PUBLISHERS_PER_PROCESS`]
+//! publishers (each is a connection with two tasks; a few hundred saturate
+//! neither the file-descriptor limit nor the scheduler of 2 cores) and at
+//! most [`MAX_SUBSCRIBERS_PER_PROCESS`] subscribers. Fewer publishers each
+//! publish faster, so the aggregate rate the broker sees is the declared
+//! one; fan-out is cut only past the subscriber cap, and the report says so.
+//!
+//! Targets: P99 end-to-end latency under the site's latency alert
+//! (`monitoring.alerts.latency_p99_warning`, else the 50 ms default of the
+//! alert table), no loss at QoS 1/2 (no duplicate at QoS 2), the declared
+//! rate sustained over the whole window within [`RATE_TOLERANCE`], every
+//! client connected and none dropped.
+
+use serde::Serialize;
+
+use super::config::{BenchConfig, PublishRate, MAX_PAYLOAD};
+use super::engine::StopReason;
+use super::payload::HEADER_LEN;
+use super::report::BenchReport;
+use crate::diag::{Diagnostic, Label};
+use crate::spec::model::LoadTest;
+use crate::spec::Site;
+
+/// Publishers one bench process opens for a site's load test.
+pub const MAX_PUBLISHERS_PER_PROCESS: u32 = 500;
+/// Subscribers one bench process opens for a site's load test.
+pub const MAX_SUBSCRIBERS_PER_PROCESS: u32 = 100;
+/// The measured rate may fall this far below the declared one: pacing runs on
+/// a 1 ms timer and catches up on the next tick, and the window's edges cut
+/// a tick's batch; the rest is headroom for a shared 2-core machine.
+pub const RATE_TOLERANCE: f64 = 0.05;
+/// DOMAIN.md's alert table: publish latency P99 warning at 50 ms.
+pub const DEFAULT_P99_MS: u64 = 50;
+
+/// How a site's load test became this run.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Scale {
+    pub declared_publishers: u32,
+    pub declared_subscribers: u32,
+    pub declared_rate_per_publisher: f64,
+    pub declared_aggregate_rate: f64,
+    pub declared_duration_s: f64,
+    /// Run publishers / declared publishers.
+    pub factor: f64,
+    /// Each change and why, in sentences.
+    pub notes: Vec<String>,
+}
+
+/// Values the command line sets over the site's.
+#[derive(Clone, Debug, Default)]
+pub struct SiteOverrides {
+    pub duration: Option<std::time::Duration>,
+    pub connect_rate: Option<f64>,
+}
+
+fn where_is(site: &Site, pointer: &str) -> String {
+    let span = site.spans.value(pointer);
+    format!("{}:{}:{}", span.file.name, span.line, span.col)
+}
+
+/// The site's load test, scaled to this process, over `base` (URL, TLS,
+/// credentials, patterns and bounds come from there).
+pub fn from_site(
+    site: &Site,
+    mut base: BenchConfig,
+    overrides: &SiteOverrides,
+) -> Result<BenchConfig, Vec<Diagnostic>> {
+    let Some(load) = &site.spec.load_test else {
+        return Err(vec![Diagnostic::error("bench", "the site declares no `load_test`")
+            .with_label(Label::primary(site.spans.key(""), "no load_test in this spec"))
+            .with_help("add the load that validates the capacity, e.g. `load_test: { publishers: 200, subscribers: 2, rate: 10/s, payload: 256B, qos: 1, duration: 10m }`, or run bench without --spec")]);
+    };
+    if load.payload.bytes() > MAX_PAYLOAD as u64 {
+        return Err(vec![Diagnostic::error(
+            "bench",
+            format!(
+                "a {} B payload is more than bench sends ({MAX_PAYLOAD} B)",
+                load.payload.bytes()
+            ),
+        )
+        .with_label(Label::primary(
+            site.spans.value("/load_test/payload"),
+            "too large for bench",
+        ))]);
+    }
+    let declared_rate = load.rate.per_second();
+    let aggregate = declared_rate * f64::from(load.publishers);
+    let publishers = load.publishers.min(MAX_PUBLISHERS_PER_PROCESS);
+    let subscribers = load.subscribers.min(MAX_SUBSCRIBERS_PER_PROCESS);
+    let mut notes = Vec::new();
+    if publishers < load.publishers {
+        notes.push(format!(
+            "{} publishers at {declared_rate}/s become {publishers} at {}/s: the same {aggregate} msg/s, as one process keeps at most {MAX_PUBLISHERS_PER_PROCESS} publishers",
+            load.publishers,
+            round3(aggregate / f64::from(publishers)),
+        ));
+    }
+    if subscribers < load.subscribers {
+        notes.push(format!(
+            "{} subscribers become {subscribers} (one process keeps at most {MAX_SUBSCRIBERS_PER_PROCESS}): the fan-out is {subscribers}x, not {}x",
+            load.subscribers, load.subscribers
+        ));
+    }
+    let payload = (load.payload.bytes() as usize).max(HEADER_LEN);
+    if payload > load.payload.bytes() as usize {
+        notes.push(format!(
+            "the declared {} B payload becomes {HEADER_LEN} B: bench's header (publisher, sequence, send time) needs them",
+            load.payload.bytes()
+        ));
+    }
+    let declared_duration = std::time::Duration::from_millis(load.duration.millis());
+    let duration = overrides.duration.unwrap_or(declared_duration);
+    if duration != declared_duration {
+        notes.push(format!(
+            "the window is {} s (--duration), not the declared {} s",
+            duration.as_secs_f64(),
+            declared_duration.as_secs_f64()
+        ));
+    }
+    base.connect_rate = overrides
+        .connect_rate
+        .or(site.spec.limits.connect_rate.map(|r| r.per_second()))
+        .unwrap_or(base.connect_rate);
+    base.publishers = publishers;
+    base.subscribers = subscribers;
+    base.rate = PublishRate::PerSecond(aggregate / f64::from(publishers));
+    base.payload_bytes = payload;
+    base.qos = load.qos;
+    base.duration = duration;
+    base.scale = Some(Scale {
+        declared_publishers: load.publishers,
+        declared_subscribers: load.subscribers,
+        declared_rate_per_publisher: declared_rate,
+        declared_aggregate_rate: aggregate,
+        declared_duration_s: declared_duration.as_secs_f64(),
+        factor: round3(f64::from(publishers) / f64::from(load.publishers)),
+        notes,
+    });
+    Ok(base)
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Whether a target held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetOutcome {
+    Held,
+    Missed,
+    NotApplicable,
+}
+
+/// One of the site's targets: what it requires, where that comes from, what was measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct Target {
+    pub name: &'static str,
+    pub required: String,
+    /// The spec value (file:line:col) or default the requirement comes from.
+    pub source: String,
+    pub measured: String,
+    pub outcome: TargetOutcome,
+}
+
+/// The run judged against the site's targets.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    /// No target was missed.
+    pub held: bool,
+    pub targets: Vec<Target>,
+}
+
+fn outcome(held: bool) -> TargetOutcome {
+    if held {
+        TargetOutcome::Held
+    } else {
+        TargetOutcome::Missed
+    }
+}
+
+/// Judges a run against the site's targets.
+pub fn judge(site: &Site, report: &BenchReport) -> Verdict {
+    let mut targets = vec![latency_target(site, report)];
+    match &site.spec.load_test {
+        Some(load) => {
+            targets.extend(delivery_targets(site, load, report));
+            targets.push(rate_target(site, load, report));
+        }
+        None => targets.push(Target {
+            name: "the site's load test",
+            required: "a `load_test` in the spec".into(),
+            source: where_is(site, ""),
+            measured: "none declared".into(),
+            outcome: TargetOutcome::Missed,
+        }),
+    }
+    targets.push(connection_target(report));
+    Verdict {
+        held: targets.iter().all(|t| t.outcome != TargetOutcome::Missed),
+        targets,
+    }
+}
+
+fn latency_target(site: &Site, report: &BenchReport) -> Target {
+    let declared = site
+        .spec
+        .monitoring
+        .as_ref()
+        .and_then(|m| m.alerts.latency_p99_warning);
+    let (limit_ms, source) = match declared {
+        Some(d) => (
+            d.millis(),
+            format!(
+                "monitoring.alerts.latency_p99_warning at {}",
+                where_is(site, "/monitoring/alerts/latency_p99_warning")
+            ),
+        ),
+        None => (
+            DEFAULT_P99_MS,
+            "the alert table's default (monitoring.alerts.latency_p99_warning unset)".into(),
+        ),
+    };
+    let (measured, held) = match &report.latency_ms {
+        Some(p) => (
+            format!("{:.3} ms over {} messages", p.p99, p.count),
+            p.p99 < limit_ms as f64,
+        ),
+        None => ("no message was timed".into(), false),
+    };
+    Target {
+        name: "latency P99 under the alert threshold",
+        required: format!("< {limit_ms} ms"),
+        source,
+        measured,
+        outcome: outcome(held),
+    }
+}
+
+fn delivery_targets(site: &Site, load: &LoadTest, report: &BenchReport) -> Vec<Target> {
+    let m = &report.messages;
+    let source = format!("load_test.qos at {}", where_is(site, "/load_test/qos"));
+    let ran_lower = report.load.qos < load.qos;
+    let measured = format!(
+        "{} lost of {} expected at QoS {}",
+        m.lost, m.expected, report.load.qos
+    );
+    let mut targets = vec![Target {
+        name: "no loss",
+        required: format!("0 lost at QoS {}", load.qos),
+        source: source.clone(),
+        outcome: if load.qos == 0 {
+            TargetOutcome::NotApplicable
+        } else {
+            outcome(!ran_lower && m.expected > 0 && m.lost == 0)
+        },
+        measured: if load.qos == 0 {
+            format!("{measured} (QoS 0 is at most once: loss is reported, not a target)")
+        } else {
+            measured
+        },
+    }];
+    if load.qos == 2 {
+        targets.push(Target {
+            name: "no duplicate",
+            required: "0 duplicated at QoS 2 (exactly once)".into(),
+            source,
+            measured: format!("{} duplicated at QoS {}", m.duplicated, report.load.qos),
+            outcome: outcome(!ran_lower && m.duplicated == 0),
+        });
+    }
+    targets
+}
+
+fn rate_target(site: &Site, load: &LoadTest, report: &BenchReport) -> Target {
+    let aggregate = load.rate.per_second() * f64::from(load.publishers);
+    let fan_out = f64::from(report.load.subscribers);
+    let floor = 1.0 - RATE_TOLERANCE;
+    let t = &report.throughput;
+    let full_window =
+        report.stopped_by == StopReason::Completed && t.window_s >= report.load.duration_s * 0.99;
+    let held = full_window
+        && t.sent_per_s >= aggregate * floor
+        && t.received_per_s >= aggregate * fan_out * floor;
+    let mut measured = format!(
+        "sent {:.1} msg/s, received {:.1} msg/s over {:.1} s",
+        t.sent_per_s, t.received_per_s, t.window_s
+    );
+    if !held && t.sent_per_s < aggregate * floor {
+        measured.push_str(" (if bench's own CPU was saturated, the generator is the limit: see the README's bench ceiling and split the load over several processes)");
+    }
+    Target {
+        name: "declared rate sustained",
+        required: format!(
+            ">= {:.1} msg/s sent and {:.1} msg/s received ({}x fan-out) over the {} s window, {}% tolerance",
+            aggregate * floor,
+            aggregate * fan_out * floor,
+            report.load.subscribers,
+            report.load.duration_s,
+            RATE_TOLERANCE * 100.0
+        ),
+        source: format!("load_test at {}", where_is(site, "/load_test")),
+        measured,
+        outcome: outcome(held),
+    }
+}
+
+fn connection_target(report: &BenchReport) -> Target {
+    let c = &report.connections;
+    let clients = u64::from(report.load.publishers + report.load.subscribers);
+    let held = c.attempted == clients
+        && c.failed == 0
+        && c.lost == 0
+        && c.subscribed == u64::from(report.load.subscribers)
+        && report.errors.is_empty();
+    let error_count: u64 = report.errors.values().map(|e| e.count).sum();
+    Target {
+        name: "every client connected and stayed connected",
+        required: format!("{clients} connected, 0 failed, 0 dropped, 0 errors"),
+        source: "the load itself".into(),
+        measured: format!(
+            "{} connected, {} failed, {} dropped, {error_count} errors",
+            c.attempted - c.failed,
+            c.failed,
+            c.lost
+        ),
+        outcome: outcome(held),
+    }
+}
+
+impl Verdict {
+    pub fn to_text(&self) -> String {
+        let mut out = String::from(if self.held {
+            "\nverdict: every target held\n"
+        } else {
+            "\nverdict: a target was missed\n"
+        });
+        for t in &self.targets {
+            let mark = match t.outcome {
+                TargetOutcome::Held => "held  ",
+                TargetOutcome::Missed => "MISSED",
+                TargetOutcome::NotApplicable => "n/a   ",
+            };
+            out.push_str(&format!(
+                "{mark}  {}\n        required {} ({})\n        measured {}\n",
+                t.name, t.required, t.source, t.measured
+            ));
+        }
+        out
+    }
+}
