@@ -408,13 +408,13 @@ async fn pace(
     let cap = config.max_messages_per_publisher.unwrap_or(u64::MAX);
     let qos = client::qos(config.qos);
     let counters = &ctx.shared.publishers[index as usize];
-    let publish = |sequence: u64| {
+    let publish = |sequence: u64, warmup: bool| {
         let header = Header {
             run_id: ctx.shared.run_id,
             publisher: index,
             sequence,
             sent_nanos: ctx.shared.now_nanos(),
-            warmup: Instant::now() < measure_from,
+            warmup,
         };
         client.publish(
             topic.clone(),
@@ -427,7 +427,10 @@ async fn pace(
     match config.rate {
         PublishRate::Max => {
             while sequence < cap && Instant::now() < end {
-                if publish(sequence).await.is_err() {
+                if publish(sequence, Instant::now() < measure_from)
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 counters.queued.fetch_add(1, Relaxed);
@@ -440,12 +443,15 @@ async fn pace(
             let mut tick = tokio::time::interval_at(start, period);
             tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
             let total = scheduled(end - start, rate, offset).min(cap);
+            // Warm-up messages are those scheduled before the window, wherever
+            // a late tick puts them.
+            let warmup = scheduled(measure_from - start, rate, offset);
             while sequence < total {
                 tick.tick().await;
                 let due = scheduled(Instant::now().min(end) - start, rate, offset).min(total);
                 let due = if Instant::now() >= end { total } else { due };
                 while sequence < due {
-                    if publish(sequence).await.is_err() {
+                    if publish(sequence, sequence < warmup).await.is_err() {
                         return;
                     }
                     counters.queued.fetch_add(1, Relaxed);

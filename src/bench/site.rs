@@ -352,3 +352,252 @@ impl Verdict {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::bench::config::BrokerUrl;
+    use crate::bench::report::{Connections, Load, Messages, Percentiles, Throughput};
+    use crate::source::SourceFile;
+
+    fn example(name: &str) -> String {
+        let path = format!("{}/site-examples/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    /// The edge example with its load_test line (and more) replaced.
+    fn edge_with(replacements: &[(&str, &str)]) -> Site {
+        let mut text = example("edge-mosquitto");
+        for (from, to) in replacements {
+            assert!(text.contains(from), "{from}");
+            text = text.replace(from, to);
+        }
+        crate::spec::load_source(SourceFile::new("edge.yaml", text)).unwrap()
+    }
+
+    const EDGE_LOAD: &str =
+        "load_test: { publishers: 200, subscribers: 2, rate: 10/s, payload: 256B, qos: 1, duration: 10m }";
+
+    fn base() -> BenchConfig {
+        BenchConfig::new(BrokerUrl::parse("mqtt://127.0.0.1:1883").unwrap())
+    }
+
+    #[test]
+    fn keeps_the_aggregate_rate_with_fewer_publishers() {
+        let site = crate::spec::load_source(SourceFile::new("emqx.yaml", example("emqx-cluster")))
+            .unwrap();
+        let c = from_site(&site, base(), &SiteOverrides::default()).unwrap();
+        assert_eq!((c.publishers, c.subscribers, c.qos), (500, 10, 1));
+        assert_eq!(c.rate, PublishRate::PerSecond(200.0));
+        assert_eq!(c.aggregate_rate(), Some(100_000.0));
+        assert_eq!(c.duration, Duration::from_secs(1800));
+        assert_eq!(c.connect_rate, 1000.0, "limits.connect_rate paces the ramp");
+        let scale = c.scale.unwrap();
+        assert_eq!(scale.factor, 0.1);
+        assert!(
+            scale.notes[0]
+                .contains("5000 publishers at 20/s become 500 at 200/s: the same 100000 msg/s"),
+            "{:?}",
+            scale.notes
+        );
+    }
+
+    #[test]
+    fn states_every_other_change() {
+        let site = edge_with(&[(
+            EDGE_LOAD,
+            "load_test: { publishers: 2, subscribers: 150, rate: 10/s, payload: 16B, qos: 2, duration: 10m }",
+        )]);
+        let overrides = SiteOverrides {
+            duration: Some(Duration::from_secs(5)),
+            connect_rate: Some(0.0),
+        };
+        let c = from_site(&site, base(), &overrides).unwrap();
+        assert_eq!(
+            (c.publishers, c.subscribers, c.payload_bytes, c.qos),
+            (2, 100, HEADER_LEN, 2)
+        );
+        assert_eq!((c.duration, c.connect_rate), (Duration::from_secs(5), 0.0));
+        let notes = c.scale.unwrap().notes.join("\n");
+        for needle in [
+            "150 subscribers become 100",
+            "16 B payload becomes 28 B",
+            "the window is 5 s (--duration), not the declared 600 s",
+        ] {
+            assert!(notes.contains(needle), "{needle} not in {notes}");
+        }
+    }
+
+    #[test]
+    fn a_site_without_load_test_is_an_error_at_its_file() {
+        let site = edge_with(&[(EDGE_LOAD, "")]);
+        let d = from_site(&site, base(), &SiteOverrides::default()).unwrap_err();
+        assert!(d[0].message.contains("no `load_test`"));
+        assert_eq!(d[0].primary_span().unwrap().file.name, "edge.yaml");
+    }
+
+    fn good_report() -> BenchReport {
+        BenchReport {
+            url: "mqtt://127.0.0.1:1883".into(),
+            load: Load {
+                publishers: 200,
+                subscribers: 2,
+                rate_per_publisher: Some(10.0),
+                aggregate_rate: Some(2000.0),
+                payload_bytes: 256,
+                qos: 1,
+                duration_s: 600.0,
+                warmup_s: 1.0,
+                drain_timeout_s: 5.0,
+                max_messages_per_publisher: None,
+                topic: "t/{i}".into(),
+                subscription: "t/+".into(),
+            },
+            scale: None,
+            stopped_by: StopReason::Completed,
+            elapsed_s: 602.0,
+            drained: true,
+            messages: Messages {
+                sent: 1_202_000,
+                acked: 1_202_000,
+                expected: 2_404_000,
+                received: 2_404_000,
+                ..Messages::default()
+            },
+            throughput: Throughput {
+                window_s: 600.0,
+                sent_per_s: 1999.0,
+                received_per_s: 3998.0,
+            },
+            latency_ms: Some(Percentiles {
+                count: 2_400_000,
+                p50: 1.0,
+                p95: 3.0,
+                p99: 8.5,
+                p99_9: 20.0,
+                max: 40.0,
+                mean: 1.5,
+            }),
+            connect_ms: None,
+            connections: Connections {
+                attempted: 202,
+                failed: 0,
+                lost: 0,
+                subscribed: 2,
+            },
+            errors: BTreeMap::new(),
+        }
+    }
+
+    fn outcomes(v: &Verdict) -> Vec<(&'static str, TargetOutcome)> {
+        v.targets.iter().map(|t| (t.name, t.outcome)).collect()
+    }
+
+    fn missed(v: &Verdict) -> Vec<&'static str> {
+        v.targets
+            .iter()
+            .filter(|t| t.outcome == TargetOutcome::Missed)
+            .map(|t| t.name)
+            .collect()
+    }
+
+    #[test]
+    fn a_run_within_every_target_holds() {
+        let site = edge_with(&[]);
+        let v = judge(&site, &good_report());
+        assert!(v.held, "{}", v.to_text());
+        assert_eq!(v.targets.len(), 4);
+        assert_eq!(v.targets[0].required, "< 50 ms");
+        assert!(v.targets[0].source.contains("default"));
+        assert!(
+            v.targets[2]
+                .source
+                .starts_with("load_test at edge.yaml:78:"),
+            "{}",
+            v.targets[2].source
+        );
+    }
+
+    #[test]
+    fn each_target_fails_on_its_own() {
+        let site = edge_with(&[]);
+        let mut slow = good_report();
+        slow.latency_ms.as_mut().unwrap().p99 = 50.0;
+        assert_eq!(
+            missed(&judge(&site, &slow)),
+            ["latency P99 under the alert threshold"]
+        );
+        let mut lossy = good_report();
+        lossy.messages.lost = 1;
+        assert_eq!(missed(&judge(&site, &lossy)), ["no loss"]);
+        let mut short = good_report();
+        short.throughput.sent_per_s = 1899.0;
+        assert_eq!(missed(&judge(&site, &short)), ["declared rate sustained"]);
+        let mut fan_out = good_report();
+        fan_out.throughput.received_per_s = 3700.0;
+        assert_eq!(missed(&judge(&site, &fan_out)), ["declared rate sustained"]);
+        let mut cut = good_report();
+        cut.stopped_by = StopReason::PublishersDisconnected;
+        cut.connections.lost = 3;
+        assert_eq!(
+            missed(&judge(&site, &cut)),
+            [
+                "declared rate sustained",
+                "every client connected and stayed connected"
+            ]
+        );
+        let mut lower_qos = good_report();
+        lower_qos.load.qos = 0;
+        assert_eq!(missed(&judge(&site, &lower_qos)), ["no loss"]);
+        let mut untimed = good_report();
+        untimed.latency_ms = None;
+        assert_eq!(
+            missed(&judge(&site, &untimed)),
+            ["latency P99 under the alert threshold"]
+        );
+    }
+
+    #[test]
+    fn the_sites_latency_alert_is_the_threshold() {
+        let site = edge_with(&[(
+            "alerts: { clients_warning: 80%, clients_critical: 95% }",
+            "alerts: { clients_warning: 80%, clients_critical: 95%, latency_p99_warning: 5ms }",
+        )]);
+        let v = judge(&site, &good_report());
+        assert_eq!(v.targets[0].required, "< 5 ms");
+        assert!(
+            v.targets[0]
+                .source
+                .contains("latency_p99_warning at edge.yaml:62:"),
+            "{}",
+            v.targets[0].source
+        );
+        assert_eq!(missed(&v), ["latency P99 under the alert threshold"]);
+    }
+
+    #[test]
+    fn qos0_loss_is_reported_not_judged_and_qos2_forbids_duplicates() {
+        let qos0 = edge_with(&[(EDGE_LOAD, &EDGE_LOAD.replace("qos: 1", "qos: 0"))]);
+        let mut report = good_report();
+        report.load.qos = 0;
+        report.messages.lost = 10;
+        let v = judge(&qos0, &report);
+        assert!(v.held, "{}", v.to_text());
+        assert_eq!(v.targets[1].outcome, TargetOutcome::NotApplicable);
+        let qos2 = edge_with(&[(EDGE_LOAD, &EDGE_LOAD.replace("qos: 1", "qos: 2"))]);
+        let mut report = good_report();
+        report.load.qos = 2;
+        report.messages.duplicated = 1;
+        let v = judge(&qos2, &report);
+        assert_eq!(
+            outcomes(&v)[1..3],
+            [
+                ("no loss", TargetOutcome::Held),
+                ("no duplicate", TargetOutcome::Missed)
+            ]
+        );
+    }
+}
