@@ -553,3 +553,47 @@ fn help_shows_examples() {
         "{stdout}"
     );
 }
+
+/// A listener that accepts TCP but never answers CONNECT: each connection
+/// fails at the connect timeout, and the run ends with exit 1.
+#[test]
+fn a_silent_listener_fails_at_the_connect_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("mqtt://{}", listener.local_addr().unwrap());
+    let held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        listener.set_nonblocking(true).unwrap();
+        let until = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < until {
+            if let Ok((stream, _)) = listener.accept() {
+                open.push(stream);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let started = Instant::now();
+    let out = bench(&[
+        &url,
+        "--connect-timeout",
+        "1s",
+        "--duration",
+        "1s",
+        "--format",
+        "json",
+    ]);
+    let took = started.elapsed();
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{report:#}");
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+    assert_eq!(report["stopped_by"], "no_connection", "{report:#}");
+    assert_eq!(count(&report, "/connections/failed"), 2, "{report:#}");
+    assert!(
+        report["errors"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.contains("timeout")),
+        "{report:#}"
+    );
+    drop(held);
+}

@@ -208,18 +208,20 @@ impl BenchConfig {
         self.publishers.saturating_add(self.subscribers)
     }
 
-    /// Time to open every connection at the ramp rate, plus one connect timeout.
+    /// Time to open every connection at the ramp rate, then wait for the
+    /// last subscriber (connect timeout + 1 s, SUBACK within the connect
+    /// timeout) and the last publisher (connect timeout + 1 s).
     pub fn connect_budget(&self) -> Duration {
         let ramp = if self.connect_rate > 0.0 {
             Duration::from_secs_f64(f64::from(self.clients()) / self.connect_rate)
         } else {
             Duration::ZERO
         };
-        ramp + self.connect_timeout
+        ramp + 3 * self.connect_timeout + Duration::from_secs(2)
     }
 
     /// The run stops by this time whatever happens: connect budget, warm-up,
-    /// window, drain, and 5 s to disconnect.
+    /// window, drain, and 5 s for stalled publishers (1 s) and the disconnect (1 s).
     pub fn hard_deadline(&self) -> Duration {
         self.connect_budget()
             + self.warmup
@@ -641,7 +643,8 @@ mod tests {
             connect_rate: 50.0,
             ..config()
         };
-        // 2 s ramp + 5 s connect timeout + 1 s warm-up + 10 s + 5 s drain + 5 s.
-        assert_eq!(c.hard_deadline(), Duration::from_secs(28));
+        // 2 s ramp + 3 x 5 s + 2 s to connect and subscribe, 1 s warm-up,
+        // 10 s window, 5 s drain, 5 s for stalled publishers and the disconnect.
+        assert_eq!(c.hard_deadline(), Duration::from_secs(40));
     }
 }

@@ -203,7 +203,7 @@ impl BenchReport {
         let mut out = String::new();
         let _ = writeln!(out, "mqttforge bench {}", self.url);
         self.write_load(&mut out);
-        let m = &self.messages;
+        let messages = &self.messages;
         let stop = match self.stopped_by {
             StopReason::Completed => "the window ran to its end",
             StopReason::PublishersDisconnected => "every publisher lost its connection",
@@ -223,27 +223,27 @@ impl BenchReport {
         let _ = writeln!(
             out,
             "messages     sent {}  received {} of {} expected  lost {}  duplicated {}  out of order {}",
-            m.sent, m.received, m.expected, m.lost, m.duplicated, m.out_of_order
+            messages.sent, messages.received, messages.expected, messages.lost, messages.duplicated, messages.out_of_order
         );
         if self.load.qos > 0 {
             let _ = writeln!(
                 out,
                 "             acknowledged {} of {} sent",
-                m.acked, m.sent
+                messages.acked, messages.sent
             );
         }
-        if m.foreign > 0 {
+        if messages.foreign > 0 {
             let _ = writeln!(
                 out,
                 "             {} messages on the subscription were not this run's",
-                m.foreign
+                messages.foreign
             );
         }
-        let t = &self.throughput;
+        let throughput = &self.throughput;
         let _ = writeln!(
             out,
             "throughput   sent {:.1} msg/s  received {:.1} msg/s  (window {:.1} s)",
-            t.sent_per_s, t.received_per_s, t.window_s
+            throughput.sent_per_s, throughput.received_per_s, throughput.window_s
         );
         let _ = writeln!(
             out,
@@ -255,11 +255,11 @@ impl BenchReport {
             "connect      {}",
             percentile_text(&self.connect_ms, "connections")
         );
-        let c = &self.connections;
+        let connections = &self.connections;
         let _ = writeln!(
             out,
             "connections  {} attempted, {} failed, {} lost during the run, {} subscribed",
-            c.attempted, c.failed, c.lost, c.subscribed
+            connections.attempted, connections.failed, connections.lost, connections.subscribed
         );
         self.write_errors(&mut out);
         self.write_hints(&mut out);
@@ -267,25 +267,25 @@ impl BenchReport {
     }
 
     fn write_load(&self, out: &mut String) {
-        let l = &self.load;
-        let rate = match (l.rate_per_publisher, l.aggregate_rate) {
+        let load = &self.load;
+        let rate = match (load.rate_per_publisher, load.aggregate_rate) {
             (Some(r), Some(a)) => format!("{r}/s ({a} msg/s)"),
             _ => "max rate".into(),
         };
         let _ = writeln!(
             out,
             "load         {} x {rate}, {}, {} B, QoS {}, {} s after a {} s warm-up",
-            plural(u64::from(l.publishers), "publisher"),
-            plural(u64::from(l.subscribers), "subscriber"),
-            l.payload_bytes,
-            l.qos,
-            l.duration_s,
-            l.warmup_s
+            plural(u64::from(load.publishers), "publisher"),
+            plural(u64::from(load.subscribers), "subscriber"),
+            load.payload_bytes,
+            load.qos,
+            load.duration_s,
+            load.warmup_s
         );
         let _ = writeln!(
             out,
             "topic        {} (subscription {})",
-            l.topic, l.subscription
+            load.topic, load.subscription
         );
         if let Some(scale) = &self.scale {
             for note in &scale.notes {
@@ -304,8 +304,8 @@ impl BenchReport {
     }
 
     fn write_hints(&self, out: &mut String) {
-        let m = &self.messages;
-        if m.sent > 0 && m.expected > 0 && m.received == 0 {
+        let messages = &self.messages;
+        if messages.sent > 0 && messages.expected > 0 && messages.received == 0 {
             let _ = writeln!(
                 out,
                 "hint         the subscribers received nothing: does the broker's ACL let them read `{}`?",

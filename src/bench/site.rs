@@ -241,12 +241,12 @@ fn latency_target(site: &Site, report: &BenchReport) -> Target {
 }
 
 fn delivery_targets(site: &Site, load: &LoadTest, report: &BenchReport) -> Vec<Target> {
-    let m = &report.messages;
+    let messages = &report.messages;
     let source = format!("load_test.qos at {}", where_is(site, "/load_test/qos"));
     let ran_lower = report.load.qos < load.qos;
     let measured = format!(
         "{} lost of {} expected at QoS {}",
-        m.lost, m.expected, report.load.qos
+        messages.lost, messages.expected, report.load.qos
     );
     let mut targets = vec![Target {
         name: "no loss",
@@ -255,7 +255,7 @@ fn delivery_targets(site: &Site, load: &LoadTest, report: &BenchReport) -> Vec<T
         outcome: if load.qos == 0 {
             TargetOutcome::NotApplicable
         } else {
-            outcome(!ran_lower && m.expected > 0 && m.lost == 0)
+            outcome(!ran_lower && messages.expected > 0 && messages.lost == 0)
         },
         measured: if load.qos == 0 {
             format!("{measured} (QoS 0 is at most once: loss is reported, not a target)")
@@ -268,8 +268,11 @@ fn delivery_targets(site: &Site, load: &LoadTest, report: &BenchReport) -> Vec<T
             name: "no duplicate",
             required: "0 duplicated at QoS 2 (exactly once)".into(),
             source,
-            measured: format!("{} duplicated at QoS {}", m.duplicated, report.load.qos),
-            outcome: outcome(!ran_lower && m.duplicated == 0),
+            measured: format!(
+                "{} duplicated at QoS {}",
+                messages.duplicated, report.load.qos
+            ),
+            outcome: outcome(!ran_lower && messages.duplicated == 0),
         });
     }
     targets
@@ -279,17 +282,17 @@ fn rate_target(site: &Site, load: &LoadTest, report: &BenchReport) -> Target {
     let aggregate = load.rate.per_second() * f64::from(load.publishers);
     let fan_out = f64::from(report.load.subscribers);
     let floor = 1.0 - RATE_TOLERANCE;
-    let t = &report.throughput;
-    let full_window =
-        report.stopped_by == StopReason::Completed && t.window_s >= report.load.duration_s * 0.99;
+    let throughput = &report.throughput;
+    let full_window = report.stopped_by == StopReason::Completed
+        && throughput.window_s >= report.load.duration_s * 0.99;
     let held = full_window
-        && t.sent_per_s >= aggregate * floor
-        && t.received_per_s >= aggregate * fan_out * floor;
+        && throughput.sent_per_s >= aggregate * floor
+        && throughput.received_per_s >= aggregate * fan_out * floor;
     let mut measured = format!(
         "sent {:.1} msg/s, received {:.1} msg/s over {:.1} s",
-        t.sent_per_s, t.received_per_s, t.window_s
+        throughput.sent_per_s, throughput.received_per_s, throughput.window_s
     );
-    if !held && t.sent_per_s < aggregate * floor {
+    if !held && throughput.sent_per_s < aggregate * floor {
         measured.push_str(" (if bench's own CPU was saturated, the generator is the limit: see the README's bench ceiling and split the load over several processes)");
     }
     Target {
@@ -309,12 +312,12 @@ fn rate_target(site: &Site, load: &LoadTest, report: &BenchReport) -> Target {
 }
 
 fn connection_target(report: &BenchReport) -> Target {
-    let c = &report.connections;
+    let connections = &report.connections;
     let clients = u64::from(report.load.publishers + report.load.subscribers);
-    let held = c.attempted == clients
-        && c.failed == 0
-        && c.lost == 0
-        && c.subscribed == u64::from(report.load.subscribers)
+    let held = connections.attempted == clients
+        && connections.failed == 0
+        && connections.lost == 0
+        && connections.subscribed == u64::from(report.load.subscribers)
         && report.errors.is_empty();
     let error_count: u64 = report.errors.values().map(|e| e.count).sum();
     Target {
@@ -323,9 +326,9 @@ fn connection_target(report: &BenchReport) -> Target {
         source: "the load itself".into(),
         measured: format!(
             "{} connected, {} failed, {} dropped, {error_count} errors",
-            c.attempted - c.failed,
-            c.failed,
-            c.lost
+            connections.attempted - connections.failed,
+            connections.failed,
+            connections.lost
         ),
         outcome: outcome(held),
     }
