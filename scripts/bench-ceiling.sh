@@ -63,7 +63,8 @@ start_bundled() {
   wait_for "$work/bundled.log" "listener \`local\` ready"
 }
 
-# One bench run: prints "sent/s received/s bench-cpu% broker-cpu% p50 p99".
+# One bench run: prints "sent/s received/s bench-cpu% broker-cpu% bench-cpu-us/msg p50 p99 lost"
+# (CPU % over the whole run, 100 = one core; CPU per message over sent + received).
 bench_once() { # BROKER_PID PORT QOS PUBLISHERS
   local before after report times
   before=$(cpu_of "$1")
@@ -79,28 +80,45 @@ report = json.load(open(sys.argv[1]))
 wall, user, system = map(float, open(sys.argv[2]).read().split()[-3:])
 broker = (float(sys.argv[4]) - float(sys.argv[3])) / wall * 100
 t, lat = report["throughput"], report["latency_ms"] or {"p50": 0, "p99": 0}
+m = report["messages"]
+per_message = (user + system) / max(1, m["sent"] + m["received"]) * 1e6
 print(t["sent_per_s"], t["received_per_s"], round((user + system) / wall * 100),
-      round(broker), lat["p50"], lat["p99"], report["messages"]["lost"])
+      round(broker), round(per_message, 2), lat["p50"], lat["p99"], m["lost"])
 EOF
 }
 
-# mosquitto_pub -l into mosquitto_sub: prints "msg/s msg/s - broker-cpu% - - lost".
+# mosquitto_pub -l into mosquitto_sub: prints "msg/s msg/s - broker-cpu% - - - lost".
+# The time runs from the first line fed to mosquitto_pub to the last line
+# mosquitto_sub printed; a subscriber that gets nothing new for 2 s is done
+# (Mosquitto drops QoS 1 messages past max_queued_messages for a slow one).
 clients_once() { # BROKER_PID PORT QOS COUNT
-  local before after start end got
+  local before after start last got seen
   before=$(cpu_of "$1")
-  timeout 120 mosquitto_sub -p "$2" -q "$3" -t ceiling/clients -C "$4" >"$work/sub.out" &
+  : >"$work/sub.out"
+  mosquitto_sub -p "$2" -q "$3" -t ceiling/clients -C "$4" >"$work/sub.out" &
   local sub=$!
   sleep 0.5
   start=$(date +%s.%N)
   python3 -c "import sys; sys.stdout.write(('x' * 255 + '\n') * $4)" |
     timeout 120 mosquitto_pub -p "$2" -q "$3" -t ceiling/clients -l
-  wait "$sub" || true
-  end=$(date +%s.%N)
-  after=$(cpu_of "$1")
+  seen=-1 last=$(date +%s.%N)
+  while kill -0 "$sub" 2>/dev/null; do
+    got=$(wc -l <"$work/sub.out")
+    if [[ $got != "$seen" ]]; then
+      seen=$got last=$(date +%s.%N)
+    elif python3 -c "import sys; sys.exit(0 if $(date +%s.%N) - $last > 2 else 1)"; then
+      kill "$sub" 2>/dev/null || true
+      break
+    fi
+    sleep 0.1
+  done
+  wait "$sub" 2>/dev/null || true
   got=$(wc -l <"$work/sub.out")
+  if [[ $got == "$4" ]]; then last=$(date +%s.%N); fi
+  after=$(cpu_of "$1")
   python3 -c "
-wall = $end - $start
-print(round($got / wall, 1), round($got / wall, 1), '-', round(($after - $before) / wall * 100), '-', '-', $4 - $got)"
+wall = $last - $start
+print(round($got / wall, 1), round($got / wall, 1), '-', round(($after - $before) / wall * 100), '-', '-', '-', $4 - $got)"
 }
 
 median_row() { # LABEL, then lines on stdin
@@ -113,8 +131,8 @@ def med(i):
     if vals[0] == "-":
         return "-"
     m = statistics.median(float(v) for v in vals)
-    return f"{m:,.0f}" if i < 4 else f"{m:.3f}".rstrip("0").rstrip(".")
-print(f"| {label} | " + " | ".join(med(i) for i in range(7)) + " |")
+    return f"{m:,.0f}" if i < 4 or i == 7 else f"{m:.3f}".rstrip("0").rstrip(".")
+print(f"| {label} | " + " | ".join(med(i) for i in range(8)) + " |")
 ' "$1"
 }
 
@@ -122,9 +140,10 @@ start_mosquitto
 start_bundled
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -sr)"
 echo "mosquitto: $(mosquitto -h | head -1); $runs runs of ${seconds} s each, medians; payload 256 B, 1 subscriber"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| broker, generator, QoS | sent msg/s | received msg/s | generator CPU % | broker CPU % | P50 ms | P99 ms | lost |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| broker, generator, QoS | sent msg/s | received msg/s | bench CPU % | broker CPU % | bench CPU µs/msg | P50 ms | P99 ms | lost |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for broker in mosquitto bundled; do
   if [[ $broker == mosquitto ]]; then pid=$mosquitto_pid port=$mosquitto_port; else pid=$bundled_pid port=$rumqttd_port; fi
   for qos in 0 1; do
@@ -137,3 +156,5 @@ for broker in mosquitto bundled; do
       median_row "$broker, mosquitto_pub -l, QoS $qos"
   done
 done
+echo
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -16,6 +16,27 @@
 //! With a site ([`site::from_site`], [`judge`]), the load is the site's
 //! `load_test` scaled to one process, and the run is judged against the
 //! site's targets.
+//!
+//! `verify --bench` (a short run as a probe) would call, on the test
+//! variant's TLS listener and PKI:
+//!
+//! ```text
+//! let url = BrokerUrl { tls: true, host: "127.0.0.11".into(), port: ports["devices"] };
+//! let mut base = BenchConfig::new(url);
+//! base.tls = Some(TlsSettings {
+//!     ca_file: pki.join("ca.pem"),
+//!     identity: ClientIdentity::Devices { pki_dir: pki.clone(), ids: site.devices().map(|d| d.id).collect() },
+//!     server_name: Some(server_name),
+//! });
+//! base.topic = config::DEFAULT_DEVICE_TOPIC.into();
+//! base.client_id = config::DEFAULT_DEVICE_CLIENT_ID.into();
+//! base.progress = false;
+//! base.warmup = Duration::from_millis(500);
+//! let overrides = SiteOverrides { duration: Some(Duration::from_secs(3)), connect_rate: None };
+//! let config = bench::from_site(&site, base, &overrides)?;      // Err: Vec<Diagnostic>
+//! let report = bench::run(&config).map_err(...)?;               // Err: setup problems
+//! let verdict = bench::judge(&site, &report);                   // verdict.held -> Pass / Fail
+//! ```
 
 pub mod client;
 pub mod config;
