@@ -597,3 +597,109 @@ fn a_silent_listener_fails_at_the_connect_timeout() {
     );
     drop(held);
 }
+
+/// The bundled broker (`mqttforge broker`, rumqttd) of the dev example on
+/// free ports; killed on drop.
+struct Bundled {
+    child: Child,
+    tls_port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Bundled {
+    fn start() -> Bundled {
+        let dir = tempfile::tempdir().unwrap();
+        let (tls_port, plain_port) = (free_port(), free_port());
+        let spec = std::fs::read_to_string(common::root().join("site-examples/dev-rumqttd.yaml"))
+            .unwrap()
+            .replace("port: 8883", &format!("port: {tls_port}"))
+            .replace("port: 1883", &format!("port: {plain_port}"));
+        let spec_path = dir.path().join("site.yaml");
+        std::fs::write(&spec_path, spec).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mqttforge"))
+            .arg("broker")
+            .arg(&spec_path)
+            .arg("--dir")
+            .arg(dir.path().join("broker"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        while !line.contains("PKI in") {
+            line.clear();
+            let read = std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+            assert!(read > 0, "the bundled broker stopped before it was ready");
+        }
+        Bundled {
+            child,
+            tls_port,
+            dir,
+        }
+    }
+
+    fn pki(&self) -> String {
+        self.dir.path().join("broker/pki").display().to_string()
+    }
+}
+
+impl Drop for Bundled {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// mTLS with the site's device certificates (rustls, the CA and a server
+/// name other than the dialled address): nothing lost; a wrong server name
+/// and a missing client certificate are connect errors of their kind.
+#[test]
+fn mtls_with_the_sites_device_certificates_on_the_bundled_broker() {
+    let broker = Bundled::start();
+    let url = format!("mqtts://127.0.0.1:{}", broker.tls_port);
+    let pki = broker.pki();
+    let run = |extra: &[&str]| {
+        let args = [
+            &[
+                url.as_str(),
+                "--duration",
+                "1s",
+                "--warmup",
+                "0s",
+                "--format",
+                "json",
+            ],
+            extra,
+        ]
+        .concat();
+        let out = bench(&args);
+        (out.status.code(), json(&out))
+    };
+    let (code, report) = run(&[
+        "--pki",
+        &pki,
+        "--server-name",
+        "localhost",
+        "--publishers",
+        "3",
+    ]);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(count(&report, "/messages/sent"), 300, "{report:#}");
+    assert_eq!(count(&report, "/messages/lost"), 0, "{report:#}");
+    assert_eq!(report["load"]["topic"], "devices/{device}/telemetry/bench");
+    let (code, report) = run(&["--pki", &pki, "--server-name", "wrong.example"]);
+    assert_eq!(code, Some(1), "{report:#}");
+    let first = report["errors"]["connect: tls"]["first"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(first.contains("not valid for name"), "{report:#}");
+    let ca = format!("{pki}/ca.pem");
+    let (code, report) = run(&["--ca", &ca]);
+    assert_eq!(code, Some(1), "{report:#}");
+    assert_eq!(count(&report, "/connections/failed"), 2, "{report:#}");
+    assert!(
+        report["errors"].to_string().contains("CertificateRequired"),
+        "{report:#}"
+    );
+}

@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rumqttc::{MqttOptions, QoS, TlsConfiguration, Transport};
+// rumqttc 0.25 speaks rustls 0.23 (the crate's own `rustls` is rumqttd's 0.22).
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls_023 as rustls;
 
 use super::config::{BenchConfig, ClientIdentity, TlsSettings};
 
@@ -139,15 +141,19 @@ fn client_config(
     roots: Arc<RootCertStore>,
     identity: Option<&(PathBuf, PathBuf)>,
 ) -> Result<ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let versions = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup: {e}"))?;
     let builder = match &tls.server_name {
-        None => ClientConfig::builder().with_root_certificates(roots),
+        None => versions.with_root_certificates(roots),
         Some(name) => {
             let expected = ServerName::try_from(name.clone())
                 .map_err(|e| format!("--server-name `{name}`: {e}"))?;
-            let webpki = WebPkiServerVerifier::builder(roots)
+            let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider)
                 .build()
                 .map_err(|e| format!("the CA cannot verify servers: {e}"))?;
-            ClientConfig::builder()
+            versions
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(NamedServer { expected, webpki }))
         }

@@ -245,9 +245,13 @@ async fn connect(ctx: &Ctx, role: Role, index: u32) -> Option<(AsyncClient, Even
     let id = config.client_id_of(role, index, &ctx.run_tag);
     let options = client::options(config, &id, config.device_of(slot), ctx.tls.as_ref());
     let (client, mut events) = AsyncClient::new(options, usize::from(config.inflight).max(10));
-    events
-        .network_options
-        .set_connection_timeout(config.connect_timeout.as_secs().max(1));
+    let mut network = events.network_options();
+    network.set_connection_timeout(config.connect_timeout.as_secs().max(1));
+    // Without it Nagle holds a second message written within a round trip
+    // until the broker's delayed ACK: tens of milliseconds that are the
+    // generator's, not the broker's (QoS 0 P50 11 ms instead of 0.2 ms).
+    network.set_tcp_nodelay(true);
+    events.set_network_options(network);
     ctx.shared.connections_attempted.fetch_add(1, Relaxed);
     let started = Instant::now();
     let failure = match timeout(
@@ -478,6 +482,7 @@ pub fn classify(e: &ConnectionError) -> String {
         ConnectionError::Io(io) | ConnectionError::MqttState(StateError::Io(io)) => {
             io_kind(io).into()
         }
+        ConnectionError::MqttState(StateError::ConnectionAborted) => "connection lost".into(),
         ConnectionError::MqttState(StateError::AwaitPingResp) => "keepalive timeout".into(),
         ConnectionError::MqttState(_) | ConnectionError::NotConnAck(_) => "protocol".into(),
         ConnectionError::NetworkTimeout => "timeout".into(),

@@ -210,14 +210,14 @@ impl BenchReport {
             StopReason::NoConnection => "the clients could not connect",
             StopReason::HardDeadline => "the hard deadline",
         };
-        let drained = if self.drained {
-            "drained"
-        } else {
-            "not drained: the drain timeout ended the wait"
+        let drained = match (self.stopped_by, self.drained) {
+            (StopReason::NoConnection, _) => "",
+            (_, true) => " (drained)",
+            (_, false) => " (not drained: the drain timeout ended the wait)",
         };
         let _ = writeln!(
             out,
-            "stopped by   {stop} after {:.1} s ({drained})",
+            "stopped by   {stop} after {:.1} s{drained}",
             self.elapsed_s
         );
         let _ = writeln!(
