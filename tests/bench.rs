@@ -358,6 +358,7 @@ fn qos1_loses_nothing_and_keeps_the_password_out_of_the_output() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(!all.contains(secret), "the password leaked:\n{all}");
+    assert!(out.stderr.is_empty(), "no progress line when stderr is not a terminal:\n{all}");
 }
 
 fn fixture(name: &str) -> String {
