@@ -39,12 +39,17 @@ struct Mosquitto {
 
 impl Mosquitto {
     fn start() -> Mosquitto {
+        Mosquitto::start_with("")
+    }
+
+    /// With extra configuration lines (global options).
+    fn start_with(extra: &str) -> Mosquitto {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let conf = dir.path().join("mosquitto.conf");
         std::fs::write(
             &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\nsys_interval 1\nlog_dest stderr\nlog_type all\n"),
+            format!("{extra}listener {port} 127.0.0.1\nallow_anonymous true\nsys_interval 1\nlog_dest stderr\nlog_type all\n"),
         )
         .unwrap();
         // Mosquitto drops root before it would open a log file in this root-owned
@@ -194,6 +199,48 @@ fn counts_agree_with_the_brokers_sys_counters() {
         (received..=received + own_reads).contains(&delivered),
         "broker delivered {delivered}, bench received {received} (+ at most {own_reads} $SYS reads)"
     );
+}
+
+/// Loss as the broker sees it: with one QoS 1 message in flight and one
+/// queued per client, Mosquitto drops what a subscriber cannot take
+/// (`$SYS/broker/publish/messages/dropped`); bench's `lost` is that count.
+#[test]
+fn lost_agrees_with_the_brokers_dropped_counter() {
+    let broker = Mosquitto::start_with("max_inflight_messages 1\nmax_queued_messages 1\n");
+    let dropped_before = broker.sys("$SYS/broker/publish/messages/dropped");
+    let out = bench(&[
+        &broker.url(),
+        "--publishers",
+        "4",
+        "--subscribers",
+        "1",
+        "--rate",
+        "5000/s",
+        "--qos",
+        "1",
+        "--duration",
+        "1s",
+        "--warmup",
+        "0s",
+        "--drain-timeout",
+        "2s",
+        "--format",
+        "json",
+    ]);
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{report:#}");
+    let lost = count(&report, "/messages/lost");
+    assert!(lost > 0, "{report:#}");
+    assert_eq!(count(&report, "/messages/duplicated"), 0, "{report:#}");
+    let mut dropped = broker.sys("$SYS/broker/publish/messages/dropped") - dropped_before;
+    for _ in 0..10 {
+        if dropped == lost {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        dropped = broker.sys("$SYS/broker/publish/messages/dropped") - dropped_before;
+    }
+    assert_eq!(dropped, lost, "broker dropped vs bench lost: {report:#}");
 }
 
 /// The broker is killed mid-run: the run ends early by itself, reports the
@@ -358,7 +405,10 @@ fn qos1_loses_nothing_and_keeps_the_password_out_of_the_output() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(!all.contains(secret), "the password leaked:\n{all}");
-    assert!(out.stderr.is_empty(), "no progress line when stderr is not a terminal:\n{all}");
+    assert!(
+        out.stderr.is_empty(),
+        "no progress line when stderr is not a terminal:\n{all}"
+    );
 }
 
 fn fixture(name: &str) -> String {
