@@ -6,6 +6,8 @@
 
 pub mod acl;
 pub mod audit;
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod catalog;
 pub mod cli;
 pub mod diag;

@@ -2,6 +2,11 @@
 
 mod acl;
 mod apply;
+#[cfg(feature = "bench")]
+mod bench;
+#[cfg(not(feature = "bench"))]
+#[path = "bench_missing.rs"]
+mod bench;
 mod broker;
 mod completions;
 mod lint;
@@ -67,6 +72,7 @@ pub enum Command {
     Acl(acl::Args),
     Verify(verify::Args),
     Broker(broker::Args),
+    Bench(Box<bench::Args>),
     Schema(schema::Args),
     Completions(completions::CompletionsArgs),
     Man(completions::ManArgs),
@@ -114,6 +120,7 @@ pub fn run() -> ExitCode {
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
         Command::Broker(args) => broker::run(args),
+        Command::Bench(args) => bench::run(*args),
         Command::Schema(args) => schema::run(args),
     };
     ExitCode::from(code)
