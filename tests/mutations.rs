@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use mqttforge::source::{load_yaml, SourceFile};
 use mqttforge::spec::load_source;
 
@@ -132,10 +130,7 @@ fn every_number_in_every_example_is_range_checked() {
             mutated_lines[line_no - 1] = replaced;
             let mutated = mutated_lines.join("\n") + "\n";
             total += 1;
-            match load_source(Arc::new(SourceFile {
-                name: name.clone(),
-                text: mutated,
-            })) {
+            match load_source(SourceFile::new(name.clone(), mutated)) {
                 Ok(_) => failures.push(format!(
                     "{name}:{line_no}:{col} ({pointer}): `{HUGE}` accepted"
                 )),
