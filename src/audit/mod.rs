@@ -135,39 +135,76 @@ pub fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// Audits files as one site: reads them (bounded), extracts their facts,
+/// runs the audit rules with the files' inline suppressions. Every problem
+/// of every file, sorted; unreadable or unparsable files are reported and
+/// the others still audited.
+pub fn run(
+    files: &[(PathBuf, Option<&'static Kind>)],
+    environment: Environment,
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let mut read = Vec::new();
+    for (path, forced) in files {
+        match read_text(path) {
+            Ok(file) => read.push((path.clone(), file, *forced)),
+            Err(d) => diags.push(d),
+        }
+    }
+    diags.extend(run_sources(read, environment));
+    crate::diag::sort(&mut diags);
+    diags
+}
+
+/// [`run`] on files already in memory (path, text, forced kind).
+pub fn run_sources(
+    files: Vec<(PathBuf, Arc<SourceFile>, Option<&'static Kind>)>,
+    environment: Environment,
+) -> Vec<Diagnostic> {
+    let (facts, sources, mut diags) = facts_of_sources(files, environment);
+    let mut suppressions = Vec::new();
+    for f in &sources {
+        let (s, d) = crate::lint::inline_suppressions(f);
+        suppressions.extend(s);
+        diags.extend(d);
+    }
+    diags.extend(crate::lint::run(&facts, true, &suppressions));
+    crate::diag::sort(&mut diags);
+    diags
+}
+
 /// Extracts the facts of all files as one site. Unreadable, unrecognised or
 /// unparsable files are reported, and the others still audited.
 pub fn facts(
     files: &[(PathBuf, Option<&'static Kind>)],
     environment: Environment,
 ) -> (Facts, Vec<Arc<SourceFile>>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let mut read = Vec::new();
+    for (path, forced) in files {
+        match read_text(path) {
+            Ok(file) => read.push((path.clone(), file, *forced)),
+            Err(d) => diags.push(d),
+        }
+    }
+    let (facts, sources, more) = facts_of_sources(read, environment);
+    diags.extend(more);
+    (facts, sources, diags)
+}
+
+/// The facts of files already read.
+fn facts_of_sources(
+    files: Vec<(PathBuf, Arc<SourceFile>, Option<&'static Kind>)>,
+    environment: Environment,
+) -> (Facts, Vec<Arc<SourceFile>>, Vec<Diagnostic>) {
     let mut facts = Facts::new(Origin::File, environment);
     let mut sources = Vec::new();
     let mut diags = Vec::new();
-    for (path, forced) in files {
-        let file = match read_text(path) {
-            Ok(f) => f,
-            Err(d) => {
-                diags.push(d);
-                continue;
-            }
-        };
-        let kind = match forced.or_else(|| detect(path, &file.text)) {
+    for (path, file, forced) in files {
+        let kind = match forced.or_else(|| detect(&path, &file.text)) {
             Some(k) => k,
             None => {
-                let names: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
-                diags.push(
-                    Diagnostic::error(
-                        "audit",
-                        format!("cannot tell what kind of file `{}` is", file.name),
-                    )
-                    .with_label(Label::primary(Span::point(&file, 1, 1), "kind unknown"))
-                    .with_help(format!(
-                        "name it with --kind {}=KIND, where KIND is one of: {}",
-                        file.name,
-                        names.join(", ")
-                    )),
-                );
+                diags.push(unknown_kind(&file));
                 continue;
             }
         };
@@ -176,7 +213,7 @@ pub fn facts(
             continue;
         }
         let input = Input {
-            path: path.clone(),
+            path,
             file: file.clone(),
         };
         if let Err(d) = (kind.extract)(&input, &mut facts) {
@@ -185,6 +222,20 @@ pub fn facts(
         sources.push(file);
     }
     (facts, sources, diags)
+}
+
+fn unknown_kind(file: &Arc<SourceFile>) -> Diagnostic {
+    let names: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
+    Diagnostic::error(
+        "audit",
+        format!("cannot tell what kind of file `{}` is", file.name),
+    )
+    .with_label(Label::primary(Span::point(file, 1, 1), "kind unknown"))
+    .with_help(format!(
+        "name it with --kind {}=KIND, where KIND is one of: {}",
+        file.name,
+        names.join(", ")
+    ))
 }
 
 /// A private key is only ever read by the PEM kinds, which print none of
