@@ -177,6 +177,24 @@ fn mosquitto_conf_one_long_word() {
     );
 }
 
+#[test]
+fn mosquitto_conf_inline_suppressions() {
+    assert_audit_linear(
+        "mosquitto.conf suppressed findings",
+        "mosquitto-conf",
+        "mosquitto.conf",
+        500,
+        |n| {
+            "listener 1883\n".to_string()
+                + &lines(n, |i| {
+                    format!(
+                        "# mqttforge:ignore MQ-CFG-003 kept for plugin {i}\nfrobnicate{i} yes\n"
+                    )
+                })
+        },
+    );
+}
+
 // ---- Mosquitto ACL -------------------------------------------------------
 
 #[test]
@@ -529,6 +547,27 @@ fn lint_role_with_many_permissions() {
             edge_spec_with("  sensor:\n", n, |i| {
                 format!("    - {{ write: \"devices/{{id}}/t{i}/#\" }}\n")
             })
+        },
+        lint_spec,
+    );
+}
+
+#[test]
+fn lint_emqx_role_with_many_permissions() {
+    assert_linear(
+        "lint, EMQX site, one role with many permissions",
+        250,
+        |n| {
+            let base = repo_file("site-examples/emqx-cluster.yaml");
+            let anchor = "  sensor:\n";
+            let at = base.find(anchor).expect("a sensor role") + anchor.len();
+            let perms = lines(n, |i| {
+                format!("    - {{ write: \"devices/{{id}}/t{i}/#\" }}\n")
+            });
+            SourceFile::new(
+                "site.yaml",
+                format!("{}{perms}{}", &base[..at], &base[at..]),
+            )
         },
         lint_spec,
     );

@@ -90,6 +90,60 @@ impl FilterTrie {
         }
     }
 
+    /// Ids of the filters that may match `query` as a topic name (EMQX
+    /// `emqx_topic:match/2`, after the placeholder levels of `placeholders`
+    /// are replaced by their values, None: no value), or equal it: a
+    /// superset. A level holding a placeholder among other text is not
+    /// looked up here: callers keep such filters aside.
+    pub fn matching(
+        &self,
+        query: &str,
+        placeholders: &[(&str, Option<&str>)],
+        out: &mut Vec<usize>,
+    ) {
+        let mut frontier = vec![0];
+        for level in query.split('/') {
+            let mut next = Vec::new();
+            for &node in &frontier {
+                if let Some(hash) = self.child(node, "#") {
+                    self.subtree(hash, out);
+                }
+                next.extend(self.child(node, "+"));
+                if level != "+" && level != "#" {
+                    next.extend(self.child(node, level));
+                }
+                for (token, value) in placeholders {
+                    let Some(child) = self.child(node, token) else {
+                        continue;
+                    };
+                    match value.map(Expansion::of_rendered) {
+                        Some(Expansion::Any) => next.push(child),
+                        Some(Expansion::Level(v)) if v == level => next.push(child),
+                        Some(Expansion::Level(_)) => {}
+                        _ => self.subtree(child, out),
+                    }
+                }
+            }
+            frontier = next;
+        }
+        for node in frontier {
+            out.extend(&self.nodes[node].ids);
+            if let Some(hash) = self.child(node, "#") {
+                self.subtree(hash, out);
+            }
+            for (token, value) in placeholders {
+                if let Some(child) = self.child(node, token) {
+                    if !matches!(
+                        value.map(Expansion::of_rendered),
+                        Some(Expansion::Level(_) | Expansion::Any)
+                    ) {
+                        self.subtree(child, out);
+                    }
+                }
+            }
+        }
+    }
+
     /// Ids of the filters that may share a topic with `query` (as
     /// [`super::topic::intersects`] does): a superset. With `placeholders`,
     /// stored levels `%u` and `%c` stand for the values they expand to
@@ -193,6 +247,15 @@ enum Expansion<'a> {
 }
 
 impl Expansion<'_> {
+    /// A value EMQX renders into a filter, where a value holding another
+    /// placeholder is rendered again.
+    fn of_rendered(value: &str) -> Expansion<'_> {
+        if value.contains("${") {
+            return Expansion::Unknown;
+        }
+        Expansion::of(value)
+    }
+
     fn of(value: &str) -> Expansion<'_> {
         match value {
             "+" => Expansion::Any,
@@ -242,6 +305,72 @@ mod tests {
             for (i, f) in FILTERS.iter().enumerate() {
                 if topic::covers(f, q) || topic::matches(f, q) || f == q {
                     assert!(found.contains(&i), "`{f}` covers `{q}` but was not found");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn matching_is_a_superset_of_emqx_matches_after_rendering() {
+        use crate::acl::emqx::{render, topic_match};
+        use crate::acl::Who;
+        let filters = [
+            "a/${username}/b",
+            "${clientid}/#",
+            "a/${username}",
+            "${username}",
+            "a/+/b",
+            "#",
+            "a/b",
+            "$SYS/#",
+            "a/${cert_common_name}/+",
+            "x/#/y",
+            "a/#",
+            "+/+",
+        ];
+        let mut trie = FilterTrie::default();
+        for (i, f) in filters.iter().enumerate() {
+            trie.insert(f, i);
+        }
+        let values = [
+            Some("u"),
+            Some("a"),
+            Some("+"),
+            Some("#"),
+            Some("x/y"),
+            Some(""),
+            None,
+            Some("${clientid}"),
+        ];
+        for user in values {
+            for client in ["c", "a/b", "+", "${username}"] {
+                let who = Who {
+                    username: user.map(str::to_string),
+                    client_id: client.into(),
+                    cert_common_name: user.map(str::to_string),
+                    peer: None,
+                };
+                let placeholders = [
+                    ("${username}", who.username.as_deref()),
+                    ("${clientid}", Some(who.client_id.as_str())),
+                    ("${cert_common_name}", who.cert_common_name.as_deref()),
+                ];
+                for q in QUERIES
+                    .iter()
+                    .chain(filters.iter())
+                    .chain(["a/u/b", "c/x", "a/x/y/b", "u", "a/c/b"].iter())
+                {
+                    let mut found = Vec::new();
+                    trie.matching(q, &placeholders, &mut found);
+                    for (i, f) in filters.iter().enumerate() {
+                        let hit = *f == *q || render(f, &who).is_some_and(|r| topic_match(q, &r));
+                        if hit {
+                            assert!(
+                                found.contains(&i),
+                                "`{f}` for {who:?} matches `{q}` but was not found"
+                            );
+                        }
+                    }
                 }
             }
         }
