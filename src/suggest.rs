@@ -20,12 +20,36 @@ pub fn did_you_mean<'a>(
         if candidate_len.abs_diff(given_len) > limit {
             continue;
         }
-        let d = strsim::damerau_levenshtein(&given_lower, &c.to_ascii_lowercase());
+        let candidate_lower = c.to_ascii_lowercase();
+        if bag_distance(&given_lower, &candidate_lower) > limit {
+            continue;
+        }
+        let d = strsim::damerau_levenshtein(&given_lower, &candidate_lower);
         if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
     }
     best.map(|(_, c)| c)
+}
+
+/// A lower bound of the edit distance (transpositions included): the
+/// characters one string has more of than the other, counted on the side
+/// with more. Linear, where the distance itself is quadratic; 0 (no bound)
+/// for text that is not ASCII.
+fn bag_distance(a: &str, b: &str) -> usize {
+    if !a.is_ascii() || !b.is_ascii() {
+        return 0;
+    }
+    let mut counts = [0isize; 128];
+    for c in a.bytes() {
+        counts[c as usize] += 1;
+    }
+    for c in b.bytes() {
+        counts[c as usize] -= 1;
+    }
+    let surplus: isize = counts.iter().filter(|v| **v > 0).sum();
+    let deficit: isize = -counts.iter().filter(|v| **v < 0).sum::<isize>();
+    surplus.max(deficit) as usize
 }
 
 #[cfg(test)]
@@ -38,6 +62,9 @@ mod tests {
         assert_eq!(did_you_mean("listners", keys), Some("listeners"));
         assert_eq!(did_you_mean("limts", keys), Some("limits"));
         assert_eq!(did_you_mean("backup", keys), None);
+        assert_eq!(did_you_mean("limtis", keys), Some("limits"));
+        assert_eq!(super::bag_distance("limtis", "limits"), 0);
+        assert_eq!(super::bag_distance("abc", "abd"), 1);
         // Far longer than any candidate: no comparison, no suggestion.
         assert_eq!(did_you_mean(&"listeners".repeat(100_000), keys), None);
     }

@@ -264,6 +264,22 @@ fn haproxy_sections() {
 }
 
 #[test]
+fn haproxy_frontends_and_backends() {
+    assert_audit_linear(
+        "haproxy.cfg frontends and backends",
+        "haproxy",
+        "haproxy.cfg",
+        1500,
+        |n| {
+            "defaults\n    mode tcp\n    timeout client 60s\n    timeout server 60s\n    timeout connect 5s\n".to_string()
+                + &lines(n, |i| {
+                    format!("frontend f{i}\n    bind :{}\n    default_backend b{i}\nbackend b{i}\n    server s{i} 10.0.0.1:1883 check\n", 1000 + i)
+                })
+        },
+    );
+}
+
+#[test]
 fn haproxy_servers() {
     assert_audit_linear("haproxy.cfg servers", "haproxy", "haproxy.cfg", 4000, |n| {
         "defaults\n    mode tcp\n    timeout client 60s\n    timeout server 60s\n    timeout connect 5s\nfrontend f\n    bind :1883\n    default_backend b\nbackend b\n    balance leastconn\n".to_string()

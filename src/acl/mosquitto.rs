@@ -122,8 +122,13 @@ struct OwnerList {
     walk: Vec<usize>,
     /// Entry index -> position in `walk`.
     position: HashMap<usize, usize>,
-    topics: FilterTrie,
+    /// The entries' topics, built on the first decision that reads a long
+    /// list (most lists of a big file are never asked about).
+    topics: std::sync::OnceLock<FilterTrie>,
 }
+
+/// Lists up to this long are walked whole: an index would cost more.
+const SHORT_LIST: usize = 16;
 
 impl OwnerList {
     fn of(entries: &[Entry]) -> HashMap<Owner, OwnerList> {
@@ -144,17 +149,13 @@ impl OwnerList {
                     mine.iter()
                         .filter(|&&i| entries[i].access != MosqAccess::Deny),
                 );
-                let mut topics = FilterTrie::default();
-                for &i in &mine {
-                    topics.insert(&entries[i].topic, i);
-                }
                 let position = walk.iter().enumerate().map(|(p, &i)| (i, p)).collect();
                 (
                     owner,
                     OwnerList {
                         walk,
                         position,
-                        topics,
+                        topics: std::sync::OnceLock::new(),
                     },
                 )
             })
@@ -306,13 +307,22 @@ impl MosquittoAcl {
         let Some(list) = self.lists.get(owner) else {
             return Vec::new();
         };
+        if list.walk.len() <= SHORT_LIST {
+            return list.walk.iter().map(|&i| &self.entries[i]).collect();
+        }
+        let topics = list.topics.get_or_init(|| {
+            let mut trie = FilterTrie::default();
+            for &i in &list.walk {
+                trie.insert(&self.entries[i].topic, i);
+            }
+            trie
+        });
         let mut found = Vec::new();
         let placeholders = who.map(|w| Placeholders {
             user: w.username.as_deref().unwrap_or(""),
             client: &w.client_id,
         });
-        list.topics
-            .intersecting(requested, placeholders, &mut found);
+        topics.intersecting(requested, placeholders, &mut found);
         let mut positions: Vec<usize> = found.iter().map(|i| list.position[i]).collect();
         positions.sort_unstable();
         positions.dedup();
@@ -699,12 +709,13 @@ topic write devices/temp-001/telemetry/#
         let mut compared = 0;
         for _ in 0..1500 {
             let mut text = String::new();
-            for _ in 0..next(12) {
-                match next(5) {
+            // Long enough lists that decisions go through the index.
+            for _ in 0..next(5 * SHORT_LIST) {
+                match next(8) {
                     0 => text.push_str(&format!("user {}\n", ["u", "a", "x/y"][next(3)])),
                     k => text.push_str(&format!(
                         "{} {} {}\n",
-                        if k == 1 { "pattern" } else { "topic" },
+                        if k <= 3 { "pattern" } else { "topic" },
                         ["read", "write", "readwrite", "deny"][next(4)],
                         topic(&mut next, LEVELS)
                     )),

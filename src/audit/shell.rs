@@ -26,6 +26,10 @@
 //! Facts: every script is a [`ScriptFact`]; a backup script (or a restore
 //! script) contributes to the site's one [`BackupFact`], so a backup and its
 //! restore audited together are one procedure.
+//!
+//! Cost: linear in the script's bytes: one lexing pass, one pass over the
+//! commands; variables are looked up by name, and what the rest of a pipeline
+//! does is summarised once from its end.
 
 use std::collections::HashMap;
 use std::io::Write;
