@@ -40,21 +40,54 @@ fn bag_distance(a: &str, b: &str) -> usize {
     if !a.is_ascii() || !b.is_ascii() {
         return 0;
     }
-    let mut counts = [0isize; 128];
+    let mut left = [0u32; 128];
     for c in a.bytes() {
-        counts[c as usize] += 1;
+        left[c as usize] += 1;
     }
+    // Characters of `b` that `a` does not have (left over in `b`).
+    let mut only_b = 0;
     for c in b.bytes() {
-        counts[c as usize] -= 1;
+        match &mut left[c as usize] {
+            0 => only_b += 1,
+            n => *n -= 1,
+        }
     }
-    let surplus: isize = counts.iter().filter(|v| **v > 0).sum();
-    let deficit: isize = -counts.iter().filter(|v| **v < 0).sum::<isize>();
-    surplus.max(deficit) as usize
+    let only_a = a.len() - (b.len() - only_b);
+    only_a.max(only_b)
 }
 
 #[cfg(test)]
 mod tests {
     use super::did_you_mean;
+
+    #[test]
+    fn bag_distance_never_exceeds_the_edit_distance() {
+        let words = [
+            "",
+            "a",
+            "ab",
+            "ba",
+            "abc",
+            "acb",
+            "listeners",
+            "listners",
+            "limits",
+            "limtis",
+            "max_connections",
+            "maxconnections",
+            "allow_anonymous",
+            "alow_anonymus",
+            "xyzzy",
+        ];
+        for a in words {
+            for b in words {
+                assert!(
+                    super::bag_distance(a, b) <= strsim::damerau_levenshtein(a, b),
+                    "{a} {b}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn finds_typos_not_strangers() {
