@@ -155,8 +155,66 @@ fn mosquitto_conf_unknown_directives() {
         "mosquitto.conf unknown directives",
         "mosquitto-conf",
         "mosquitto.conf",
-        500,
-        |n| "listener 1883\n".to_string() + &lines(n, |i| format!("frobnicate{i} yes\n")),
+        2000,
+        // Mostly names too short for a "did you mean" (whose cost per line
+        // would hide a quadratic report), some long enough for one.
+        |n| {
+            "listener 1883\n".to_string()
+                + &lines(n, |i| {
+                    if i % 8 == 0 {
+                        format!("frobnicate{i} yes\n")
+                    } else {
+                        "zzz yes\n".to_string()
+                    }
+                })
+        },
+    );
+}
+
+/// How much more an odd input may cost than a usual one of the same size:
+/// a constant factor (the name is also in the message), not the thousands
+/// a per-byte search against every directive cost.
+const MAX_FACTOR: f64 = 10.0;
+
+/// Asserts that `step` costs less than [`MAX_FACTOR`] times more on `odd`
+/// than on `usual`, an input of the same size.
+fn assert_comparable<T>(what: &str, usual: T, odd: T, step: impl Fn(&T)) {
+    let _serial = serial();
+    step(&usual);
+    step(&odd);
+    let (mut usual_times, mut odd_times) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        usual_times.push(cpu_time_of(&|| step(&usual)));
+        odd_times.push(cpu_time_of(&|| step(&odd)));
+    }
+    let (t1, t2) = (median(usual_times), median(odd_times));
+    let ratio = t2.as_secs_f64() / t1.as_secs_f64().max(1e-9);
+    eprintln!("{what}: usual {t1:?}, odd {t2:?}, ratio {ratio:.2}");
+    assert!(
+        t1 >= Duration::from_millis(5),
+        "{what}: too small to measure ({t1:?})"
+    );
+    assert!(
+        ratio < MAX_FACTOR,
+        "{what}: the odd input costs {ratio:.2} times the usual one of the same size ({t1:?} -> {t2:?})"
+    );
+}
+
+#[test]
+fn mosquitto_conf_long_word_costs_like_any_line() {
+    // Not growth: a 4 MB unknown name was compared with every directive
+    // (linear, with a constant of hundreds of operations per byte). An
+    // unknown short name with the same bytes as its value sets the cost a
+    // reported line of that size may have.
+    let n = 1_000_000;
+    let kind = "mosquitto-conf";
+    assert_comparable(
+        "mosquitto.conf, a long unknown name against a long value",
+        format!("listener 1883\nzzz {}\n", "x".repeat(n)),
+        format!("listener 1883\n{} zzz\n", "x".repeat(n)),
+        |text: &String| {
+            std::hint::black_box(audit_text(kind, "mosquitto.conf", text));
+        },
     );
 }
 
@@ -183,13 +241,11 @@ fn mosquitto_conf_inline_suppressions() {
         "mosquitto.conf suppressed findings",
         "mosquitto-conf",
         "mosquitto.conf",
-        500,
+        2000,
         |n| {
             "listener 1883\n".to_string()
                 + &lines(n, |i| {
-                    format!(
-                        "# mqttforge:ignore MQ-CFG-003 kept for plugin {i}\nfrobnicate{i} yes\n"
-                    )
+                    format!("# mqttforge:ignore MQ-CFG-003 kept for plugin {i}\nzzz yes\n")
                 })
         },
     );
@@ -280,6 +336,22 @@ fn haproxy_frontends_and_backends() {
 }
 
 #[test]
+fn haproxy_frontends_naming_backends() {
+    assert_audit_linear(
+        "haproxy.cfg frontends naming backends",
+        "haproxy",
+        "haproxy.cfg",
+        3000,
+        |n| {
+            "defaults\n    mode tcp\n".to_string()
+                + &lines(n, |i| {
+                    format!("frontend f{i}\n    default_backend b{i}\nbackend b{i}\n")
+                })
+        },
+    );
+}
+
+#[test]
 fn haproxy_servers() {
     assert_audit_linear("haproxy.cfg servers", "haproxy", "haproxy.cfg", 4000, |n| {
         "defaults\n    mode tcp\n    timeout client 60s\n    timeout server 60s\n    timeout connect 5s\nfrontend f\n    bind :1883\n    default_backend b\nbackend b\n    balance leastconn\n".to_string()
@@ -291,7 +363,7 @@ fn haproxy_servers() {
 
 #[test]
 fn emqx_conf_listeners() {
-    assert_audit_linear("emqx.conf listeners", "emqx-conf", "emqx.conf", 500, |n| {
+    assert_audit_linear("emqx.conf listeners", "emqx-conf", "emqx.conf", 1000, |n| {
         "node { name = \"emqx@a\" }\n".to_string()
             + &lines(n, |i| {
                 format!("listeners.ssl.l{i} {{ bind = \"0.0.0.0:{}\", ssl_options {{ verify = verify_peer }} }}\n", 1000 + i)
@@ -453,6 +525,23 @@ fn shell_one_long_command() {
 }
 
 #[test]
+fn shell_one_command_with_many_assignments() {
+    assert_audit_linear(
+        "shell, assignments before one command",
+        "shell",
+        "backup.sh",
+        8000,
+        |n| {
+            "#!/usr/bin/env bash\nset -euo pipefail\n".to_string()
+                + &lines(n, |i| format!("V{i}=x "))
+                + "sudo"
+                + &lines(n, |_| " -E".to_string())
+                + " tar -czf \"$V1\" /var/lib/mosquitto\n"
+        },
+    );
+}
+
+#[test]
 fn sysctl_lines() {
     assert_audit_linear("sysctl", "sysctl", "99-mqttforge.conf", 3000, |n| {
         lines(n, |i| {
@@ -558,7 +647,7 @@ fn lint_spec(file: &Arc<SourceFile>) {
 fn lint_role_with_many_permissions() {
     assert_linear(
         "lint, one role with many permissions",
-        250,
+        400,
         |n| {
             edge_spec_with("  sensor:\n", n, |i| {
                 format!("    - {{ write: \"devices/{{id}}/t{i}/#\" }}\n")
@@ -593,7 +682,7 @@ fn lint_emqx_role_with_many_permissions() {
 fn lint_many_devices() {
     assert_linear(
         "lint, many devices",
-        500,
+        1500,
         |n| {
             edge_spec_with("devices:\n", n, |i| {
                 format!("  - {{ id: dev-{i}, role: actuator }}\n")
@@ -607,7 +696,7 @@ fn lint_many_devices() {
 fn lint_many_users() {
     assert_linear(
         "lint, many users",
-        300,
+        1300,
         |n| {
             edge_spec_with("users:\n", n, |i| {
                 format!(

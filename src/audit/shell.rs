@@ -703,16 +703,17 @@ const PREFIXES: &[&str] = &[
 
 /// Leading assignments and keywords dropped; assignments recorded.
 fn command_words(cmd: &Cmd, vars: &mut Vec<(String, String)>) -> Vec<Word> {
-    let mut words: Vec<Word> = cmd.words.clone();
-    while let Some(first) = words.first() {
+    // Words are taken from the front: a deque, so each costs O(1).
+    let mut words: std::collections::VecDeque<Word> = cmd.words.iter().cloned().collect();
+    while let Some(first) = words.front() {
         let t = first.text.as_str();
         if PREFIXES.contains(&t) {
-            words.remove(0);
+            words.pop_front();
         } else if let Some((name, value)) = assignment(t) {
             vars.push((name.to_string(), value.to_string()));
-            words.remove(0);
+            words.pop_front();
         } else if matches!(t, "readonly" | "export" | "declare" | "local" | "typeset") {
-            words.remove(0);
+            words.pop_front();
             for w in &words {
                 if let Some((name, value)) = assignment(&w.text) {
                     vars.push((name.to_string(), value.to_string()));
@@ -724,8 +725,8 @@ fn command_words(cmd: &Cmd, vars: &mut Vec<(String, String)>) -> Vec<Word> {
             "sudo" | "nice" | "ionice" | "timeout" | "env" | "doas" | "chronic"
         ) {
             let wrapper = t.to_string();
-            words.remove(0);
-            while let Some(w) = words.first() {
+            words.pop_front();
+            while let Some(w) = words.front() {
                 let t = w.text.as_str();
                 let takes_value = matches!(
                     (wrapper.as_str(), t),
@@ -735,14 +736,14 @@ fn command_words(cmd: &Cmd, vars: &mut Vec<(String, String)>) -> Vec<Word> {
                         | ("timeout", "-s" | "-k")
                 );
                 if t.starts_with('-') {
-                    words.remove(0);
+                    words.pop_front();
                     if takes_value && !words.is_empty() {
-                        words.remove(0);
+                        words.pop_front();
                     }
                 } else if wrapper == "env" && assignment(t).is_some()
                     || wrapper == "timeout" && t.chars().next().is_some_and(|c| c.is_ascii_digit())
                 {
-                    words.remove(0);
+                    words.pop_front();
                 } else {
                     break;
                 }
@@ -751,7 +752,7 @@ fn command_words(cmd: &Cmd, vars: &mut Vec<(String, String)>) -> Vec<Word> {
             break;
         }
     }
-    if words.first().is_some_and(|w| {
+    if words.front().is_some_and(|w| {
         matches!(
             w.text.as_str(),
             "for" | "case" | "select" | "function" | "fi" | "done" | "esac" | "}" | "in"
@@ -759,7 +760,7 @@ fn command_words(cmd: &Cmd, vars: &mut Vec<(String, String)>) -> Vec<Word> {
     }) {
         return Vec::new();
     }
-    words
+    words.into()
 }
 
 /// `NAME=value` (also `NAME+=value`).
