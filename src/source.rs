@@ -33,6 +33,58 @@ pub struct SourceFile {
     /// Spans of secret values (inline passwords): every snippet of this file
     /// shows them masked, whatever diagnostic prints the line.
     secrets: std::sync::Mutex<Vec<Span>>,
+    /// Byte offset of the start of every line, built on first use, so that
+    /// [`SourceFile::line_text`] costs O(log lines) instead of a scan.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
+}
+
+/// Why [`read_bounded`] returned no bytes.
+#[derive(Debug)]
+pub enum ReadError {
+    /// Opening or reading failed.
+    Io(std::io::Error),
+    /// The file holds more than the limit: `known_size` is its size when the
+    /// file system knows it (regular files), None for devices, FIFOs and pipes.
+    TooLarge { known_size: Option<u64> },
+}
+
+/// Reads a whole file, refusing it once it holds more than `limit` bytes.
+/// Every input (spec, audited files, certificates) is read through this one
+/// reader: the size in the file's metadata is only a first check, the read
+/// itself stops at `limit + 1` bytes, so `/dev/zero`, a FIFO or a pipe that
+/// never ends is refused after `limit` bytes like a large regular file.
+pub fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    let known_size = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    if known_size.is_some_and(|size| size > limit as u64) {
+        return Err(ReadError::TooLarge { known_size });
+    }
+    let mut bytes = Vec::with_capacity(known_size.unwrap_or(0).min(limit as u64) as usize);
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() > limit {
+        return Err(ReadError::TooLarge { known_size: None });
+    }
+    Ok(bytes)
+}
+
+/// What a refused read means to the user: the file named, with the limit.
+pub fn read_error_message(name: &str, limit: usize, what: &str, error: &ReadError) -> String {
+    match error {
+        ReadError::Io(e) => format!("cannot read `{name}`: {e}"),
+        ReadError::TooLarge {
+            known_size: Some(size),
+        } => format!("`{name}` is {size} bytes; {what} may be at most {limit} bytes"),
+        ReadError::TooLarge { known_size: None } => format!(
+            "`{name}` holds more than {limit} bytes (read stopped there); {what} may be at most {limit} bytes"
+        ),
+    }
 }
 
 impl SourceFile {
@@ -40,6 +92,7 @@ impl SourceFile {
         Arc::new(SourceFile {
             name: name.into(),
             text: text.into(),
+            line_starts: std::sync::OnceLock::new(),
             secrets: std::sync::Mutex::new(Vec::new()),
         })
     }
@@ -77,26 +130,33 @@ impl SourceFile {
             .collect()
     }
 
-    /// Reads a file, refusing anything over [`MAX_FILE_BYTES`] or not UTF-8.
+    /// Reads a spec, refusing anything over [`MAX_FILE_BYTES`] or not UTF-8.
     pub fn read(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
+        SourceFile::read_limited(
+            path,
+            MAX_FILE_BYTES,
+            "a site spec",
+            "split the fleet into ranges (`fleet: {prefix, from, to}`) instead of listing every device",
+        )
+    }
+
+    /// Reads a file of at most `limit` bytes (see [`read_bounded`]) as UTF-8
+    /// text; `what` names the kind of file in errors ("a site spec"), `help`
+    /// says what to do with a file over the limit.
+    pub fn read_limited(
+        path: &Path,
+        limit: usize,
+        what: &str,
+        help: &str,
+    ) -> Result<Arc<SourceFile>, Diagnostic> {
         let name = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|e| {
-            Diagnostic::error("io", format!("cannot read `{name}`: {e}")).with_help(
-                "check the path; the spec is a YAML file such as site-examples/edge-mosquitto.yaml",
-            )
+        let bytes = read_bounded(path, limit).map_err(|e| {
+            let d = Diagnostic::error("io", read_error_message(&name, limit, what, &e));
+            match e {
+                ReadError::Io(_) => d.with_help("check the path and its permissions"),
+                ReadError::TooLarge { .. } => d.with_help(help),
+            }
         })?;
-        if meta.len() > MAX_FILE_BYTES as u64 {
-            return Err(Diagnostic::error(
-                "io",
-                format!(
-                    "`{name}` is {} bytes; a site spec may be at most {MAX_FILE_BYTES} bytes",
-                    meta.len()
-                ),
-            )
-            .with_help("split the fleet into ranges (`fleet: {prefix, from, to}`) instead of listing every device"));
-        }
-        let bytes = std::fs::read(path)
-            .map_err(|e| Diagnostic::error("io", format!("cannot read `{name}`: {e}")))?;
         let text = String::from_utf8(bytes).map_err(|e| {
             Diagnostic::error(
                 "io",
@@ -105,14 +165,89 @@ impl SourceFile {
                     e.utf8_error().valid_up_to()
                 ),
             )
-            .with_help("save the spec as UTF-8")
+            .with_help("save the file as UTF-8")
         })?;
         Ok(SourceFile::new(name, text))
     }
 
-    /// The text of a 1-based line, without its line ending.
+    /// The text of a 1-based line, without its line ending (as `str::lines`
+    /// gives it). O(log lines) after a first O(bytes) pass.
     pub fn line_text(&self, line: usize) -> Option<&str> {
-        self.text.lines().nth(line.checked_sub(1)?)
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(at, _)| at + 1))
+                .filter(|&at| at < self.text.len())
+                .collect()
+        });
+        let start = *starts.get(line.checked_sub(1)?)?;
+        let rest = &self.text[start..];
+        Some(match rest.split_once('\n') {
+            Some((text, _)) => text.strip_suffix('\r').unwrap_or(text),
+            None => rest,
+        })
+    }
+
+    /// How many lines `str::lines` yields for the text.
+    pub fn line_count(&self) -> usize {
+        // Built by line_text; a line past the end yields None.
+        let _ = self.line_text(1);
+        self.line_starts.get().map_or(0, Vec::len)
+    }
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    #[test]
+    fn line_text_agrees_with_str_lines() {
+        for text in [
+            "",
+            "a",
+            "a\n",
+            "a\nb",
+            "a\r\nb\r\n",
+            "\n\n",
+            "a\r",
+            "a\rb\nc\r",
+            "é\nü\r\n\n",
+        ] {
+            let file = SourceFile::new("t", text);
+            let expected: Vec<&str> = text.lines().collect();
+            for line in 0..expected.len() + 3 {
+                let want = line.checked_sub(1).and_then(|i| expected.get(i).copied());
+                assert_eq!(file.line_text(line), want, "{text:?} line {line}");
+            }
+            assert_eq!(file.line_count(), expected.len(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn bounded_reads_stop_at_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let exact = dir.path().join("exact");
+        std::fs::write(&exact, b"0123456789").unwrap();
+        assert_eq!(read_bounded(&exact, 10).unwrap(), b"0123456789");
+        assert!(matches!(
+            read_bounded(&exact, 9),
+            Err(ReadError::TooLarge {
+                known_size: Some(10)
+            })
+        ));
+        // A device has no size: the read itself stops one byte past the limit.
+        assert!(matches!(
+            read_bounded(Path::new("/dev/zero"), 1 << 20),
+            Err(ReadError::TooLarge { known_size: None })
+        ));
+        let e = SourceFile::read(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(
+            e.message,
+            format!("`/dev/zero` holds more than {MAX_FILE_BYTES} bytes (read stopped there); a site spec may be at most {MAX_FILE_BYTES} bytes")
+        );
+        assert!(matches!(
+            read_bounded(dir.path(), 10),
+            Err(ReadError::Io(_))
+        ));
     }
 }
 

@@ -27,9 +27,11 @@
 //! asked for), `#` the rest; a topic starting with `$` is not matched by a
 //! rule filter starting with a wildcard.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use super::index::FilterTrie;
 use super::regex::Regex;
 use super::{Access, Decision, ParseError, Who};
 use crate::formats::erlang::{self, Spanned, Term};
@@ -50,7 +52,7 @@ impl Permission {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
     Publish,
     Subscribe,
@@ -274,6 +276,113 @@ pub struct EmqxAcl {
     pub rules: Vec<Rule>,
     /// `authorization.no_match` of emqx.conf (deny in generated configs).
     pub no_match: Permission,
+    /// The rules by principal and topic, so that a decision reads only the
+    /// rules that can match the client and the topic.
+    index: RuleIndex,
+}
+
+/// The rules of one principal (equal `Who`s), their topics in a trie.
+#[derive(Clone, Debug)]
+struct PrincipalGroup {
+    /// A rule of the group, whose principal the group shares.
+    first: usize,
+    /// Every rule of the group.
+    members: Vec<usize>,
+    topics: FilterTrie,
+    /// Rules with a topic the trie cannot hold (a placeholder inside a
+    /// level): always compared.
+    always: Vec<usize>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct RuleIndex {
+    groups: Vec<PrincipalGroup>,
+    /// Groups of `{username, "u"}` and `{clientid, "c"}`, by the name.
+    by_username: HashMap<String, usize>,
+    by_clientid: HashMap<String, usize>,
+    /// Groups whose principal is tested per client (`all`, regexes,
+    /// addresses, `and`/`or`).
+    tested: Vec<usize>,
+}
+
+impl RuleIndex {
+    fn of(rules: &[Rule]) -> RuleIndex {
+        let mut index = RuleIndex::default();
+        let mut by_key: HashMap<String, usize> = HashMap::new();
+        for (i, r) in rules.iter().enumerate() {
+            let key = format!("{:?}", r.who);
+            let g = match by_key.get(&key) {
+                Some(&g) => g,
+                None => {
+                    let g = index.groups.len();
+                    by_key.insert(key, g);
+                    index.groups.push(PrincipalGroup {
+                        first: i,
+                        members: Vec::new(),
+                        topics: FilterTrie::default(),
+                        always: Vec::new(),
+                    });
+                    match &r.who {
+                        WhoSpec::Username(StrMatch::Eq(u)) => {
+                            index.by_username.insert(u.clone(), g);
+                        }
+                        WhoSpec::ClientId(StrMatch::Eq(c)) => {
+                            index.by_clientid.insert(c.clone(), g);
+                        }
+                        _ => index.tested.push(g),
+                    }
+                    g
+                }
+            };
+            let group = &mut index.groups[g];
+            group.members.push(i);
+            for t in &r.topics {
+                let text = t.topic.text();
+                let whole_levels = text
+                    .split('/')
+                    .all(|l| !l.contains("${") || PLACEHOLDERS.contains(&l));
+                if whole_levels {
+                    group.topics.insert(text, i);
+                } else {
+                    group.always.push(i);
+                }
+            }
+        }
+        index
+    }
+
+    /// Rules (a superset, in file order) that can match `who` asking for
+    /// `requested`, or that cannot be evaluated for it (their notes).
+    fn candidates(&self, rules: &[Rule], who: &Who, requested: &str) -> Vec<usize> {
+        let placeholders = [
+            ("${username}", who.username.as_deref()),
+            ("${clientid}", Some(who.client_id.as_str())),
+            ("${cert_common_name}", who.cert_common_name.as_deref()),
+        ];
+        let mut out = Vec::new();
+        let add = |g: &PrincipalGroup, out: &mut Vec<usize>| {
+            g.topics.matching(requested, &placeholders, out);
+            out.extend(&g.always);
+        };
+        if let Some(&g) = who.username.as_ref().and_then(|u| self.by_username.get(u)) {
+            add(&self.groups[g], &mut out);
+        }
+        if let Some(&g) = self.by_clientid.get(&who.client_id) {
+            add(&self.groups[g], &mut out);
+        }
+        for &g in &self.tested {
+            let group = &self.groups[g];
+            match rules[group.first].who.test(who) {
+                Some(true) => add(group, &mut out),
+                Some(false) => {}
+                // Every rule of the group says it could not be evaluated.
+                None => out.extend(&group.members),
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
 }
 
 /// The placeholders EMQX fills in topics.
@@ -293,6 +402,7 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<EmqxAcl, ParseError> {
     }
     Ok(EmqxAcl {
         file: file.clone(),
+        index: RuleIndex::of(&rules),
         rules,
         no_match: Permission::Deny,
     })
@@ -722,9 +832,25 @@ pub fn topic_match(name: &str, filter: &str) -> bool {
 }
 
 impl EmqxAcl {
+    /// What EMQX decides. Cost: O(principals tested per client (`all`,
+    /// regexes, `and`/`or`) + levels + rules that may match), not the
+    /// number of rules.
     pub fn decide(&self, who: &Who, access: Access, requested: &str) -> Decision {
+        let candidates = self.index.candidates(&self.rules, who, requested);
+        self.decide_among(who, access, requested, candidates.into_iter())
+    }
+
+    /// [`EmqxAcl::decide`] reading only the rules at `indices` (ascending):
+    /// the others must neither match nor be unevaluable for the client.
+    fn decide_among(
+        &self,
+        who: &Who,
+        access: Access,
+        requested: &str,
+        indices: impl Iterator<Item = usize>,
+    ) -> Decision {
         let mut notes: Vec<String> = Vec::new();
-        for r in &self.rules {
+        for r in indices.map(|i| &self.rules[i]) {
             if !r.action.applies(access) {
                 continue;
             }
@@ -788,6 +914,114 @@ mod tests {
 {allow, {'and', [{ipaddr, "10.1.0.0/16"}, {username, "gw"}]}, all, ["gw/${clientid}/#"]}.
 {deny, all}.
 "##;
+
+    #[test]
+    fn indexed_rules_decide_as_reading_every_rule() {
+        let mut state: u64 = 0x6c07_8965_91ba_0d5b;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        const WHO: &[&str] = &[
+            "all",
+            "{username, \"u\"}",
+            "{username, \"a\"}",
+            "{username, {re, \"^s-[0-9]+$\"}}",
+            "{username, {re, \"(a|b)\"}}",
+            "{clientid, \"c\"}",
+            "{clientid, {re, \"^c\"}}",
+            "{'or', [{username, \"u\"}, {clientid, \"c\"}]}",
+            "{'and', [{username, \"s-1\"}, {clientid, \"c\"}]}",
+            "{ipaddr, \"10.0.0.0/8\"}",
+        ];
+        const TOPICS: &[&str] = &[
+            "\"#\"",
+            "\"a/#\"",
+            "\"a/+\"",
+            "\"a/b\"",
+            "\"+/b\"",
+            "{eq, \"a/#\"}",
+            "{eq, \"a/${username}\"}",
+            "\"d/${username}/#\"",
+            "\"d/${clientid}\"",
+            "\"x${username}/y\"",
+            "\"${cert_common_name}\"",
+            "\"$SYS/#\"",
+        ];
+        const NAMES: &[&str] = &[
+            "a",
+            "b",
+            "u",
+            "c",
+            "s-1",
+            "d",
+            "x/y",
+            "$SYS",
+            "#",
+            "+",
+            "${username}",
+            "xu",
+            "xa",
+            "y",
+        ];
+        let mut compared = 0;
+        for _ in 0..1500 {
+            let mut text = String::new();
+            for _ in 0..next(12) {
+                let topics: Vec<&str> = (0..1 + next(2))
+                    .map(|_| TOPICS[next(TOPICS.len())])
+                    .collect();
+                text.push_str(&format!(
+                    "{{{}, {}, {}, [{}]}}.\n",
+                    ["allow", "deny"][next(2)],
+                    WHO[next(WHO.len())],
+                    ["publish", "subscribe", "all", "{publish, [{qos, 1}]}"][next(4)],
+                    topics.join(", ")
+                ));
+            }
+            if next(3) == 0 {
+                text.push_str("{deny, all}.\n");
+            }
+            let a = parse(&SourceFile::new("acl.conf", text.as_str()))
+                .unwrap_or_else(|e| panic!("{e}\n{text}"));
+            for _ in 0..20 {
+                let pick =
+                    |next: &mut dyn FnMut(usize) -> usize| NAMES[next(NAMES.len())].to_string();
+                let who = Who {
+                    username: (next(4) > 0).then(|| pick(&mut next)),
+                    client_id: pick(&mut next),
+                    cert_common_name: (next(2) > 0).then(|| pick(&mut next)),
+                    peer: (next(2) > 0).then(|| "10.1.2.3".parse().unwrap()),
+                    client_attrs: Default::default(),
+                };
+                let levels: Vec<String> = (0..1 + next(3)).map(|_| pick(&mut next)).collect();
+                // Half the time, a topic some rule names, rendered for the client.
+                let named = (!a.rules.is_empty() && next(2) == 0)
+                    .then(|| &a.rules[next(a.rules.len())])
+                    .and_then(|r| render(r.topics[0].topic.text(), &who));
+                let requested = named.unwrap_or_else(|| levels.join("/"));
+                let access = [Access::Read, Access::Write][next(2)];
+                let all = a.decide_among(&who, access, &requested, 0..a.rules.len());
+                let indexed = a.decide(&who, access, &requested);
+                let shape = |d: &Decision| {
+                    (
+                        d.allowed,
+                        d.rule.as_ref().map(|r| (r.0.line, r.1.clone())),
+                        d.note.clone(),
+                    )
+                };
+                assert_eq!(
+                    shape(&indexed),
+                    shape(&all),
+                    "{text}{who:?} {access:?} {requested}"
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared > 10_000);
+    }
 
     fn acl() -> EmqxAcl {
         parse(&SourceFile::new("acl.conf", ACL)).unwrap_or_else(|e| panic!("{e}"))

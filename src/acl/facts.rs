@@ -9,6 +9,8 @@
 //! `{username, "esp32-001"}` with `${username}` topics) is taken for a
 //! device ([`Principal::Device`]), other users are [`Principal::User`]; an
 //! EMQX `{re, ...}` principal is a group of devices ([`Principal::Role`]).
+//!
+//! Cost: linear in the rules and their topics' bytes.
 
 use super::emqx::{Action, EmqxAcl, Permission, StrMatch, TopicSpec, WhoSpec, PLACEHOLDERS};
 use super::mosquitto::{MosqAccess, MosquittoAcl, Owner};
@@ -54,15 +56,21 @@ pub fn add(acl: &Acl, facts: &mut Facts) {
 }
 
 fn mosquitto(acl: &MosquittoAcl, facts: &mut Facts) {
+    // Users whose own lines name their id as a topic level: devices.
+    let devices: std::collections::HashSet<&str> = acl
+        .entries
+        .iter()
+        .filter_map(|x| match &x.owner {
+            Owner::User(u) if x.topic.split('/').any(|l| l == u) => Some(u.as_str()),
+            _ => None,
+        })
+        .collect();
     for e in &acl.entries {
         let (principal, own) = match &e.owner {
             Owner::Anonymous => (Principal::All, None),
             Owner::Pattern => (Principal::Pattern, None),
             Owner::User(u) => {
-                let device = acl
-                    .entries
-                    .iter()
-                    .any(|x| x.owner == e.owner && x.topic.split('/').any(|l| l == u));
+                let device = devices.contains(u.as_str());
                 (
                     if device {
                         Principal::Device(u.clone())

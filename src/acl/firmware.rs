@@ -14,6 +14,8 @@
 //! subscribes to (`MQTT_SUBSCRIBE_*`). A header for a fleet leaves
 //! `MQTT_DEVICE_ID` to the build (`-DMQTT_DEVICE_ID=...`); the caller gives
 //! the id to use then.
+//!
+//! Cost: linear in the header's bytes.
 
 use super::ParseError;
 
@@ -32,6 +34,8 @@ pub struct Define {
 #[derive(Clone, Debug, Default)]
 pub struct Header {
     pub defines: Vec<Define>,
+    /// The last define of each name (the one the preprocessor keeps).
+    last: std::collections::HashMap<String, usize>,
 }
 
 /// Reads the `#define` lines of a header (other lines are ignored; a
@@ -93,7 +97,12 @@ pub fn parse(text: &str) -> Result<Header, ParseError> {
             col,
         });
     }
-    Ok(Header { defines })
+    let last = defines
+        .iter()
+        .enumerate()
+        .map(|(i, d): (usize, &Define)| (d.name.clone(), i))
+        .collect();
+    Ok(Header { defines, last })
 }
 
 /// Removes `/* */` (across lines) and `//` comments, keeping string literals intact.
@@ -149,7 +158,7 @@ fn strip_comments(line: &str, in_comment: &mut bool) -> String {
 
 impl Header {
     pub fn get(&self, name: &str) -> Option<&Define> {
-        self.defines.iter().rev().find(|d| d.name == name)
+        self.last.get(name).map(|&i| &self.defines[i])
     }
 
     /// The string a macro expands to: adjacent literals and macros
@@ -241,11 +250,10 @@ impl Header {
         pick: impl Fn(&str) -> bool,
         given: &[(&str, &str)],
     ) -> Vec<(String, Result<String, String>)> {
-        let mut seen: Vec<&str> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
         for d in &self.defines {
-            if pick(&d.name) && !seen.contains(&d.name.as_str()) {
-                seen.push(&d.name);
+            if pick(&d.name) && seen.insert(d.name.as_str()) {
                 out.push((d.name.clone(), self.string(&d.name, given)));
             }
         }

@@ -10,7 +10,9 @@
 //! - [`topic`]: MQTT filter matching and coverage;
 //! - [`analysis`]: rules that can never decide (duplicated, shadowed);
 //! - [`firmware`]: the topics a device firmware header publishes and
-//!   subscribes to.
+//!   subscribes to;
+//! - [`principal`]: the ACL as one client sees it, without rendering every
+//!   member of the site's fleets (`acl check`).
 //!
 //! `mqttforge acl check`, the ACL lint rules and `verify`'s ACL matrix all
 //! ask [`decide`].
@@ -19,7 +21,9 @@ pub mod analysis;
 pub mod emqx;
 pub mod facts;
 pub mod firmware;
+pub mod index;
 pub mod mosquitto;
+pub mod principal;
 pub mod regex;
 pub mod topic;
 

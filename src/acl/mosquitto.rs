@@ -32,8 +32,10 @@
 //! it, and a deny that only overlaps it is named in the decision's note
 //! (Mosquitto accepts the subscription and drops those messages).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::index::{FilterTrie, Placeholders};
 use super::{topic, Access, Decision, ParseError, Who};
 use crate::source::{SourceFile, Span};
 
@@ -72,7 +74,7 @@ impl MosqAccess {
 }
 
 /// Whose list an entry belongs to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Owner {
     /// `topic` lines before any `user` line: clients without a username.
     Anonymous,
@@ -109,6 +111,56 @@ pub struct MosquittoAcl {
     pub file: Arc<SourceFile>,
     pub entries: Vec<Entry>,
     pub users: Vec<UserLine>,
+    /// Each list Mosquitto walks, indexed by topic.
+    lists: HashMap<Owner, OwnerList>,
+}
+
+/// One owner's entries: in the order Mosquitto walks them, and by topic.
+#[derive(Clone, Debug, Default)]
+struct OwnerList {
+    /// Entry indices, denies first (last read first), then the others.
+    walk: Vec<usize>,
+    /// Entry index -> position in `walk`.
+    position: HashMap<usize, usize>,
+    /// The entries' topics, built on the first decision that reads a long
+    /// list (most lists of a big file are never asked about).
+    topics: std::sync::OnceLock<FilterTrie>,
+}
+
+/// Lists up to this long are walked whole: an index would cost more.
+const SHORT_LIST: usize = 16;
+
+impl OwnerList {
+    fn of(entries: &[Entry]) -> HashMap<Owner, OwnerList> {
+        let mut by_owner: HashMap<Owner, Vec<usize>> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            by_owner.entry(e.owner.clone()).or_default().push(i);
+        }
+        by_owner
+            .into_iter()
+            .map(|(owner, mine)| {
+                let mut walk: Vec<usize> = mine
+                    .iter()
+                    .rev()
+                    .copied()
+                    .filter(|&i| entries[i].access == MosqAccess::Deny)
+                    .collect();
+                walk.extend(
+                    mine.iter()
+                        .filter(|&&i| entries[i].access != MosqAccess::Deny),
+                );
+                let position = walk.iter().enumerate().map(|(p, &i)| (i, p)).collect();
+                (
+                    owner,
+                    OwnerList {
+                        walk,
+                        position,
+                        topics: std::sync::OnceLock::new(),
+                    },
+                )
+            })
+            .collect()
+    }
 }
 
 /// Characters of a line from 0-based char index `start` to `end`, as a span.
@@ -231,6 +283,7 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<MosquittoAcl, ParseError> {
     }
     Ok(MosquittoAcl {
         file: file.clone(),
+        lists: OwnerList::of(&entries),
         entries,
         users,
     })
@@ -241,22 +294,65 @@ impl MosquittoAcl {
     /// first (each was put at the front when read, so the last one read comes
     /// first), then the others in file order.
     pub fn list(&self, owner: &Owner) -> Vec<&Entry> {
-        let mine: Vec<&Entry> = self.entries.iter().filter(|e| e.owner == *owner).collect();
-        let mut out: Vec<&Entry> = mine
-            .iter()
-            .rev()
-            .filter(|e| e.access == MosqAccess::Deny)
-            .copied()
-            .collect();
-        out.extend(mine.iter().filter(|e| e.access != MosqAccess::Deny));
-        out
+        self.lists
+            .get(owner)
+            .map(|l| l.walk.iter().map(|&i| &self.entries[i]).collect())
+            .unwrap_or_default()
+    }
+
+    /// The entries of one list that may match, cover or overlap `requested`
+    /// (a superset, found through the list's [`FilterTrie`]), in walk order:
+    /// the others decide nothing for it.
+    fn candidates(&self, owner: &Owner, requested: &str, who: Option<&Who>) -> Vec<&Entry> {
+        let Some(list) = self.lists.get(owner) else {
+            return Vec::new();
+        };
+        if list.walk.len() <= SHORT_LIST {
+            return list.walk.iter().map(|&i| &self.entries[i]).collect();
+        }
+        let topics = list.topics.get_or_init(|| {
+            let mut trie = FilterTrie::default();
+            for &i in &list.walk {
+                trie.insert(&self.entries[i].topic, i);
+            }
+            trie
+        });
+        let mut found = Vec::new();
+        let placeholders = who.map(|w| Placeholders {
+            user: w.username.as_deref().unwrap_or(""),
+            client: &w.client_id,
+        });
+        topics.intersecting(requested, placeholders, &mut found);
+        let mut positions: Vec<usize> = found.iter().map(|i| list.position[i]).collect();
+        positions.sort_unstable();
+        positions.dedup();
+        positions
+            .into_iter()
+            .map(|p| &self.entries[list.walk[p]])
+            .collect()
     }
 
     pub fn has_patterns(&self) -> bool {
-        self.entries.iter().any(|e| e.owner == Owner::Pattern)
+        self.lists.contains_key(&Owner::Pattern)
     }
 
+    /// What Mosquitto decides. Cost: O(levels + entries of the client's
+    /// lists that may match the topic), not the length of the lists.
     pub fn decide(&self, who: &Who, access: Access, requested: &str) -> Decision {
+        self.decide_walking(who, access, requested, |owner, placeholders| {
+            self.candidates(owner, requested, placeholders)
+        })
+    }
+
+    /// [`MosquittoAcl::decide`], walking the entries `list` gives for an
+    /// owner (None: the client's own list; Some: the patterns, expanded for it).
+    fn decide_walking<'a>(
+        &'a self,
+        who: &Who,
+        access: Access,
+        requested: &str,
+        list: impl Fn(&Owner, Option<&Who>) -> Vec<&'a Entry>,
+    ) -> Decision {
         let own = match &who.username {
             Some(u) => Owner::User(u.clone()),
             None => Owner::Anonymous,
@@ -298,7 +394,7 @@ impl MosquittoAcl {
             Owner::Anonymous => Some("among the topics for clients without a username".to_string()),
             Owner::Pattern => None,
         };
-        for e in self.list(&own) {
+        for e in list(&own, None) {
             // A topic starting with `$` is only compared with entries starting with `$`.
             if requested.starts_with('$') && !e.topic.starts_with('$') {
                 continue;
@@ -323,7 +419,7 @@ impl MosquittoAcl {
                 }
             }
         }
-        for e in self.list(&Owner::Pattern) {
+        for e in list(&Owner::Pattern, Some(who)) {
             if e.topic.split('/').any(|l| l == "%u") && who.username.is_none() {
                 continue;
             }
@@ -591,6 +687,66 @@ topic write devices/temp-001/telemetry/#
             let e = parse(&SourceFile::new("acl", text)).unwrap_err();
             assert_eq!((e.line, e.col), (line, col), "{text:?}: {e}");
         }
+    }
+
+    #[test]
+    fn indexed_lists_decide_as_walking_every_entry() {
+        let mut state: u64 = 0x853c_49e6_748f_ea9b;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        const LEVELS: &[&str] = &["a", "b", "u", "c", "+", "#", "%u", "%c", "$SYS", ""];
+        const NAMES: &[&str] = &["a", "b", "u", "c", "x/y", "$SYS", ""];
+        let topic = |next: &mut dyn FnMut(usize) -> usize, levels: &[&str]| {
+            (0..1 + next(4))
+                .map(|_| levels[next(levels.len())])
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        let mut compared = 0;
+        for _ in 0..1500 {
+            let mut text = String::new();
+            // Long enough lists that decisions go through the index.
+            for _ in 0..next(5 * SHORT_LIST) {
+                match next(8) {
+                    0 => text.push_str(&format!("user {}\n", ["u", "a", "x/y"][next(3)])),
+                    k => text.push_str(&format!(
+                        "{} {} {}\n",
+                        if k <= 3 { "pattern" } else { "topic" },
+                        ["read", "write", "readwrite", "deny"][next(4)],
+                        topic(&mut next, LEVELS)
+                    )),
+                }
+            }
+            let Ok(a) = parse(&SourceFile::new("acl", text.as_str())) else {
+                continue;
+            };
+            for _ in 0..20 {
+                let user = [None, Some("u"), Some("a"), Some("x/y"), Some("+")][next(5)];
+                let w = who(user, NAMES[next(NAMES.len())]);
+                let access = [Access::Read, Access::Write][next(2)];
+                let requested = topic(&mut next, NAMES);
+                let walked = a.decide_walking(&w, access, &requested, |owner, _| a.list(owner));
+                let indexed = a.decide(&w, access, &requested);
+                let shape = |d: &Decision| {
+                    (
+                        d.allowed,
+                        d.rule.as_ref().map(|r| (r.0.line, r.1.clone())),
+                        d.note.clone(),
+                    )
+                };
+                assert_eq!(
+                    shape(&indexed),
+                    shape(&walked),
+                    "{text}{w:?} {access:?} {requested}"
+                );
+                compared += 1;
+            }
+        }
+        assert!(compared > 10_000);
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! names, whether it ends in a catch-all deny, and the file itself for the
 //! rules that evaluate it. A term EMQX would refuse to load is a positioned
 //! parse error.
+//!
+//! Cost: linear in the file's bytes to parse (see `crate::formats::erlang`);
+//! the dead-rule analysis and decisions are indexed (`crate::acl::analysis`,
+//! `crate::acl::emqx`).
 
 use std::path::Path;
 

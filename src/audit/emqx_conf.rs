@@ -9,6 +9,9 @@
 //! fails and every line has that shape, the file is read line by line so
 //! MQ-CFG-001 can say which keys are 4.x (its table of 4.x keys lives in
 //! the rule).
+//!
+//! Cost: linear in the file's bytes (HOCON parsing and flattening, see
+//! `crate::formats::hocon`; keys looked up in the schema's table).
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -12,6 +12,9 @@
 //!
 //! `lint` parses the rendered haproxy.cfg with the same code
 //! (`crate::lint::spec::ha`), so what is checked is what ships.
+//!
+//! Cost: linear in the file's bytes: one pass to tokenize the lines into
+//! sections, proxies and backends looked up by name.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -1313,20 +1316,23 @@ pub fn extract_file(file: &Arc<SourceFile>) -> Result<Extracted, Diagnostic> {
     }
     // Idle timeouts of MQTT connections: `timeout tunnel` supersedes client
     // and server timeouts once a TCP connection is established.
-    let backend_tunnel = |name: &str| {
-        tcp.iter()
-            .find(|b| {
-                matches!(b.section.kind, SectionKind::Backend | SectionKind::Listen)
-                    && b.section.name == name
-            })
-            .and_then(|b| b.timeout("tunnel"))
-    };
-    let push_timeout =
+    // The first TCP backend (or listen section) of each name.
+    let mut backends_by_name: std::collections::HashMap<&str, &Proxy<'_>> =
+        std::collections::HashMap::new();
+    for b in tcp
+        .iter()
+        .filter(|b| matches!(b.section.kind, SectionKind::Backend | SectionKind::Listen))
+    {
+        backends_by_name.entry(b.section.name.as_str()).or_insert(b);
+    }
+    let backend_tunnel = |name: &str| backends_by_name.get(name).and_then(|b| b.timeout("tunnel"));
+    let mut timeout_lines = std::collections::HashSet::new();
+    let mut push_timeout =
         |out: &mut Extracted, p: &Proxy<'_>, what: &str, found: (&Line, Option<u64>)| {
             let (l, ms) = found;
             let Some(ms) = ms else { return };
             let span = words_span(file, l, 2);
-            if out.timeouts.iter().any(|t| t.span.line == span.line) {
+            if !timeout_lines.insert(span.line) {
                 return;
             }
             out.timeouts.push(LbTimeoutFact {

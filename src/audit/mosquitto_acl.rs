@@ -3,6 +3,10 @@
 //! the ACL facts, the identifiers the file names, and the file itself for
 //! the rules that evaluate it. A line Mosquitto would refuse to load is a
 //! positioned parse error.
+//!
+//! Cost: linear in the file's bytes to parse and extract; the dead-rule
+//! analysis and the decisions the rules ask for are indexed (see
+//! `crate::acl::analysis` and `crate::acl::mosquitto` for their bounds).
 
 use std::path::Path;
 

@@ -17,6 +17,10 @@
 //! Facts: every directive (known to Mosquitto 2.0, misplaced), listeners with
 //! their TLS settings and anonymous access, plugins, inline secrets, logging
 //! and persistence.
+//!
+//! Cost: linear in the file's bytes: one pass over its lines, directives looked
+//! up in fixed tables (a "did you mean" compares an unknown name only with
+//! directives of a similar length).
 
 use std::path::Path;
 use std::sync::Arc;

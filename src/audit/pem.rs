@@ -13,6 +13,9 @@
 //! ([`BROKER_ACCOUNTS`], looked up in /etc/passwd and /etc/group), and the
 //! size of an RSA key. A file holding a key and certificates (a bundle) gives
 //! both kinds of facts. Nothing here prints key material.
+//!
+//! Cost: linear in the file's bytes: one pass to find and decode the blocks,
+//! one parse per certificate.
 
 use std::net::IpAddr;
 use std::os::unix::fs::MetadataExt;
@@ -65,7 +68,8 @@ pub fn detect_key(_path: &Path, text: &str) -> bool {
     text.lines().any(is_key_begin)
 }
 
-fn is_key_begin(line: &str) -> bool {
+/// Whether a line opens a private key block (PKCS#8, PKCS#1, SEC1, OpenSSH, encrypted).
+pub(crate) fn is_key_begin(line: &str) -> bool {
     let l = line.trim();
     l.starts_with("-----BEGIN ") && l.ends_with("PRIVATE KEY-----")
 }
@@ -207,9 +211,9 @@ pub fn extract_key(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
 
 /// The name of a user (passwd) or group (group) id, else the id itself.
 fn account_name(db: &str, id: u32) -> String {
-    std::fs::read_to_string(db)
+    crate::source::read_bounded(Path::new(db), super::MAX_AUDIT_FILE_BYTES)
         .ok()
-        .and_then(|text| lookup(&text, id))
+        .and_then(|bytes| lookup(&String::from_utf8_lossy(&bytes), id))
         .unwrap_or_else(|| id.to_string())
 }
 

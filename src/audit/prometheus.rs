@@ -15,6 +15,9 @@
 //! otherwise say, with a comment:
 //! `# mqttforge:capacity clients=300000 connect_rate=1000/s max_payload=4KiB`
 //! (`connect_rate` is per broker node; both it and `max_payload` are optional).
+//!
+//! Cost: linear in the file's bytes: the YAML loader keeps one span per value,
+//! and each expression is tokenized once (`crate::lint::rules::obs::promql`).
 
 use std::path::Path;
 use std::process::Command;

@@ -8,6 +8,11 @@
 //! without a word. Its `connection_timeout_ms` is a u16, its `listen` a
 //! literal `ip:port`, and `[router] max_connections = 0` refuses every
 //! client. Each of those is a [`RumqttdFact`] for MQ-CFG-004.
+//!
+//! Cost: linear in the file's bytes: keys have at most 32 dotted parts and
+//! values nest at most 32 deep, so a path costs a bounded amount to copy;
+//! the checks visit each table once per field of its shape, through a tree
+//! of the document's paths.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -81,6 +86,9 @@ pub struct SyntaxError {
 
 /// Most nesting of arrays and inline tables accepted.
 const MAX_DEPTH: usize = 32;
+/// Most dotted parts of one key or table header (paths stay short, so
+/// their copies and prefixes cost a bounded amount per key).
+const MAX_KEY_PARTS: usize = 32;
 
 struct Cursor {
     chars: Vec<char>,
@@ -191,6 +199,11 @@ impl Cursor {
             self.blank();
             if self.peek() != Some('.') {
                 break;
+            }
+            if parts.len() >= MAX_KEY_PARTS {
+                return Err(self.err(format!(
+                    "keys have at most {MAX_KEY_PARTS} dotted parts (rumqttd's deepest setting has 4)"
+                )));
             }
             self.bump();
             self.blank();
@@ -649,14 +662,15 @@ pub fn check(doc: &Document) -> Vec<Problem> {
             at,
         });
     };
-    let mut reported: Vec<Vec<String>> = Vec::new();
+    // Unknown keys reported, by path: nothing under them is reported again.
+    let mut reported: std::collections::HashSet<&[String]> = std::collections::HashSet::new();
+    let mut longest_reported = 0;
     for t in &doc.tables {
         match lookup(&t.path) {
             Lookup::Unknown(i, known) => {
-                let prefix = t.path[..=i].to_vec();
-                if !reported.contains(&prefix) {
+                if reported.insert(&t.path[..=i]) {
+                    longest_reported = longest_reported.max(i + 1);
                     unknown(&t.path, i, known, t.at, &mut out);
-                    reported.push(prefix);
                 }
             }
             Lookup::Leaf(_) | Lookup::Misplaced => out.push(Problem {
@@ -674,7 +688,7 @@ pub fn check(doc: &Document) -> Vec<Problem> {
         }
     }
     for e in &doc.entries {
-        if reported.iter().any(|r| e.path.starts_with(r)) {
+        if (1..=e.path.len().min(longest_reported)).any(|n| reported.contains(&e.path[..n])) {
             continue;
         }
         // `transport = "tcp"` is the plain variant of the bridge's transport enum.
@@ -687,7 +701,8 @@ pub fn check(doc: &Document) -> Vec<Problem> {
         }
         match lookup(&e.path) {
             Lookup::Unknown(i, known) => {
-                reported.push(e.path[..=i].to_vec());
+                reported.insert(&e.path[..=i]);
+                longest_reported = longest_reported.max(i + 1);
                 unknown(&e.path, i, known, e.key, &mut out);
             }
             Lookup::Misplaced => out.push(Problem {
@@ -720,7 +735,7 @@ pub fn check(doc: &Document) -> Vec<Problem> {
         }
     }
     // Required keys: rumqttd refuses to load a config without them.
-    required(doc, &[], CONFIG, &mut out);
+    required(doc, &PathTree::of(doc), 0, &[], CONFIG, &mut out);
     // `[prometheus] port` (deprecated) makes rumqttd ignore `listen`.
     if let (Some(port), Some(_)) = (
         find(doc, &["prometheus", "port"]),
@@ -774,32 +789,85 @@ fn value_problem(path: &[String], kind: Kind, v: &TomlValue) -> Option<(String, 
     }
 }
 
+/// Every path of a document as a tree: which tables and keys exist under
+/// a prefix (children in order of first appearance, tables before keys),
+/// where its table is declared and its first key.
+#[derive(Default)]
+struct PathTree {
+    nodes: Vec<PathNode>,
+}
+
+#[derive(Default)]
+struct PathNode {
+    children: Vec<(String, usize)>,
+    by_name: std::collections::HashMap<String, usize>,
+    table_at: Option<At>,
+    first_key: Option<At>,
+}
+
+impl PathTree {
+    fn of(doc: &Document) -> PathTree {
+        let mut tree = PathTree {
+            nodes: vec![PathNode::default()],
+        };
+        for t in &doc.tables {
+            let node = tree.insert(&t.path, None);
+            tree.nodes[node].table_at.get_or_insert(t.at);
+        }
+        for e in &doc.entries {
+            tree.insert(&e.path, Some(e.key));
+        }
+        tree
+    }
+
+    /// The node of `path`, created as needed; `key` marks every node on the
+    /// way as holding a key at that position (the first one wins).
+    fn insert(&mut self, path: &[String], key: Option<At>) -> usize {
+        let mut at = 0;
+        for seg in path {
+            if let Some(k) = key {
+                self.nodes[at].first_key.get_or_insert(k);
+            }
+            at = match self.nodes[at].by_name.get(seg) {
+                Some(&child) => child,
+                None => {
+                    self.nodes.push(PathNode::default());
+                    let child = self.nodes.len() - 1;
+                    self.nodes[at].by_name.insert(seg.clone(), child);
+                    self.nodes[at].children.push((seg.clone(), child));
+                    child
+                }
+            };
+        }
+        if let Some(k) = key {
+            self.nodes[at].first_key.get_or_insert(k);
+        }
+        at
+    }
+
+    fn child(&self, node: usize, name: &str) -> Option<usize> {
+        self.nodes[node].by_name.get(name).copied()
+    }
+}
+
 /// Reports the required keys missing from every table that is present.
-fn required(doc: &Document, prefix: &[String], fields: &'static [Field], out: &mut Vec<Problem>) {
-    let present = |path: &[String]| {
-        doc.tables.iter().any(|t| t.path.starts_with(path))
-            || doc.entries.iter().any(|e| e.path.starts_with(path))
-    };
-    let at = doc
-        .tables
-        .iter()
-        .find(|t| t.path == prefix)
-        .map(|t| t.at)
-        .or_else(|| {
-            doc.entries
-                .iter()
-                .find(|e| e.path.starts_with(prefix))
-                .map(|e| e.key)
-        })
-        .unwrap_or(At {
-            line: 1,
-            col: 1,
-            end_col: 2,
-        });
+/// Cost: one visit of each present table per field of its shape.
+fn required(
+    doc: &Document,
+    tree: &PathTree,
+    node: usize,
+    prefix: &[String],
+    fields: &'static [Field],
+    out: &mut Vec<Problem>,
+) {
+    let here = &tree.nodes[node];
+    let at = here.table_at.or(here.first_key).unwrap_or(At {
+        line: 1,
+        col: 1,
+        end_col: 2,
+    });
     for field in fields {
-        let mut path = prefix.to_vec();
-        path.push(field.name.to_string());
-        if !present(&path) {
+        let Some(child) = tree.child(node, field.name) else {
             if field.required
                 && !(prefix.is_empty()
                     && field.name == "id"
@@ -818,29 +886,17 @@ fn required(doc: &Document, prefix: &[String], fields: &'static [Field], out: &m
                 });
             }
             continue;
-        }
+        };
+        let mut path = prefix.to_vec();
+        path.push(field.name.to_string());
         match &field.shape {
-            Shape::Struct(inner) => required(doc, &path, inner, out),
+            Shape::Struct(inner) => required(doc, tree, child, &path, inner, out),
             Shape::Map(inner) => {
                 if let Shape::Struct(inner) = inner {
-                    let mut keys: Vec<String> = doc
-                        .tables
-                        .iter()
-                        .map(|t| &t.path)
-                        .chain(doc.entries.iter().map(|e| &e.path))
-                        .filter(|p| p.len() > path.len() && p.starts_with(&path))
-                        .map(|p| p[path.len()].clone())
-                        .collect();
-                    keys.dedup();
-                    let mut seen = Vec::new();
-                    for k in keys {
-                        if seen.contains(&k) {
-                            continue;
-                        }
-                        seen.push(k.clone());
+                    for (key, grandchild) in &tree.nodes[child].children {
                         let mut p = path.clone();
-                        p.push(k);
-                        required(doc, &p, inner, out);
+                        p.push(key.clone());
+                        required(doc, tree, *grandchild, &p, inner, out);
                     }
                 }
             }
@@ -848,7 +904,9 @@ fn required(doc: &Document, prefix: &[String], fields: &'static [Field], out: &m
         }
     }
     if prefix.is_empty()
-        && !["v4", "v5", "ws"].iter().any(|k| present(&[k.to_string()]))
+        && !["v4", "v5", "ws"]
+            .iter()
+            .any(|k| tree.child(node, k).is_some())
         && !(doc.entries.is_empty() && doc.tables.is_empty())
     {
         out.push(Problem {
@@ -947,6 +1005,20 @@ mod tests {
                 col: 10,
                 end_col: 21
             }
+        );
+    }
+
+    #[test]
+    fn keys_nest_a_bounded_number_of_parts() {
+        let ok = vec!["a"; MAX_KEY_PARTS].join(".");
+        assert!(parse(&format!("[{ok}]\nk = 1\n")).is_ok());
+        let deep = vec!["a"; 100_000].join(".");
+        let e = parse(&format!("id = 0\n[{deep}]\n")).unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(
+            e.message.contains("at most 32 dotted parts"),
+            "{}",
+            e.message
         );
     }
 

@@ -26,7 +26,12 @@
 //! Facts: every script is a [`ScriptFact`]; a backup script (or a restore
 //! script) contributes to the site's one [`BackupFact`], so a backup and its
 //! restore audited together are one procedure.
+//!
+//! Cost: linear in the script's bytes: one lexing pass, one pass over the
+//! commands; variables are looked up by name, and what the rest of a pipeline
+//! does is summarised once from its end.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -698,16 +703,17 @@ const PREFIXES: &[&str] = &[
 
 /// Leading assignments and keywords dropped; assignments recorded.
 fn command_words(cmd: &Cmd, vars: &mut Vec<(String, String)>) -> Vec<Word> {
-    let mut words: Vec<Word> = cmd.words.clone();
-    while let Some(first) = words.first() {
+    // Words are taken from the front: a deque, so each costs O(1).
+    let mut words: std::collections::VecDeque<Word> = cmd.words.iter().cloned().collect();
+    while let Some(first) = words.front() {
         let t = first.text.as_str();
         if PREFIXES.contains(&t) {
-            words.remove(0);
+            words.pop_front();
         } else if let Some((name, value)) = assignment(t) {
             vars.push((name.to_string(), value.to_string()));
-            words.remove(0);
+            words.pop_front();
         } else if matches!(t, "readonly" | "export" | "declare" | "local" | "typeset") {
-            words.remove(0);
+            words.pop_front();
             for w in &words {
                 if let Some((name, value)) = assignment(&w.text) {
                     vars.push((name.to_string(), value.to_string()));
@@ -719,8 +725,8 @@ fn command_words(cmd: &Cmd, vars: &mut Vec<(String, String)>) -> Vec<Word> {
             "sudo" | "nice" | "ionice" | "timeout" | "env" | "doas" | "chronic"
         ) {
             let wrapper = t.to_string();
-            words.remove(0);
-            while let Some(w) = words.first() {
+            words.pop_front();
+            while let Some(w) = words.front() {
                 let t = w.text.as_str();
                 let takes_value = matches!(
                     (wrapper.as_str(), t),
@@ -730,14 +736,14 @@ fn command_words(cmd: &Cmd, vars: &mut Vec<(String, String)>) -> Vec<Word> {
                         | ("timeout", "-s" | "-k")
                 );
                 if t.starts_with('-') {
-                    words.remove(0);
+                    words.pop_front();
                     if takes_value && !words.is_empty() {
-                        words.remove(0);
+                        words.pop_front();
                     }
                 } else if wrapper == "env" && assignment(t).is_some()
                     || wrapper == "timeout" && t.chars().next().is_some_and(|c| c.is_ascii_digit())
                 {
-                    words.remove(0);
+                    words.pop_front();
                 } else {
                     break;
                 }
@@ -746,7 +752,7 @@ fn command_words(cmd: &Cmd, vars: &mut Vec<(String, String)>) -> Vec<Word> {
             break;
         }
     }
-    if words.first().is_some_and(|w| {
+    if words.front().is_some_and(|w| {
         matches!(
             w.text.as_str(),
             "for" | "case" | "select" | "function" | "fi" | "done" | "esac" | "}" | "in"
@@ -754,7 +760,7 @@ fn command_words(cmd: &Cmd, vars: &mut Vec<(String, String)>) -> Vec<Word> {
     }) {
         return Vec::new();
     }
-    words
+    words.into()
 }
 
 /// `NAME=value` (also `NAME+=value`).
@@ -769,33 +775,83 @@ fn assignment(word: &str) -> Option<(&str, &str)> {
     ok.then_some((name, value))
 }
 
-/// Expands `$NAME` and `${NAME}` of known simple assignments.
-fn expand(word: &str, vars: &[(String, String)]) -> String {
+/// The value of each variable's last simple assignment whose value holds
+/// no expansion itself.
+fn last_values(vars: &[(String, String)]) -> HashMap<&str, &str> {
+    vars.iter()
+        .filter(|(_, value)| !value.contains('$'))
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect()
+}
+
+/// Expands `$NAME` and `${NAME}` of known simple assignments (three rounds,
+/// for values that form new references). Linear in the word's length per
+/// round.
+fn expand(word: &str, values: &HashMap<&str, &str>) -> String {
     let mut out = word.to_string();
     for _ in 0..3 {
-        let mut changed = false;
-        for (name, value) in vars.iter().rev() {
-            if value.contains('$') {
-                continue;
-            }
-            for pat in [format!("${{{name}}}"), format!("${name}")] {
-                if let Some(pos) = out.find(&pat) {
-                    // `$NAME` must not be the prefix of a longer name.
-                    let after = out[pos + pat.len()..].chars().next();
-                    if pat.starts_with("${")
-                        || !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-                    {
-                        out.replace_range(pos..pos + pat.len(), value);
-                        changed = true;
-                    }
-                }
-            }
-        }
+        let (next, changed) = expand_once(&out, values);
+        out = next;
         if !changed {
             break;
         }
     }
     out
+}
+
+/// One pass of [`expand`]: every reference to a known variable replaced.
+fn expand_once(word: &str, values: &HashMap<&str, &str>) -> (String, bool) {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(word.len());
+    let mut changed = false;
+    let mut rest = word;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        let (name, len) = match after.strip_prefix('{') {
+            Some(braced) => match braced.find('}') {
+                Some(end) => (&braced[..end], end + 2),
+                None => ("", 0),
+            },
+            None => {
+                let end = after.find(|c: char| !is_name(c)).unwrap_or(after.len());
+                (&after[..end], end)
+            }
+        };
+        match values.get(name).filter(|_| len > 0) {
+            Some(value) => {
+                out.push_str(value);
+                changed = true;
+                rest = &after[len..];
+            }
+            None => {
+                out.push('$');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    (out, changed)
+}
+
+/// For each command: whether a later command of its pipeline removes files,
+/// and whether one is `tail` or `head` (computed from the end, once).
+fn rest_of_pipelines(cmds: &[(Vec<Word>, bool, Option<Loc>)]) -> Vec<(bool, bool)> {
+    let mut rest = vec![(false, false); cmds.len()];
+    for idx in (0..cmds.len().saturating_sub(1)).rev() {
+        let (next, piped, _) = &cmds[idx + 1];
+        if !piped {
+            continue;
+        }
+        let tail_or_head = next
+            .first()
+            .is_some_and(|w| matches!(base_name(&w.text), "tail" | "head"));
+        rest[idx] = (
+            removes(next) || rest[idx + 1].0,
+            tail_or_head || rest[idx + 1].1,
+        );
+    }
+    rest
 }
 
 fn analyze(text: &str) -> Analysis {
@@ -819,10 +875,15 @@ fn analyze(text: &str) -> Analysis {
                     || x.text.starts_with("-d")
             })
     });
+    let rest_of_pipeline = rest_of_pipelines(&cmds);
+    let values = last_values(&vars);
     for (idx, (words, _, loc)) in cmds.iter().enumerate() {
         let Some(name) = words.first() else { continue };
         let name = base_name(&name.text).to_string();
-        let args: Vec<String> = words[1..].iter().map(|w| expand(&w.text, &vars)).collect();
+        let args: Vec<String> = words[1..]
+            .iter()
+            .map(|w| expand(&w.text, &values))
+            .collect();
         let loc = loc.unwrap_or(Loc {
             line: 1,
             col: 1,
@@ -830,12 +891,7 @@ fn analyze(text: &str) -> Analysis {
             end_col: 2,
         });
         let has = |f: &str| args.iter().any(|a| a == f);
-        // The rest of this command's pipeline.
-        let pipeline: Vec<&Vec<Word>> = cmds[idx + 1..]
-            .iter()
-            .take_while(|(_, piped, _)| *piped)
-            .map(|(w, _, _)| w)
-            .collect();
+        let (later_removes, later_tail_or_head) = rest_of_pipeline[idx];
         match name.as_str() {
             "set" => {
                 if a.set_line.is_none() {
@@ -1054,17 +1110,11 @@ fn analyze(text: &str) -> Analysis {
                     || args.windows(2).any(|w| {
                         (w[0] == "-exec" || w[0] == "-execdir") && base_name(&w[1]) == "rm"
                     })
-                    || pipeline.iter().any(|p| removes(p));
+                    || later_removes;
                 a.retention |= aged && deletes;
             }
             "ls" | "tail" | "head" => {
-                if pipeline.iter().any(|p| removes(p))
-                    && (name != "ls"
-                        || pipeline.iter().any(|p| {
-                            p.first()
-                                .is_some_and(|w| matches!(base_name(&w.text), "tail" | "head"))
-                        }))
-                {
+                if later_removes && (name != "ls" || later_tail_or_head) {
                     a.retention = true;
                 }
             }
@@ -1414,6 +1464,23 @@ mod tests {
                 .join(path),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn expansion_uses_each_variables_last_plain_value() {
+        let vars: Vec<(String, String)> =
+            [("A", "1"), ("B", "x"), ("A", "2"), ("C", "$A"), ("D", "$")]
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect();
+        let values = last_values(&vars);
+        assert_eq!(
+            expand("$A/${B}/$AB/${A}x/$C/$$/${Q:-$B}/${", &values),
+            "2/x/$AB/2x/$C/$$/${Q:-x}/${"
+        );
+        // A long word is expanded in one pass, not once per variable.
+        let word = "$B".repeat(100_000);
+        assert_eq!(expand(&word, &values), "x".repeat(100_000));
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! fact keeps the position of its value. A modules-load file lists one
 //! module per line. Either may carry the `# mqttforge:capacity ...`
 //! comment (see `super::prometheus`).
+//!
+//! Cost: linear in the file's bytes (one pass over its lines).
 
 use std::path::Path;
 

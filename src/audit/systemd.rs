@@ -11,6 +11,8 @@
 //! without it says nothing. Units of other services (haproxy, ...) are
 //! recognised by name and ignored. The file may carry the
 //! `# mqttforge:capacity ...` comment (see `super::prometheus`).
+//!
+//! Cost: linear in the file's bytes (one pass over its lines).
 
 use std::path::Path;
 

@@ -9,7 +9,6 @@ use serde_json::json;
 use super::{exit, stdout_style, Format};
 use crate::acl::{self, Access, Who};
 use crate::diag;
-use crate::render::{self, RenderOptions, SecretMode};
 use crate::spec::{self, model::Engine};
 
 /// Exit status of a denied request.
@@ -116,15 +115,7 @@ fn check(args: CheckArgs) -> u8 {
             ),
         );
     }
-    let opts = RenderOptions::production(args.spec.display().to_string(), SecretMode::Skip);
-    let tree = match render::render(&site, &opts) {
-        Ok(t) => t,
-        Err(diags) => {
-            print!("{}", diag::render_text(&diags, stdout_style()));
-            return exit::FAILED;
-        }
-    };
-    let acl = match acl::from_tree(engine, &tree) {
+    let acl = match acl::principal::acl_for(&site, &args.spec.display().to_string(), &args.user) {
         Ok(Some(a)) => a,
         Ok(None) => {
             return fail(
@@ -135,7 +126,11 @@ fn check(args: CheckArgs) -> u8 {
                 ),
             )
         }
-        Err(e) => {
+        Err(acl::principal::Error::Render(diags)) => {
+            print!("{}", diag::render_text(&diags, stdout_style()));
+            return exit::FAILED;
+        }
+        Err(acl::principal::Error::Parse(e)) => {
             return fail(
                 args.format,
                 &format!(

@@ -6,8 +6,7 @@ use serde_json::json;
 
 use super::{exit, stdout_style};
 use crate::diag::{self, Diagnostic};
-use crate::lint::{self, rules, Suppression};
-use crate::render::{self, Derived, RenderOptions, SecretMode};
+use crate::lint::{self, rules};
 use crate::spec::{self, model::Environment};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -168,18 +167,13 @@ fn lint_one(spec_path: &std::path::Path, args: &LintArgs) -> u8 {
             return exit::FAILED;
         }
     };
-    let opts = RenderOptions::production(spec_path.display().to_string(), SecretMode::Skip);
-    let tree = match render::render(&site, &opts) {
-        Ok(t) => t,
+    let diags = match lint::spec::lint_site(&site, &spec_path.display().to_string()) {
+        Ok(d) => selected(d, &args.select),
         Err(diags) => {
             print!("{}", diag::render_text(&diags, stdout_style()));
             return exit::FAILED;
         }
     };
-    let derived = Derived::new(&site, &opts.placement());
-    let facts = lint::spec::facts(&site, &derived, &tree);
-    let sup: Vec<Suppression> = lint::spec::suppressions(&site);
-    let diags = selected(lint::run(&facts, false, &sup), &args.select);
     report(
         &diags,
         args.format,
@@ -223,15 +217,7 @@ pub fn audit(args: AuditArgs) -> u8 {
         EnvArg::Staging => Environment::Staging,
         EnvArg::Development => Environment::Development,
     };
-    let (facts, sources, mut diags) = crate::audit::facts(&files, env);
-    let mut sup = Vec::new();
-    for f in &sources {
-        let (s, d) = lint::inline_suppressions(f);
-        sup.extend(s);
-        diags.extend(d);
-    }
-    diags.extend(lint::run(&facts, true, &sup));
-    diag::sort(&mut diags);
+    let diags = crate::audit::run(&files, env);
     let diags = selected(diags, &args.select);
     report(
         &diags,

@@ -13,6 +13,9 @@
 //! pids and other expressions are rejected. Nesting deeper than
 //! [`MAX_DEPTH`] levels is rejected so hostile input cannot overflow the
 //! stack.
+//!
+//! Cost: linear in the text's bytes (one lexing pass, a recursive descent of
+//! bounded depth).
 
 pub use super::hocon::Pos;
 

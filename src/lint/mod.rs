@@ -124,6 +124,7 @@ pub struct Suppression {
 /// diagnostics, dropping suppressed ones. Sorted by position.
 pub fn run(facts: &Facts, audit: bool, suppressions: &[Suppression]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    let suppressed = SuppressionIndex::new(suppressions);
     for rule in rules::all() {
         if (audit && !rule.scope.audit) || (!audit && !rule.scope.lint) {
             continue;
@@ -131,13 +132,7 @@ pub fn run(facts: &Facts, audit: bool, suppressions: &[Suppression]) -> Vec<Diag
         let mut findings = Vec::new();
         (rule.check)(facts, &mut findings);
         for f in findings {
-            let suppressed = suppressions.iter().any(|s| {
-                s.id == rule.id
-                    && s.file.as_ref().is_none_or(|file| *file == f.span.file.name)
-                    && s.line
-                        .is_none_or(|l| f.span.line == l || f.span.line == l + 1)
-            });
-            if suppressed {
+            if suppressed.covers(rule.id, &f.span) {
                 continue;
             }
             let mut d = Diagnostic::error(rule.id, f.message)
@@ -160,6 +155,35 @@ pub fn relaxed(facts: &Facts, severity: Severity) -> Option<Severity> {
 }
 
 /// Whether the findings fail the run: errors always, warnings with `--deny warnings`.
+/// Suppressions by what they name (rule, file or any, line or any), so
+/// that each finding costs a few lookups, not one per suppression.
+struct SuppressionIndex<'a> {
+    keys: std::collections::HashSet<(&'a str, Option<&'a str>, Option<usize>)>,
+}
+
+impl<'a> SuppressionIndex<'a> {
+    fn new(suppressions: &'a [Suppression]) -> SuppressionIndex<'a> {
+        SuppressionIndex {
+            keys: suppressions
+                .iter()
+                .map(|s| (s.id.as_str(), s.file.as_deref(), s.line))
+                .collect(),
+        }
+    }
+
+    /// Whether a suppression of `id` applies to a finding at `span`: on its
+    /// file (or any) and on its line or the line above (or any line).
+    fn covers(&self, id: &str, span: &Span) -> bool {
+        let mut lines = vec![None, Some(span.line)];
+        lines.extend(span.line.checked_sub(1).map(Some));
+        [None, Some(span.file.name.as_str())].iter().any(|file| {
+            lines
+                .iter()
+                .any(|line| self.keys.contains(&(id, *file, *line)))
+        })
+    }
+}
+
 pub fn fails(diags: &[Diagnostic], deny_warnings: bool) -> bool {
     diags.iter().any(|d| {
         d.severity == Severity::Error || (deny_warnings && d.severity == Severity::Warning)
@@ -244,4 +268,49 @@ pub fn rules_markdown() -> String {
         out.push_str(&r.doc());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suppression_index_agrees_with_the_rule_it_indexes() {
+        use crate::source::{SourceFile, Span};
+        let sup = |id: &str, file: Option<&str>, line: Option<usize>| Suppression {
+            id: id.into(),
+            reason: "r".into(),
+            file: file.map(str::to_string),
+            line,
+        };
+        let all = [
+            sup("MQ-A", None, None),
+            sup("MQ-B", Some("a.conf"), Some(3)),
+            sup("MQ-C", Some("b.conf"), None),
+            sup("MQ-D", None, Some(1)),
+        ];
+        let files = [SourceFile::new("a.conf", ""), SourceFile::new("b.conf", "")];
+        for n in 0..=all.len() {
+            let given = &all[..n];
+            let index = SuppressionIndex::new(given);
+            for id in ["MQ-A", "MQ-B", "MQ-C", "MQ-D", "MQ-E"] {
+                for file in &files {
+                    for line in 0..6 {
+                        let span = Span::point(file, line, 1);
+                        let want = given.iter().any(|s| {
+                            s.id == id
+                                && s.file.as_ref().is_none_or(|f| *f == span.file.name)
+                                && s.line.is_none_or(|l| span.line == l || span.line == l + 1)
+                        });
+                        assert_eq!(
+                            index.covers(id, &span),
+                            want,
+                            "{id} {} {line} {n}",
+                            file.name
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

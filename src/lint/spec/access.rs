@@ -169,7 +169,7 @@ fn header_path(profile: &str, id: Option<&str>, role: &str) -> String {
 }
 
 fn firmware_facts(input: &Input<'_>, facts: &mut Facts) {
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (i, d) in input.site.spec.devices.iter().enumerate() {
         let Some(profile) = &d.firmware else { continue };
         let (path, device, sample) = match (&d.id, &d.fleet) {
@@ -190,10 +190,9 @@ fn firmware_facts(input: &Input<'_>, facts: &mut Facts) {
             }
             (None, None) => continue,
         };
-        if seen.contains(&path) {
+        if !seen.insert(path.clone()) {
             continue;
         }
-        seen.push(path.clone());
         let Some(file) = input.tree.files.get(&path) else {
             continue;
         };
@@ -202,9 +201,10 @@ fn firmware_facts(input: &Input<'_>, facts: &mut Facts) {
         };
         let given = [("MQTT_DEVICE_ID", sample.as_str())];
         let mut publish: Vec<String> = Vec::new();
+        let mut published = std::collections::HashSet::new();
         for (_, t) in header.publish(&given) {
             if let Ok(t) = t {
-                if !publish.contains(&t) {
+                if published.insert(t.clone()) {
                     publish.push(t);
                 }
             }

@@ -244,7 +244,7 @@ fn pki_dir(input: &Input<'_>, facts: &mut Facts) {
         if !path.is_file() {
             continue;
         }
-        let Ok(file) = SourceFile::read(&path) else {
+        let Ok(file) = audit::read_text(&path) else {
             continue;
         };
         let source = audit::Input {

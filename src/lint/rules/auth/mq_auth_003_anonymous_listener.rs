@@ -98,6 +98,8 @@ fn anonymous_access(facts: &Facts, out: &mut Vec<Finding>) {
     // One finding per place that turns anonymous access on (a global
     // `allow_anonymous true` covers several listeners).
     let mut groups: Vec<(Span, Vec<String>, Option<Engine>)> = Vec::new();
+    let mut group_at: std::collections::HashMap<(String, usize, usize), usize> =
+        std::collections::HashMap::new();
     for (i, l) in facts.listeners.iter().enumerate() {
         if !anonymous_finding(facts, l) {
             continue;
@@ -105,11 +107,13 @@ fn anonymous_access(facts: &Facts, out: &mut Vec<Finding>) {
         let span = setting_span(facts, i, "anonymous")
             .unwrap_or(&l.span)
             .clone();
-        let same =
-            |s: &Span| s.file.name == span.file.name && s.line == span.line && s.col == span.col;
-        match groups.iter_mut().find(|(s, _, _)| same(s)) {
-            Some((_, labels, _)) => labels.push(label(l)),
-            None => groups.push((span, vec![label(l)], l.engine)),
+        let key = (span.file.name.clone(), span.line, span.col);
+        match group_at.get(&key) {
+            Some(&g) => groups[g].1.push(label(l)),
+            None => {
+                group_at.insert(key, groups.len());
+                groups.push((span, vec![label(l)], l.engine));
+            }
         }
     }
     for (span, labels, engine) in groups {

@@ -26,7 +26,15 @@ pub const RULES: &[Rule] = &[
 
 /// Two spans start at the same place of the same file.
 pub(crate) fn same_place(a: &Span, b: &Span) -> bool {
-    a.file.name == b.file.name && a.line == b.line && a.col == b.col
+    place(a) == place(b)
+}
+
+/// Where a span starts: file, line, column.
+pub(crate) type Place<'a> = (&'a str, usize, usize);
+
+/// Where a span starts, as a key: spans at the same place have the same key.
+pub(crate) fn place(s: &Span) -> Place<'_> {
+    (s.file.name.as_str(), s.line, s.col)
 }
 
 /// The audited mosquitto.conf files, each with its directives in order.

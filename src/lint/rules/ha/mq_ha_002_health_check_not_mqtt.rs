@@ -32,7 +32,9 @@
 //!
 //! Severity: warning.
 
-use super::same_place;
+use std::collections::HashMap;
+
+use super::{place, same_place, Place};
 use crate::diag::Severity;
 use crate::lint::facts::Facts;
 use crate::lint::{Finding, Rule, AUDIT_ONLY};
@@ -50,24 +52,25 @@ pub const RULE: Rule = Rule {
 const MQTT_CHECK: &str = "`option tcp-check`, `tcp-check connect`, `tcp-check send-binary 100c00044d5154540402003c0000` (MQTT 3.1.1 CONNECT), `tcp-check expect binary 20020000` (CONNACK accepted), `tcp-check send-binary e000` (DISCONNECT)";
 
 fn check(facts: &Facts, out: &mut Vec<Finding>) {
-    let mut seen: Vec<&crate::source::Span> = Vec::new();
+    // The servers of each backend checked by each probe, in order.
+    let mut servers_of: HashMap<(&str, Place<'_>), Vec<String>> = HashMap::new();
+    for o in &facts.health_checks {
+        if let Some((_, s)) = &o.probe {
+            servers_of
+                .entry((o.backend.as_str(), place(s)))
+                .or_default()
+                .push(format!("`{}`", o.server));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
     for hc in &facts.health_checks {
         let Some((probe, span)) = &hc.probe else {
             continue;
         };
-        if seen.iter().any(|s| same_place(s, span)) {
+        if !seen.insert(place(span)) {
             continue;
         }
-        seen.push(span);
-        let servers: Vec<String> = facts
-            .health_checks
-            .iter()
-            .filter(|o| {
-                o.backend == hc.backend
-                    && o.probe.as_ref().is_some_and(|(_, s)| same_place(s, span))
-            })
-            .map(|o| format!("`{}`", o.server))
-            .collect();
+        let servers = &servers_of[&(hc.backend.as_str(), place(span))];
         let help = if hc.mqtt.is_some() {
             "add `tcp-check expect binary 20020000` right after the CONNECT, so only CONNACK \"accepted\" marks the broker UP".to_string()
         } else {
@@ -78,7 +81,7 @@ fn check(facts: &Facts, out: &mut Vec<Finding>) {
             format!(
                 "backend `{}` checks {} with {probe}",
                 hc.backend,
-                super::and_list(&servers)
+                super::and_list(servers)
             ),
             help,
         );

@@ -31,9 +31,9 @@
 //!
 //! Severity: error.
 
-use super::same_place;
+use super::place;
 use crate::diag::Severity;
-use crate::lint::facts::{Facts, MqttCheck};
+use crate::lint::facts::Facts;
 use crate::lint::{Finding, Rule, AUDIT_ONLY};
 use crate::mqtt::{self, Connect};
 
@@ -160,12 +160,11 @@ fn expect_problem(connect: &Connect, expect: &[u8]) -> Option<(String, String)> 
 }
 
 fn check(facts: &Facts, out: &mut Vec<Finding>) {
-    let mut seen: Vec<&MqttCheck> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for m in facts.health_checks.iter().filter_map(|hc| hc.mqtt.as_ref()) {
-        if seen.iter().any(|s| same_place(&s.send_span, &m.send_span)) {
+        if !seen.insert(place(&m.send_span)) {
             continue;
         }
-        seen.push(m);
         let connect = match connect_problem(&m.send) {
             Ok(c) => c,
             Err((message, help)) => {

@@ -179,16 +179,17 @@ fn scraped(facts: &Facts, e: &Exporter) -> bool {
 }
 
 fn check_alerts(facts: &Facts, out: &mut Vec<Finding>) {
+    let recorded: std::collections::HashSet<&str> =
+        facts.obs.recorded.iter().map(String::as_str).collect();
     for alert in &facts.alerts {
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (metric, _) in promql::metric_names(&alert.expr) {
-            if seen.contains(&metric)
-                || facts.obs.recorded.contains(&metric)
+            if recorded.contains(metric.as_str())
                 || metric.contains(':')
+                || !seen.insert(metric.clone())
             {
                 continue;
             }
-            seen.push(metric.clone());
             let Some(exporter) = exporters::exporter_of_metric(&metric) else {
                 continue;
             };

@@ -3,6 +3,9 @@
 //! compared (per second for `rate()`, per window for `increase()`, scaled by
 //! constant factors). A tokenizer, not a parser: it never fails and never
 //! panics; what it cannot tell it leaves unknown.
+//!
+//! Cost: linear in the expression's bytes (one tokenizing pass; the queries
+//! scan the tokens once).
 
 /// PromQL keywords and modifiers that look like identifiers.
 const KEYWORDS: &[&str] = &[
