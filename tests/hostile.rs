@@ -23,7 +23,7 @@ use std::process::Command;
 
 use mqttforge::acl::mosquitto as mosquitto_acl;
 use mqttforge::audit::{self, haproxy, mosquitto_conf, Input};
-use mqttforge::formats::{erlang, hocon};
+use mqttforge::formats::{erlang, hocon, yaml};
 use mqttforge::lint::facts::{Facts, Origin};
 use mqttforge::render::templates::{self, Syntax, SYNTAXES};
 use mqttforge::render::{render, render_bundled, RenderOptions, SecretMode};
@@ -138,7 +138,7 @@ fn yaml_quoting_round_trips() {
         if let Ok(b) = &bare {
             text.push_str(&format!("m: x{b}\n"));
         }
-        let doc = source::load_yaml(&SourceFile::new("t.yaml", text.as_str()))
+        let doc = yaml::load_yaml(&SourceFile::new("t.yaml", text.as_str()))
             .unwrap_or_else(|e| panic!("{v:?}: {e:?}\n{text}"));
         assert_eq!(doc.json["k"], Value::String(v.clone()), "{text}");
         assert_eq!(doc.json["l"], serde_json::json!(["x"]), "{text}");
@@ -716,8 +716,8 @@ fn examples() -> &'static [Example] {
             .into_iter()
             .map(|name| {
                 let path = common::root().join(format!("site-examples/{name}.yaml"));
-                let file = SourceFile::read(&path).unwrap();
-                let json = source::load_yaml(&file).unwrap().json;
+                let file = yaml::read_spec(&path).unwrap();
+                let json = yaml::load_yaml(&file).unwrap().json;
                 let text = serde_json::to_string_pretty(&json).unwrap();
                 Example { name, json, text }
             })
@@ -835,7 +835,7 @@ fn substitute(field: &Field, value: &str) -> String {
 /// escapes line breaks, so a value never spans lines).
 fn field_line(field: &Field) -> usize {
     let e = &examples()[field.example];
-    let doc = source::load_yaml(&SourceFile::new("spec.yaml", e.text.as_str())).unwrap();
+    let doc = yaml::load_yaml(&SourceFile::new("spec.yaml", e.text.as_str())).unwrap();
     let at = doc.spans.get(&field.pointer).unwrap();
     match (&at.key, field.key) {
         (Some(k), true) => k.line,
@@ -912,7 +912,7 @@ fn skeleton(path: &str, text: &str) -> Result<Vec<String>, String> {
             out.extend(s.lines.iter().map(|l| format!("  {} words", l.words.len())));
         }
     } else if base.ends_with(".yml") {
-        let doc = source::load_yaml(&SourceFile::new(path, text)).map_err(|e| format!("{e:?}"))?;
+        let doc = yaml::load_yaml(&SourceFile::new(path, text)).map_err(|e| format!("{e:?}"))?;
         out.push(json_shape(&doc.json));
     } else if base.ends_with(".h") {
         // Topic macros are named after the topic: only their family counts.

@@ -7,7 +7,8 @@
 
 mod common;
 
-use mqttforge::source::{load_yaml, SourceFile};
+use mqttforge::formats::yaml::load_yaml;
+use mqttforge::source::SourceFile;
 use mqttforge::spec::load_source;
 
 const HUGE: &str = "99999999999";

@@ -1,5 +1,5 @@
 //! Prometheus files: `prometheus.yml` (scrape config) and rule files
-//! (`groups:`), read with [`crate::source::load_yaml`] so every fact keeps
+//! (`groups:`), read with [`crate::formats::yaml::load_yaml`] so every fact keeps
 //! its position.
 //!
 //! Facts: scrape jobs (job, metrics path, static targets), alerts (name,
@@ -26,9 +26,10 @@ use serde_json::Value;
 
 use super::{parse_error, Input};
 use crate::diag::Diagnostic;
+use crate::formats::yaml::{load_yaml, Document};
 use crate::lint::facts::{AlertFact, CapacityFact, Facts};
 use crate::lint::rules::obs::files;
-use crate::source::{load_yaml, Document, Span};
+use crate::source::Span;
 
 /// The capacity comment's marker.
 pub const CAPACITY_MARKER: &str = "mqttforge:capacity";

@@ -4,3 +4,4 @@
 pub mod emqx_keys;
 pub mod erlang;
 pub mod hocon;
+pub mod yaml;

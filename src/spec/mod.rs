@@ -15,6 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::diag::{self, Diagnostic, Label};
+use crate::formats::yaml;
 use crate::source::{self, SourceFile, SpanMap};
 
 use model::{Permission, SiteSpec, TopicTemplate};
@@ -132,7 +133,7 @@ impl Site {
 
 /// Loads and validates a spec file: every problem at once, sorted by position.
 pub fn load(path: &Path) -> Result<Site, Vec<Diagnostic>> {
-    let file = SourceFile::read(path).map_err(|d| vec![d])?;
+    let file = yaml::read_spec(path).map_err(|d| vec![d])?;
     load_source(file)
 }
 
@@ -160,7 +161,7 @@ fn mark_inline_secrets(json: &serde_json::Value, pointer: &str, spans: &SpanMap)
 
 /// Validates spec text already in memory.
 pub fn load_source(file: Arc<SourceFile>) -> Result<Site, Vec<Diagnostic>> {
-    let doc = source::load_yaml(&file)?;
+    let doc = yaml::load_yaml(&file)?;
     mark_inline_secrets(&doc.json, "", &doc.spans);
     if !doc.json.is_object() {
         let span = doc.spans.value("");

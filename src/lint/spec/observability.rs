@@ -12,11 +12,12 @@
 
 use super::Input;
 use crate::formats::hocon;
+use crate::formats::yaml::load_yaml;
 use crate::lint::facts::{
     AlertFact, CapacityFact, Facts, MonitoringFact, ScrapeJobFact, SysctlFact,
 };
 use crate::lint::rules::obs::{exporters, files};
-use crate::source::{load_yaml, SourceFile};
+use crate::source::SourceFile;
 use crate::spec::model::{Engine, RedundancyMode};
 
 const PROMETHEUS_YML: &str = "prometheus/prometheus.yml";
@@ -258,7 +259,7 @@ pub fn extract(input: &Input<'_>, facts: &mut Facts) {
     }
 }
 
-fn rendered_yaml(input: &Input<'_>, path: &str) -> Option<crate::source::Document> {
+fn rendered_yaml(input: &Input<'_>, path: &str) -> Option<crate::formats::yaml::Document> {
     let file = input.tree.files.get(path)?;
     let text = String::from_utf8(file.contents.clone()).ok()?;
     load_yaml(&SourceFile::new(path, text)).ok()
