@@ -11,6 +11,7 @@ pub mod bench;
 pub mod catalog;
 pub mod cli;
 pub mod diag;
+pub mod facts;
 pub mod formats;
 pub mod fs;
 pub mod lint;

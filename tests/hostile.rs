@@ -22,9 +22,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use mqttforge::acl::mosquitto as mosquitto_acl;
-use mqttforge::audit::{self, haproxy, mosquitto_conf, Input};
+use mqttforge::audit::{self, Input};
+use mqttforge::facts::files::{haproxy, mosquitto_conf};
+use mqttforge::facts::{Facts, Origin};
 use mqttforge::formats::{erlang, hocon, yaml};
-use mqttforge::lint::facts::{Facts, Origin};
 use mqttforge::render::templates::{self, Syntax, SYNTAXES};
 use mqttforge::render::{render, render_bundled, RenderOptions, SecretMode};
 use mqttforge::source::{self, SourceFile};

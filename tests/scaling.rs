@@ -482,7 +482,7 @@ fn prometheus_rules_alerts() {
 
 #[test]
 fn promql_long_expression() {
-    use mqttforge::lint::rules::obs::promql;
+    use mqttforge::formats::promql;
     assert_linear(
         "PromQL tokens",
         2000,
@@ -639,7 +639,7 @@ fn edge_spec_with(anchor: &str, n: usize, line: impl Fn(usize) -> String) -> Arc
 fn lint_spec(file: &Arc<SourceFile>) {
     let site = mqttforge::spec::load_source(file.clone())
         .unwrap_or_else(|d| panic!("{}", diag::render_text(&d, diag::Style::Plain)));
-    let diags = mqttforge::lint::spec::lint_site(&site, "site.yaml").expect("renders");
+    let diags = mqttforge::lint::lint_site(&site, "site.yaml").expect("renders");
     std::hint::black_box(diag::render_text(&diags, diag::Style::Plain));
 }
 

@@ -19,7 +19,6 @@
 
 pub mod analysis;
 pub mod emqx;
-pub mod facts;
 pub mod firmware;
 pub mod index;
 pub mod mosquitto;

@@ -3,31 +3,20 @@
 //! `--kind`); files given together are one site, so cross-file rules see
 //! all of them. A file that cannot be parsed is a diagnostic, never a crash.
 
-mod emqx_acl;
-mod emqx_conf;
-pub mod haproxy;
-mod mosquitto_acl;
-pub mod mosquitto_conf;
-mod pem;
-mod prometheus;
-pub(crate) mod rumqttd;
-mod shell;
-mod sysctl;
-mod systemd;
+pub use crate::facts::files::read_text;
+pub use crate::facts::files::Input;
+use crate::facts::files::{
+    emqx_acl, emqx_conf, haproxy, line_span, mosquitto_acl, mosquitto_conf, pem, prometheus,
+    rumqttd, shell, sysctl, systemd,
+};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diag::{Diagnostic, Label};
-use crate::lint::facts::{Facts, Origin};
+use crate::facts::{Facts, Origin};
 use crate::source::{SourceFile, Span};
 use crate::spec::model::Environment;
-
-/// A file to audit.
-pub struct Input {
-    pub path: PathBuf,
-    pub file: Arc<SourceFile>,
-}
 
 /// One kind of file: how to recognise it and what facts it holds.
 pub struct Kind {
@@ -126,13 +115,6 @@ pub fn kind(name: &str) -> Option<&'static Kind> {
 
 pub fn detect(path: &Path, text: &str) -> Option<&'static Kind> {
     KINDS.iter().find(|k| (k.detect)(path, text))
-}
-
-/// The file name, for detection.
-pub fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }
 
 /// Audits files as one site: reads them (bounded), extracts their facts,
@@ -259,147 +241,6 @@ fn key_in_wrong_kind(file: &Arc<SourceFile>, kind: &Kind) -> Option<Diagnostic> 
             file.name
         )),
     )
-}
-
-/// Largest file `audit` reads (the spec's limit): a hand-written config,
-/// ACL or certificate is far smaller.
-pub const MAX_AUDIT_FILE_BYTES: usize = crate::source::MAX_FILE_BYTES;
-
-/// Reads a file as text through the bounded reader; binary files (DER,
-/// anything not UTF-8 or holding control characters) get a clear error that
-/// never repeats their bytes.
-pub fn read_text(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
-    let name = path.display().to_string();
-    let limit = MAX_AUDIT_FILE_BYTES;
-    let bytes = crate::source::read_bounded(path, limit).map_err(|e| {
-        Diagnostic::error(
-            "io",
-            crate::source::read_error_message(&name, limit, "an audited file", &e),
-        )
-        .with_help(match e {
-            crate::source::ReadError::Io(_) => "check the path and its permissions",
-            crate::source::ReadError::TooLarge { .. } => {
-                "audit the file in parts, or check that the path names a configuration file"
-            }
-        })
-    })?;
-    if let Some(problem) = binary_problem(&bytes) {
-        return Err(Diagnostic::error("io", format!("`{name}` is {problem}"))
-            .with_help("audit reads text files: configurations, ACLs, scripts and PEM certificates and keys (convert DER with `openssl x509 -inform DER -outform PEM` or `openssl pkey -inform DER -outform PEM`)"));
-    }
-    let text = String::from_utf8(bytes).expect("checked by binary_problem");
-    Ok(SourceFile::new(name, text))
-}
-
-/// Why bytes are not a text file, said without repeating them: not UTF-8
-/// (DER named as such), or a control character no configuration holds.
-fn binary_problem(bytes: &[u8]) -> Option<String> {
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let der = bytes.first() == Some(&0x30) && bytes.get(1).is_some_and(|b| *b >= 0x80);
-            return Some(if der {
-                "binary (DER-encoded ASN.1, not PEM)".to_string()
-            } else {
-                format!(
-                    "binary, not text (not UTF-8 at byte offset {})",
-                    e.valid_up_to()
-                )
-            });
-        }
-    };
-    let (at, c) = text
-        .char_indices()
-        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0c'))?;
-    let line = text[..at].matches('\n').count() + 1;
-    Some(format!(
-        "binary, not text (control character U+{:04X} on line {line})",
-        c as u32
-    ))
-}
-
-/// A parse error of an audited file, at its position.
-pub fn parse_error(
-    file: &Arc<SourceFile>,
-    line: usize,
-    col: usize,
-    what: &str,
-    message: impl Into<String>,
-) -> Diagnostic {
-    Diagnostic::error("audit", format!("cannot parse {what}: {}", message.into()))
-        .with_label(Label::primary(
-            Span::point(file, line.max(1), col.max(1)),
-            "here",
-        ))
-        .with_help("fix the syntax, or name the kind with --kind if it was detected wrongly")
-}
-
-/// The span of a whole line's trimmed content (1-based line).
-pub fn line_span(file: &Arc<SourceFile>, line: usize) -> Span {
-    let text = file.line_text(line).unwrap_or("");
-    let start = text.len() - text.trim_start().len();
-    let col = text[..start].chars().count() + 1;
-    Span {
-        file: file.clone(),
-        line,
-        col,
-        end_line: line,
-        end_col: col + text.trim().chars().count().max(1),
-    }
-}
-
-/// The span of the `n`th whitespace-separated word of a line (0-based).
-pub fn word_span(file: &Arc<SourceFile>, line: usize, n: usize) -> Span {
-    let text = file.line_text(line).unwrap_or("");
-    let mut idx = 0;
-    let mut count = 0;
-    let chars: Vec<char> = text.chars().collect();
-    while idx < chars.len() {
-        while idx < chars.len() && chars[idx].is_whitespace() {
-            idx += 1;
-        }
-        let start = idx;
-        while idx < chars.len() && !chars[idx].is_whitespace() {
-            idx += 1;
-        }
-        if start < idx {
-            if count == n {
-                return Span {
-                    file: file.clone(),
-                    line,
-                    col: start + 1,
-                    end_line: line,
-                    end_col: idx + 1,
-                };
-            }
-            count += 1;
-        }
-    }
-    line_span(file, line)
-}
-
-/// The rest of a line from its `n`th word on (for values with spaces).
-pub fn rest_span(file: &Arc<SourceFile>, line: usize, n: usize) -> Span {
-    let mut s = word_span(file, line, n);
-    let text = file.line_text(line).unwrap_or("");
-    s.end_col = text.trim_end().chars().count() + 1;
-    s
-}
-
-/// Test helper: runs one kind's extractor on text, as if read from `path`.
-#[cfg(test)]
-pub(crate) fn extract_text(
-    extract: fn(&Input, &mut Facts) -> Result<(), Diagnostic>,
-    path: &str,
-    text: &str,
-) -> (Facts, Result<(), Diagnostic>) {
-    let mut facts = Facts::new(Origin::File, Environment::Production);
-    let input = Input {
-        path: PathBuf::from(path),
-        file: SourceFile::new(path, text),
-    };
-    let r = extract(&input, &mut facts);
-    (facts, r)
 }
 
 #[cfg(test)]

@@ -167,7 +167,7 @@ fn lint_one(spec_path: &std::path::Path, args: &LintArgs) -> u8 {
             return exit::FAILED;
         }
     };
-    let diags = match lint::spec::lint_site(&site, &spec_path.display().to_string()) {
+    let diags = match lint::lint_site(&site, &spec_path.display().to_string()) {
         Ok(d) => selected(d, &args.select),
         Err(diags) => {
             print!("{}", diag::render_text(&diags, stdout_style()));

@@ -4,4 +4,5 @@
 pub mod emqx_keys;
 pub mod erlang;
 pub mod hocon;
+pub mod promql;
 pub mod yaml;

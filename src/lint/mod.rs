@@ -9,14 +9,15 @@
 //! does / Why it matters / Example / Use instead): `mqttforge explain` prints
 //! them and `docs/rules.md` is generated from them.
 
-pub mod facts;
 pub mod rules;
 pub mod sarif;
-pub mod spec;
+mod site;
+
+pub use site::{lint_site, suppressions};
 
 use crate::diag::{Diagnostic, Label, Severity};
+pub use crate::facts::Facts;
 use crate::source::Span;
-pub use facts::Facts;
 
 /// Where a rule's facts can be seen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

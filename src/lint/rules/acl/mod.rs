@@ -6,7 +6,7 @@ pub mod mq_acl_003_firmware_topic_denied;
 pub mod mq_acl_004_dead_rule;
 pub mod mq_acl_005_unsafe_identifier;
 
-use crate::lint::facts::{AclAccess, AclFact, Principal};
+use crate::facts::{AclAccess, AclFact, Principal};
 use crate::lint::Rule;
 
 pub const RULES: &[Rule] = &[

@@ -31,7 +31,7 @@
 
 use super::{device_principal, principal, verb, writes};
 use crate::diag::Severity;
-use crate::lint::facts::{Facts, Principal};
+use crate::facts::{Facts, Principal};
 use crate::lint::{relaxed, Finding, Rule, BOTH};
 
 pub const RULE: Rule = Rule {

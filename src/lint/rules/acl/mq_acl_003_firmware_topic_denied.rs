@@ -37,7 +37,7 @@
 
 use crate::acl::{decide, Access, Who};
 use crate::diag::Severity;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::lint::{Finding, Rule, LINT_ONLY};
 
 pub const RULE: Rule = Rule {

@@ -35,7 +35,7 @@
 //! Severity: warning.
 
 use crate::diag::Severity;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::lint::{Finding, Rule, BOTH};
 
 pub const RULE: Rule = Rule {

@@ -30,7 +30,7 @@
 //! Severity: error.
 
 use crate::diag::Severity;
-use crate::lint::facts::{Facts, IdentFact};
+use crate::facts::{Facts, IdentFact};
 use crate::lint::{Finding, Rule, AUDIT_ONLY};
 
 pub const RULE: Rule = Rule {

@@ -42,7 +42,7 @@
 //! Severity: error in production; warning elsewhere.
 
 use crate::diag::Severity;
-use crate::lint::facts::{Facts, ListenerFact, Origin};
+use crate::facts::{Facts, ListenerFact, Origin};
 use crate::lint::rules::tls::{exposed, label, local_only, setting_span};
 use crate::lint::{relaxed, Finding, Rule, BOTH};
 use crate::source::Span;

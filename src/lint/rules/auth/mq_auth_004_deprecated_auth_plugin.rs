@@ -29,7 +29,7 @@
 use std::path::Path;
 
 use crate::diag::Severity;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::lint::{Finding, Rule, AUDIT_ONLY};
 
 pub const RULE: Rule = Rule {

@@ -37,7 +37,7 @@
 //! Severity: error in production; warning elsewhere.
 
 use crate::diag::Severity;
-use crate::lint::facts::{AdminFact, Facts, Origin};
+use crate::facts::{AdminFact, Facts, Origin};
 use crate::lint::{relaxed, Finding, Rule, BOTH};
 
 pub const RULE: Rule = Rule {

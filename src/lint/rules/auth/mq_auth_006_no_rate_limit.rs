@@ -26,7 +26,7 @@
 //! Severity: warning in production; not checked elsewhere.
 
 use crate::diag::Severity;
-use crate::lint::facts::{Facts, Origin};
+use crate::facts::{Facts, Origin};
 use crate::lint::rules::tls::{exposed, label};
 use crate::lint::{Finding, Rule, BOTH};
 

@@ -30,7 +30,7 @@
 //! Severity: warning in production; info elsewhere.
 
 use crate::diag::Severity;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::lint::{relaxed, Finding, Rule, AUDIT_ONLY};
 
 pub const RULE: Rule = Rule {

@@ -36,7 +36,7 @@
 //! Severity: error; warning for an unknown root (ignored by EMQX).
 
 use crate::diag::Severity;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::lint::{Finding, Rule, AUDIT_ONLY};
 
 pub const RULE: Rule = Rule {

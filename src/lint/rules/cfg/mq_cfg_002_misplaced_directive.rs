@@ -32,7 +32,7 @@
 //! Severity: error for misplaced options; info for `persistence_location`.
 
 use crate::diag::Severity;
-use crate::lint::facts::{DirectiveFact, Facts};
+use crate::facts::{DirectiveFact, Facts};
 use crate::lint::{Finding, Rule, AUDIT_ONLY};
 
 pub const RULE: Rule = Rule {

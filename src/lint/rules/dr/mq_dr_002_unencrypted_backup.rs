@@ -27,7 +27,7 @@
 //! Severity: error in production; warning elsewhere.
 
 use crate::diag::Severity;
-use crate::lint::facts::{Facts, Origin};
+use crate::facts::{Facts, Origin};
 use crate::lint::{relaxed, Finding, Rule, BOTH};
 
 pub const RULE: Rule = Rule {

@@ -25,7 +25,7 @@
 //! Severity: error in production; warning elsewhere.
 
 use crate::diag::Severity;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::lint::{relaxed, Finding, Rule, LINT_ONLY};
 use crate::spec::model::Engine;
 
@@ -105,7 +105,7 @@ fn check(facts: &Facts, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::facts::{NodeFact, ObjectiveFact, Origin, PersistenceFact};
+    use crate::facts::{NodeFact, ObjectiveFact, Origin, PersistenceFact};
     use crate::source::{SourceFile, Span};
     use crate::spec::model::Environment;
 

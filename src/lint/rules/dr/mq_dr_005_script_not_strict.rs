@@ -28,7 +28,7 @@
 //! Severity: error in production; warning elsewhere.
 
 use crate::diag::Severity;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::lint::{relaxed, Finding, Rule, AUDIT_ONLY};
 
 pub const RULE: Rule = Rule {

@@ -25,7 +25,7 @@
 //! Severity: warning (the restore may exist outside the audited files).
 
 use crate::diag::Severity;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::lint::{Finding, Rule, AUDIT_ONLY};
 
 pub const RULE: Rule = Rule {

@@ -27,7 +27,7 @@
 //! Severity: warning.
 
 use crate::diag::Severity;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::lint::{Finding, Rule, AUDIT_ONLY};
 
 pub const RULE: Rule = Rule {

@@ -9,7 +9,7 @@ pub mod mq_ha_006_lb_timeout_below_keepalive;
 pub mod mq_ha_007_unclustered_nodes;
 pub mod mq_ha_008_sessions_not_kept;
 
-use crate::lint::facts::{DirectiveFact, Facts};
+use crate::facts::{DirectiveFact, Facts};
 use crate::lint::Rule;
 use crate::source::Span;
 

@@ -27,7 +27,7 @@
 //! production.
 
 use crate::diag::Severity;
-use crate::lint::facts::{Facts, Origin};
+use crate::facts::{Facts, Origin};
 use crate::lint::{Finding, Rule, BOTH};
 
 pub const RULE: Rule = Rule {

@@ -36,7 +36,7 @@ use std::collections::HashMap;
 
 use super::{place, same_place, Place};
 use crate::diag::Severity;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::lint::{Finding, Rule, AUDIT_ONLY};
 
 pub const RULE: Rule = Rule {

@@ -33,7 +33,7 @@
 
 use super::place;
 use crate::diag::Severity;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::lint::{Finding, Rule, AUDIT_ONLY};
 use crate::mqtt::{self, Connect};
 

@@ -29,7 +29,7 @@
 
 use super::{and_list, same_place};
 use crate::diag::Severity;
-use crate::lint::facts::{Facts, HealthCheckFact, ListenerFact, Origin};
+use crate::facts::{Facts, HealthCheckFact, ListenerFact, Origin};
 use crate::lint::{relaxed, Finding, Rule, BOTH};
 use crate::source::Span;
 

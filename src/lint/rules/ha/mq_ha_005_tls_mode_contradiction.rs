@@ -27,7 +27,7 @@
 //! Severity: error.
 
 use crate::diag::Severity;
-use crate::lint::facts::{Facts, Origin};
+use crate::facts::{Facts, Origin};
 use crate::lint::{Finding, Rule, BOTH};
 use crate::spec::model::Engine;
 

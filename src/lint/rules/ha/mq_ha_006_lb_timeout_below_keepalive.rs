@@ -32,7 +32,7 @@
 
 use super::{last, mosquitto_files};
 use crate::diag::Severity;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::lint::{Finding, Rule, AUDIT_ONLY};
 use crate::source::Span;
 

@@ -26,7 +26,7 @@
 
 use super::{and_list, mosquitto_files};
 use crate::diag::Severity;
-use crate::lint::facts::{Facts, Origin};
+use crate::facts::{Facts, Origin};
 use crate::lint::{relaxed, Finding, Rule, BOTH};
 use crate::spec::model::Engine;
 

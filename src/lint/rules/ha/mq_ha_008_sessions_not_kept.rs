@@ -29,7 +29,7 @@
 
 use super::{last, mosquitto_files};
 use crate::diag::Severity;
-use crate::lint::facts::{Facts, Origin};
+use crate::facts::{Facts, Origin};
 use crate::lint::{relaxed, Finding, Rule, BOTH};
 use crate::spec::model::Engine;
 

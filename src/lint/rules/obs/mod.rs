@@ -2,9 +2,9 @@
 //! tables and the alert checklist (`exporters`), a PromQL tokenizer
 //! (`promql`) and readers of Prometheus files (`files`).
 
-pub mod exporters;
-pub mod files;
-pub mod promql;
+pub use crate::facts::exporters;
+pub use crate::facts::prometheus_files as files;
+pub use crate::formats::promql;
 
 pub mod mq_obs_001_metric_not_exported;
 pub mod mq_obs_002_rate_unit_mismatch;

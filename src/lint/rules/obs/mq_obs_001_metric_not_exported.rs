@@ -35,9 +35,9 @@
 //! Severity: error in production; warning elsewhere.
 
 use crate::diag::Severity;
-use crate::lint::facts::{Facts, ScrapeJobFact};
+use crate::facts::{Facts, ScrapeJobFact};
+use crate::formats::promql;
 use crate::lint::rules::obs::exporters::{self, Exporter, WRONG_PATHS};
-use crate::lint::rules::obs::promql;
 use crate::lint::{relaxed, Finding, Rule, BOTH};
 use crate::source::Span;
 

@@ -27,7 +27,7 @@
 //! Severity: error in production; warning elsewhere.
 
 use crate::diag::Severity;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::lint::rules::obs::{files, promql};
 use crate::lint::{relaxed, Finding, Rule, AUDIT_ONLY};
 

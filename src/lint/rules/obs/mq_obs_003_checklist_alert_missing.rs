@@ -36,7 +36,7 @@
 //! Severity: warning in production; info elsewhere. Gaps are info.
 
 use crate::diag::Severity;
-use crate::lint::facts::{Facts, Origin};
+use crate::facts::{Facts, Origin};
 use crate::lint::rules::obs::exporters::{self, Exporter, Item, CHECKLIST, EXPORTERS, LATENCY_GAP};
 use crate::lint::{relaxed, Finding, Rule, BOTH};
 use crate::spec::model::Engine;
@@ -57,7 +57,7 @@ fn engine(facts: &Facts) -> Option<Engine> {
         return facts.engine;
     }
     let from_alerts = facts.alerts.iter().find_map(|a| {
-        crate::lint::rules::obs::promql::metric_names(&a.expr)
+        crate::formats::promql::metric_names(&a.expr)
             .into_iter()
             .find_map(|(m, _)| exporters::exporter_of_metric(&m).and_then(|e| e.engine))
     });

@@ -31,9 +31,9 @@
 //! Severity: warning in production; info elsewhere.
 
 use crate::diag::Severity;
-use crate::lint::facts::{Facts, Origin};
+use crate::facts::{Facts, Origin};
+use crate::formats::promql;
 use crate::lint::rules::obs::exporters::{self, Item};
-use crate::lint::rules::obs::promql;
 use crate::lint::{relaxed, Finding, Rule, BOTH};
 
 pub const RULE: Rule = Rule {

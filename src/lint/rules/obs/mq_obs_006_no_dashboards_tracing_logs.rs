@@ -26,7 +26,7 @@
 //! Severity: info.
 
 use crate::diag::Severity;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::lint::{Finding, Rule, LINT_ONLY};
 
 pub const RULE: Rule = Rule {

@@ -8,7 +8,7 @@ pub mod mq_perf_004_no_connection_limit;
 pub mod mq_perf_005_device_buffer_too_small;
 pub mod mq_perf_006_no_load_test;
 
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::lint::Rule;
 use crate::source::Span;
 

@@ -27,7 +27,7 @@
 //! Severity: warning in production; info elsewhere.
 
 use crate::diag::Severity;
-use crate::lint::facts::{Facts, Origin};
+use crate::facts::{Facts, Origin};
 use crate::lint::{relaxed, Finding, Rule, BOTH};
 use crate::source::Span;
 

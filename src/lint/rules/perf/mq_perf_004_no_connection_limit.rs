@@ -25,7 +25,7 @@
 //! Severity: warning in production; info elsewhere and on loopback listeners.
 
 use crate::diag::Severity;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::lint::{relaxed, Finding, Rule, AUDIT_ONLY};
 
 pub const RULE: Rule = Rule {

@@ -6,7 +6,7 @@ pub mod mq_pki_003_incomplete_certificate;
 pub mod mq_pki_004_weak_crypto;
 pub mod mq_pki_005_key_permissions;
 
-use crate::lint::facts::CertRole;
+use crate::facts::CertRole;
 use crate::lint::Rule;
 
 pub const RULES: &[Rule] = &[

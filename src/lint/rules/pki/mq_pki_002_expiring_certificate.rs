@@ -21,7 +21,7 @@
 
 use super::role_name;
 use crate::diag::Severity;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::lint::{Finding, Rule, BOTH};
 
 pub const RULE: Rule = Rule {

@@ -28,7 +28,7 @@
 
 use super::role_name;
 use crate::diag::Severity;
-use crate::lint::facts::{CertFact, CertRole, Facts};
+use crate::facts::{CertFact, CertRole, Facts};
 use crate::lint::{Finding, Rule, BOTH};
 
 pub const RULE: Rule = Rule {

@@ -19,7 +19,7 @@
 //! Severity: error in every environment.
 
 use crate::diag::Severity;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::lint::{Finding, Rule, BOTH};
 
 pub const RULE: Rule = Rule {

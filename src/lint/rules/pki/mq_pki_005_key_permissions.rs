@@ -27,7 +27,7 @@
 
 use super::role_name;
 use crate::diag::Severity;
-use crate::lint::facts::{CertRole, Facts};
+use crate::facts::{CertRole, Facts};
 use crate::lint::{relaxed, Finding, Rule, BOTH};
 
 pub const RULE: Rule = Rule {

@@ -1,6 +1,6 @@
 //! Rules of the TLS area, and the listener helpers the TLS and AUTH rules share.
 
-pub mod ciphers;
+pub use crate::facts::ciphers;
 pub mod mq_tls_001_plaintext_listener;
 pub mod mq_tls_002_old_tls_version;
 pub mod mq_tls_003_unusable_cipher_list;
@@ -8,7 +8,7 @@ pub mod mq_tls_004_weak_cipher_suite;
 pub mod mq_tls_005_client_certs_not_required;
 pub mod mq_tls_006_identity_without_client_cert;
 
-use crate::lint::facts::{Facts, ListenerFact};
+use crate::facts::{Facts, ListenerFact};
 use crate::lint::Rule;
 use crate::source::Span;
 

@@ -26,7 +26,7 @@
 
 use super::{exposed, label};
 use crate::diag::Severity;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::lint::{relaxed, Finding, Rule, BOTH};
 
 pub const RULE: Rule = Rule {

@@ -25,7 +25,7 @@
 
 use super::label;
 use crate::diag::Severity;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::lint::{Finding, Rule, BOTH};
 
 pub const RULE: Rule = Rule {

@@ -29,7 +29,7 @@
 use super::ciphers::{self, EntryKind};
 use super::{label, narrow, setting_span};
 use crate::diag::Severity;
-use crate::lint::facts::{Facts, Origin};
+use crate::facts::{Facts, Origin};
 use crate::lint::{Finding, Rule, BOTH};
 
 pub const RULE: Rule = Rule {

@@ -31,7 +31,7 @@
 use super::ciphers::{self, Suite};
 use super::{label, narrow};
 use crate::diag::Severity;
-use crate::lint::facts::{Facts, Origin};
+use crate::facts::{Facts, Origin};
 use crate::lint::{Finding, Rule, BOTH};
 
 pub const RULE: Rule = Rule {

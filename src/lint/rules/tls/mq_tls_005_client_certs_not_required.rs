@@ -23,7 +23,7 @@
 
 use super::{exposed, label};
 use crate::diag::Severity;
-use crate::lint::facts::{Facts, Origin};
+use crate::facts::{Facts, Origin};
 use crate::lint::{relaxed, Finding, Rule, BOTH};
 
 pub const RULE: Rule = Rule {

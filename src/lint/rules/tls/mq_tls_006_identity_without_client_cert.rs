@@ -26,7 +26,7 @@
 
 use super::label;
 use crate::diag::Severity;
-use crate::lint::facts::{Facts, Origin};
+use crate::facts::{Facts, Origin};
 use crate::lint::{Finding, Rule, BOTH};
 
 pub const RULE: Rule = Rule {

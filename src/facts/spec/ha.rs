@@ -11,8 +11,8 @@
 use std::sync::Arc;
 
 use super::Input;
+use crate::facts::{AdminFact, ClusterFact, Facts, LbFact, RumqttdFact, SessionFact};
 use crate::formats::hocon;
-use crate::lint::facts::{AdminFact, ClusterFact, Facts, LbFact, RumqttdFact, SessionFact};
 use crate::source::SourceFile;
 use crate::spec::model::{ClientCerts, Engine, Identity, RedundancyMode};
 
@@ -113,7 +113,7 @@ fn load_balancer(input: &Input<'_>, facts: &mut Facts) {
     let Some(file) = rendered(input, "haproxy/haproxy.cfg") else {
         return;
     };
-    let Ok(x) = crate::audit::haproxy::extract_file(&file) else {
+    let Ok(x) = crate::facts::files::haproxy::extract_file(&file) else {
         return;
     };
     let check_span = if spec_lb.health_check.listener.is_some() {
@@ -185,7 +185,7 @@ fn dashboard(input: &Input<'_>, facts: &mut Facts) {
         return;
     }
     let host = if bind.contains(':') {
-        crate::audit::haproxy::bind_host(&bind)
+        crate::facts::files::haproxy::bind_host(&bind)
     } else {
         None
     };
@@ -206,19 +206,19 @@ fn dashboard(input: &Input<'_>, facts: &mut Facts) {
         });
     let credentials = match (get("dashboard.default_password"), delivered) {
         (None, Some(secret)) => match &secret.value {
-            Some(v) => crate::audit::haproxy::classify_password("admin", v),
+            Some(v) => crate::facts::files::haproxy::classify_password("admin", v),
             None => "reference",
         },
         (None, None) => "default",
         (Some(p), _) if p.contains("${") => "reference",
-        (Some(p), _) => crate::audit::haproxy::classify_password("admin", &p),
+        (Some(p), _) => crate::facts::files::haproxy::classify_password("admin", &p),
     };
     let span = match delivered {
         Some(secret) if secret.value.is_some() => input.span("/emqx/dashboard_password/value"),
         Some(_) => input.span("/emqx/dashboard_password"),
         None => input.span("/engine"),
     };
-    let port = crate::audit::haproxy::addr_port(&bind)
+    let port = crate::facts::files::haproxy::addr_port(&bind)
         .map(|p| p.to_string())
         .unwrap_or(bind.clone());
     facts.admin.push(AdminFact {
@@ -282,7 +282,7 @@ fn rumqttd(input: &Input<'_>, facts: &mut Facts) {
             path.as_str(),
             String::from_utf8_lossy(&f.contents).into_owned(),
         );
-        let Ok(found) = crate::audit::rumqttd::problems(&file) else {
+        let Ok(found) = crate::facts::files::rumqttd::problems(&file) else {
             continue;
         };
         for mut p in found {

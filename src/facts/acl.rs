@@ -12,11 +12,11 @@
 //!
 //! Cost: linear in the rules and their topics' bytes.
 
-use super::emqx::{Action, EmqxAcl, Permission, StrMatch, TopicSpec, WhoSpec, PLACEHOLDERS};
-use super::mosquitto::{MosqAccess, MosquittoAcl, Owner};
-use super::Acl;
+use crate::acl::emqx::{Action, EmqxAcl, Permission, StrMatch, TopicSpec, WhoSpec, PLACEHOLDERS};
+use crate::acl::mosquitto::{MosqAccess, MosquittoAcl, Owner};
+use crate::acl::Acl;
+use crate::facts::{AclAccess, AclFact, Facts, IdentFact, Principal};
 use crate::formats::erlang::{self, Spanned, Term};
-use crate::lint::facts::{AclAccess, AclFact, Facts, IdentFact, Principal};
 use crate::source::Span;
 
 /// The filter with identity placeholders (and the principal's own id as a
@@ -240,7 +240,7 @@ mod tests {
     use crate::spec::model::Environment;
 
     fn facts_of(acl: Acl) -> Facts {
-        let mut f = Facts::new(crate::lint::facts::Origin::File, Environment::Production);
+        let mut f = Facts::new(crate::facts::Origin::File, Environment::Production);
         add(&acl, &mut f);
         f
     }
@@ -249,7 +249,7 @@ mod tests {
     fn mosquitto_principals() {
         let text = "topic read public/#\nuser gateway\ntopic readwrite devices/+/telemetry/#\nuser temp-001\ntopic write devices/temp-001/telemetry/#\npattern read devices/%u/cmd/#\nuser admin\ntopic readwrite #\n";
         let f = facts_of(Acl::Mosquitto(
-            super::super::mosquitto::parse(&SourceFile::new("acl", text)).unwrap(),
+            crate::acl::mosquitto::parse(&SourceFile::new("acl", text)).unwrap(),
         ));
         let p: Vec<(&Principal, &str, bool)> = f
             .acl
@@ -294,7 +294,7 @@ mod tests {
             "{allow, all}.\n",
         );
         let f = facts_of(Acl::Emqx(
-            super::super::emqx::parse(&SourceFile::new("acl.conf", text)).unwrap(),
+            crate::acl::emqx::parse(&SourceFile::new("acl.conf", text)).unwrap(),
         ));
         assert_eq!(f.acl[0].principal, Principal::Device("esp".into()));
         assert_eq!(f.acl[0].normalized, "devices/{id}/t");

@@ -1,6 +1,6 @@
 //! What the known exporters serve, and the production checklist of alerts
 //! (DOMAIN.md section 4): one table each, read by the OBS rules and by the
-//! spec extractor (`crate::lint::spec::observability`).
+//! spec extractor (`crate::facts::spec::observability`).
 //!
 //! Sources: mosquitto-exporter turns each `$SYS/broker/...` topic into a
 //! metric by dropping `$SYS/` and replacing `/` and spaces with `_`
@@ -9,7 +9,7 @@
 //! `emqx_prometheus` (`/api/v5/prometheus/stats`; counters have no `_total`
 //! suffix). node_exporter's namespace is open (collectors vary).
 
-use crate::lint::facts::ScrapeJobFact;
+use crate::facts::ScrapeJobFact;
 use crate::spec::model::Engine;
 
 /// A Prometheus exporter (or a broker's own endpoint) and what it serves.
@@ -156,10 +156,10 @@ pub const LATENCY_GAP: &str = "no exporter mqttforge knows serves a publish-late
 /// its metrics is known) by words in its name.
 pub fn covers(name: &str, expr: &str) -> Vec<Item> {
     let mut out = Vec::new();
-    if super::promql::histogram_quantile(expr).is_some_and(|q| q >= 0.99) {
+    if crate::formats::promql::histogram_quantile(expr).is_some_and(|q| q >= 0.99) {
         out.push(Item::LatencyP99);
     }
-    let metrics = super::promql::metric_names(expr);
+    let metrics = crate::formats::promql::metric_names(expr);
     for c in CHECKLIST {
         let hit = metrics.iter().any(|(m, _)| {
             c.metrics.iter().any(|k| {

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use super::Input;
 use crate::diag::Diagnostic;
-use crate::lint::facts::{Facts, NodeFact, RumqttdFact};
+use crate::facts::{Facts, NodeFact, RumqttdFact};
 use crate::source::{SourceFile, Span};
 use crate::spec::model::Engine;
 

@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use super::{parse_error, Input};
 use crate::diag::Diagnostic;
-use crate::lint::facts::{
+use crate::facts::{
     DirectiveFact, Facts, ListenerFact, LoggingFact, NodeFact, PersistenceFact, PluginFact,
     SecretFact, TlsFact,
 };
@@ -668,7 +668,7 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
             TlsFact {
                 min_version,
                 min_version_span: l.tls_version.as_ref().map(|(_, s)| s.clone()),
-                ciphers: crate::lint::rules::tls::ciphers::split(
+                ciphers: crate::facts::ciphers::split(
                     l.ciphers
                         .as_ref()
                         .map_or(DEFAULT_CIPHERS, |(c, _)| c.as_str()),
@@ -782,7 +782,7 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::facts::Origin;
+    use crate::facts::Origin;
     use crate::spec::model::Environment;
 
     fn facts_of(text: &str) -> Result<Facts, Diagnostic> {

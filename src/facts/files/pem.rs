@@ -29,7 +29,7 @@ use x509_parser::public_key::PublicKey;
 
 use super::{line_span, parse_error, Input};
 use crate::diag::{Diagnostic, Label};
-use crate::lint::facts::{CertFact, CertRole, Facts, KeyFileFact};
+use crate::facts::{CertFact, CertRole, Facts, KeyFileFact};
 use crate::source::SourceFile;
 
 /// The service accounts brokers run as (user and group of the same name).
@@ -448,7 +448,7 @@ mod tests {
     use time::Duration;
 
     fn facts() -> Facts {
-        Facts::new(crate::lint::facts::Origin::File, Environment::Production)
+        Facts::new(crate::facts::Origin::File, Environment::Production)
     }
 
     fn cert_of(pem: &str) -> CertFact {
@@ -557,12 +557,13 @@ mod tests {
     #[test]
     fn rsa_key_sizes_from_certificates_and_key_files() {
         // An RSA-2048 PKCS#8 key (the ring backend cannot generate RSA; this one was made with openssl).
-        let pem = include_str!("../../tests/fixtures/rules/MQ-PKI-004/audit-pass/broker-rsa.pem");
+        let pem =
+            include_str!("../../../tests/fixtures/rules/MQ-PKI-004/audit-pass/broker-rsa.pem");
         let file = SourceFile::new("k.pem", pem);
         let all = blocks(&file).unwrap();
         let cert = cert_facts(&file, &all, OffsetDateTime::now_utc()).unwrap();
         assert_eq!((cert[0].key_bits, cert[0].rsa), (2048, true));
-        let key = include_str!("../../tests/fixtures/rules/MQ-PKI-004/audit-fire/weak.key");
+        let key = include_str!("../../../tests/fixtures/rules/MQ-PKI-004/audit-fire/weak.key");
         let b = blocks(&SourceFile::new("w.key", key)).unwrap();
         assert_eq!(rsa_key_bits(&b[0].label, &b[0].der), Some(1024));
         let ec = KeyPair::generate().unwrap().serialize_pem();

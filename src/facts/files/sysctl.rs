@@ -16,7 +16,7 @@ use std::path::Path;
 
 use super::{parse_error, Input};
 use crate::diag::Diagnostic;
-use crate::lint::facts::{Facts, SysctlFact};
+use crate::facts::{Facts, SysctlFact};
 use crate::source::Span;
 
 /// Top-level sysctl namespaces, to recognise a sysctl file by its content.
@@ -168,7 +168,7 @@ mod tests {
     use super::*;
 
     fn run(path: &str, text: &str) -> (Facts, Result<(), Diagnostic>) {
-        crate::audit::extract_text(extract, path, text)
+        crate::facts::files::extract_text(extract, path, text)
     }
 
     #[test]

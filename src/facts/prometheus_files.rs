@@ -1,12 +1,12 @@
 //! Reading Prometheus files loaded with [`crate::formats::yaml::load_yaml`]: scrape
 //! jobs of a `prometheus.yml`, alerts and recording rules of a rule file.
-//! Shared by the audit parser (`crate::audit::prometheus`) and the spec
+//! Shared by the audit parser (`crate::facts::files::prometheus`) and the spec
 //! extractor, which reads the rendered files.
 
 use serde_json::Value;
 
+use crate::facts::{AlertFact, Facts, ScrapeJobFact};
 use crate::formats::yaml::Document;
-use crate::lint::facts::{AlertFact, Facts, ScrapeJobFact};
 
 /// An alerting rule as written.
 #[derive(Clone, Debug)]

@@ -16,10 +16,8 @@
 use std::path::{Path, PathBuf};
 
 use super::Input;
-use crate::audit;
-use crate::lint::facts::{
-    BackupFact, CertFact, CertRole, Facts, ObjectiveFact, Origin, PersistenceFact,
-};
+use crate::facts::files;
+use crate::facts::{BackupFact, CertFact, CertRole, Facts, ObjectiveFact, Origin, PersistenceFact};
 use crate::pki::profile::{self, SubjectName};
 use crate::pki::store::{CA_CERT, CA_KEY, DEVICES, SERVERS};
 use crate::source::{SourceFile, Span};
@@ -83,7 +81,7 @@ fn objectives(input: &Input<'_>, facts: &mut Facts) {
 fn backup(input: &Input<'_>, facts: &mut Facts) {
     // The rendered scripts, read exactly as `audit` reads hand-written ones.
     let mut rendered = Facts::new(Origin::File, facts.environment);
-    if let Some(shell) = audit::kind("shell") {
+    {
         for (path, file) in input
             .tree
             .files
@@ -91,11 +89,11 @@ fn backup(input: &Input<'_>, facts: &mut Facts) {
             .filter(|(p, _)| p.starts_with("backup/") && p.ends_with(".sh"))
         {
             let text = String::from_utf8_lossy(&file.contents).into_owned();
-            let source = audit::Input {
+            let source = files::Input {
                 path: PathBuf::from(path),
                 file: SourceFile::new(format!("{path} (rendered)"), text),
             };
-            let _ = (shell.extract)(&source, &mut rendered);
+            let _ = files::shell::extract(&source, &mut rendered);
         }
     }
     facts.scripts.append(&mut rendered.scripts);
@@ -217,10 +215,6 @@ fn pki_dir(input: &Input<'_>, facts: &mut Facts) {
     if !root.is_dir() {
         return;
     }
-    let (Some(cert_kind), Some(key_kind)) = (audit::kind("pem-cert"), audit::kind("pem-key"))
-    else {
-        return;
-    };
     let mut files: Vec<(PathBuf, CertRole)> = vec![
         (root.join(CA_CERT), CertRole::Ca),
         (root.join(CA_KEY), CertRole::Ca),
@@ -244,17 +238,21 @@ fn pki_dir(input: &Input<'_>, facts: &mut Facts) {
         if !path.is_file() {
             continue;
         }
-        let Ok(file) = audit::read_text(&path) else {
+        let Ok(file) = files::read_text(&path) else {
             continue;
         };
-        let source = audit::Input {
+        let source = files::Input {
             path: path.clone(),
             file,
         };
         let mut found = Facts::new(Origin::File, facts.environment);
         let is_key = path.extension().is_some_and(|e| e == "key");
-        let kind = if is_key { key_kind } else { cert_kind };
-        if (kind.extract)(&source, &mut found).is_err() {
+        let extract = if is_key {
+            files::pem::extract_key
+        } else {
+            files::pem::extract_cert
+        };
+        if extract(&source, &mut found).is_err() {
             continue;
         }
         if is_key {
@@ -294,7 +292,7 @@ fn pki_dir(input: &Input<'_>, facts: &mut Facts) {
 mod tests {
     use std::path::Path;
 
-    use crate::lint::facts::{CertRole, Facts};
+    use crate::facts::{CertRole, Facts};
     use crate::render::{self, Derived, RenderOptions, SecretMode};
 
     fn facts(example: &str) -> Facts {
@@ -305,7 +303,7 @@ mod tests {
         let opts = RenderOptions::production(example, SecretMode::Skip);
         let tree = render::render(&site, &opts).unwrap();
         let derived = Derived::new(&site, &opts.placement());
-        crate::lint::spec::facts(&site, &derived, &tree)
+        crate::facts::spec::facts(&site, &derived, &tree)
     }
 
     #[test]

@@ -8,6 +8,13 @@
 //! to `audit`), the field is empty or `None` and rules that need it stay
 //! silent.
 
+pub mod acl;
+pub mod ciphers;
+pub mod exporters;
+pub mod files;
+pub mod prometheus_files;
+pub mod spec;
+
 use crate::source::Span;
 use crate::spec::model::{Engine, Environment};
 

@@ -14,7 +14,7 @@ use std::path::Path;
 use super::{parse_error, Input};
 use crate::acl::{self, Acl};
 use crate::diag::Diagnostic;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 
 /// Recognised by content: the first term (after `%` comments) is a tuple
 /// starting with `allow` or `deny`.
@@ -36,14 +36,14 @@ pub fn detect(_path: &Path, text: &str) -> bool {
 pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
     let parsed = acl::emqx::parse(&input.file)
         .map_err(|e| parse_error(&input.file, e.line, e.col, "the EMQX acl.conf", e.message))?;
-    acl::facts::add(&Acl::Emqx(parsed), facts);
+    crate::facts::acl::add(&Acl::Emqx(parsed), facts);
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::facts::Origin;
+    use crate::facts::Origin;
     use crate::source::SourceFile;
     use crate::spec::model::Environment;
 

@@ -11,7 +11,7 @@
 //! backslash escapes the next character (`\xNN`, `\t`, `\n`, `\r`).
 //!
 //! `lint` parses the rendered haproxy.cfg with the same code
-//! (`crate::lint::spec::ha`), so what is checked is what ships.
+//! (`crate::facts::spec::ha`), so what is checked is what ships.
 //!
 //! Cost: linear in the file's bytes: one pass to tokenize the lines into
 //! sections, proxies and backends looked up by name.
@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use super::Input;
 use crate::diag::Diagnostic;
-use crate::lint::facts::{
+use crate::facts::{
     AdminFact, BackendFact, DirectiveFact, Facts, HealthCheckFact, LbFact, LbTimeoutFact,
     MqttCheck, SecretFact, ServerFact,
 };

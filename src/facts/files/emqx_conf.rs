@@ -20,10 +20,10 @@ use std::sync::Arc;
 use super::haproxy::{bind_host, classify_password};
 use super::Input;
 use crate::diag::Diagnostic;
-use crate::formats::hocon::{self, Node, Pos, Value};
-use crate::lint::facts::{
+use crate::facts::{
     AdminFact, Facts, KeepaliveFact, KeyFact, ListenerFact, NodeFact, SecretFact, TlsFact,
 };
+use crate::formats::hocon::{self, Node, Pos, Value};
 use crate::source::{SourceFile, Span};
 use crate::spec::model::Engine;
 
@@ -508,7 +508,7 @@ pub fn detect(path: &Path, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::facts::Origin;
+    use crate::facts::Origin;
     use crate::spec::model::Environment;
 
     fn run(text: &str) -> Result<Facts, Diagnostic> {

@@ -11,12 +11,11 @@
 //! `os.congestion_control`, and so on.
 
 use super::Input;
+use crate::facts::exporters;
+use crate::facts::prometheus_files as files;
+use crate::facts::{AlertFact, CapacityFact, Facts, MonitoringFact, ScrapeJobFact, SysctlFact};
 use crate::formats::hocon;
 use crate::formats::yaml::load_yaml;
-use crate::lint::facts::{
-    AlertFact, CapacityFact, Facts, MonitoringFact, ScrapeJobFact, SysctlFact,
-};
-use crate::lint::rules::obs::{exporters, files};
 use crate::source::SourceFile;
 use crate::spec::model::{Engine, RedundancyMode};
 
@@ -325,7 +324,7 @@ mod tests {
         let opts = RenderOptions::production(example, SecretMode::Skip);
         let tree = render::render(&site, &opts).expect("example renders");
         let derived = Derived::new(&site, &opts.placement());
-        crate::lint::spec::facts(&site, &derived, &tree)
+        crate::facts::spec::facts(&site, &derived, &tree)
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //! (`connect_rate` is per broker node; both it and `max_payload` are optional).
 //!
 //! Cost: linear in the file's bytes: the YAML loader keeps one span per value,
-//! and each expression is tokenized once (`crate::lint::rules::obs::promql`).
+//! and each expression is tokenized once (`crate::formats::promql`).
 
 use std::path::Path;
 use std::process::Command;
@@ -26,9 +26,9 @@ use serde_json::Value;
 
 use super::{parse_error, Input};
 use crate::diag::Diagnostic;
+use crate::facts::prometheus_files as files;
+use crate::facts::{AlertFact, CapacityFact, Facts};
 use crate::formats::yaml::{load_yaml, Document};
-use crate::lint::facts::{AlertFact, CapacityFact, Facts};
-use crate::lint::rules::obs::files;
 use crate::source::Span;
 
 /// The capacity comment's marker.
@@ -270,7 +270,7 @@ fn valid_name(s: &str, colons: bool) -> bool {
 
 /// A Prometheus duration: `5m`, `1h30m`, `0s`.
 fn valid_duration(s: &str) -> bool {
-    crate::lint::rules::obs::promql::parse_duration(s).is_some()
+    crate::formats::promql::parse_duration(s).is_some()
 }
 
 /// Why an expression cannot parse, for the checks promtool would make:
@@ -575,7 +575,7 @@ pub fn capacity_comment(input: &Input, facts: &mut Facts) -> Result<(), Diagnost
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::facts::Origin;
+    use crate::facts::Origin;
     use crate::source::SourceFile;
     use crate::spec::model::Environment;
     use std::path::PathBuf;

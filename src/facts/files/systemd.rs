@@ -18,7 +18,7 @@ use std::path::Path;
 
 use super::{parse_error, Input};
 use crate::diag::Diagnostic;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 use crate::source::Span;
 
 /// systemd's default soft limit on open files.
@@ -208,7 +208,7 @@ mod tests {
     use super::*;
 
     fn run(path: &str, text: &str) -> (Facts, Result<(), Diagnostic>) {
-        crate::audit::extract_text(extract, path, text)
+        crate::facts::files::extract_text(extract, path, text)
     }
 
     #[test]

@@ -39,7 +39,7 @@ use std::sync::Arc;
 
 use super::{file_name, line_span, Input};
 use crate::diag::Diagnostic;
-use crate::lint::facts::{BackupFact, Facts, ScriptFact};
+use crate::facts::{BackupFact, Facts, ScriptFact};
 use crate::source::{SourceFile, Span};
 
 /// Broker names: services, processes, containers.
@@ -1446,7 +1446,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn facts_of(files: &[(&str, &str)]) -> Facts {
-        let mut facts = Facts::new(crate::lint::facts::Origin::File, Environment::Production);
+        let mut facts = Facts::new(crate::facts::Origin::File, Environment::Production);
         for (name, text) in files {
             let input = Input {
                 path: PathBuf::from(name),
@@ -1681,7 +1681,7 @@ mod tests {
         ] {
             let _ = analyze(text);
             let f = SourceFile::new("g.sh", text);
-            let mut facts = Facts::new(crate::lint::facts::Origin::File, Environment::Production);
+            let mut facts = Facts::new(crate::facts::Origin::File, Environment::Production);
             let _ = extract(
                 &Input {
                     path: PathBuf::from("g.sh"),
@@ -1691,7 +1691,7 @@ mod tests {
             );
         }
         let f = SourceFile::new("nul.sh", "a\0b");
-        let mut facts = Facts::new(crate::lint::facts::Origin::File, Environment::Production);
+        let mut facts = Facts::new(crate::facts::Origin::File, Environment::Production);
         assert!(extract(
             &Input {
                 path: PathBuf::from("nul.sh"),

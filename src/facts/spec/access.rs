@@ -19,10 +19,10 @@ use std::collections::BTreeMap;
 
 use super::Input;
 use crate::acl::analysis::{dead_grants, Grant};
-use crate::acl::facts::normalize;
 use crate::acl::mosquitto::MosqAccess;
 use crate::acl::{self, firmware};
-use crate::lint::facts::{AclAccess, AclFact, Facts, FirmwareFact, IdentFact, Principal};
+use crate::facts::acl::normalize;
+use crate::facts::{AclAccess, AclFact, Facts, FirmwareFact, IdentFact, Principal};
 use crate::source::{pointer_join, Span};
 use crate::spec::model::{Engine, Permission};
 
@@ -232,10 +232,10 @@ fn first_fleet_id(f: &crate::spec::model::Fleet) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::facts::{AclAccess, Principal};
+    use crate::facts::{AclAccess, Principal};
     use crate::render::{self, Derived, RenderOptions, SecretMode};
 
-    fn facts(example: &str) -> crate::lint::facts::Facts {
+    fn facts(example: &str) -> crate::facts::Facts {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("site-examples")
             .join(example);
@@ -243,7 +243,7 @@ mod tests {
         let opts = RenderOptions::production(example, SecretMode::Skip);
         let tree = render::render(&site, &opts).expect("renders");
         let derived = Derived::new(&site, &opts.placement());
-        crate::lint::spec::facts(&site, &derived, &tree)
+        crate::facts::spec::facts(&site, &derived, &tree)
     }
 
     #[test]

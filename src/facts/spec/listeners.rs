@@ -9,7 +9,7 @@
 //! enforce), and on EMQX, which always renders one.
 
 use super::Input;
-use crate::lint::facts::{Facts, ListenerFact, SecretFact, TlsFact};
+use crate::facts::{Facts, ListenerFact, SecretFact, TlsFact};
 use crate::source::Span;
 use crate::spec::model::{ClientCerts, Engine, Identity, Secret};
 

@@ -13,7 +13,7 @@ use std::path::Path;
 use super::{parse_error, Input};
 use crate::acl::{self, Acl};
 use crate::diag::Diagnostic;
-use crate::lint::facts::Facts;
+use crate::facts::Facts;
 
 /// First words of the lines an ACL file holds.
 const KEYWORDS: &[&str] = &["user", "topic", "pattern"];
@@ -65,14 +65,14 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
             e.message,
         )
     })?;
-    acl::facts::add(&Acl::Mosquitto(parsed), facts);
+    crate::facts::acl::add(&Acl::Mosquitto(parsed), facts);
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::facts::Origin;
+    use crate::facts::Origin;
     use crate::source::SourceFile;
     use crate::spec::model::Environment;
 
