@@ -26,6 +26,7 @@ const RUNS: usize = 5;
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// CPU time of the calling thread.
+#[allow(unsafe_code)] // clock_gettime: std has no thread CPU clock.
 fn thread_cpu_time() -> Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,

@@ -56,6 +56,7 @@ pub fn start(config: Config, ready_within: Duration) -> Result<Running, String> 
 }
 
 /// Blocks until SIGINT or SIGTERM (Ctrl-C), for `mqttforge broker`.
+#[allow(unsafe_code)] // libc::signal: std has no signal handler.
 pub fn wait_for_interrupt() {
     use std::sync::atomic::{AtomicBool, Ordering};
     static STOP: AtomicBool = AtomicBool::new(false);

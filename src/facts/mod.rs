@@ -14,6 +14,7 @@ pub mod exporters;
 pub mod files;
 pub mod prometheus_files;
 pub mod spec;
+pub mod tool_cache;
 
 use crate::source::Span;
 use crate::spec::model::{Engine, Environment};

@@ -357,6 +357,76 @@ impl Root {
         result
     }
 
+    /// Replaces many files with two durability barriers in all instead of
+    /// two per file: every temporary is written, one `syncfs` makes their
+    /// contents durable, every temporary is renamed over its target, and a
+    /// second `syncfs` makes the renames durable. Each file is still
+    /// replaced atomically (a reader, or a run killed at any point, sees the
+    /// old file or the new one; a killed run's temporaries carry
+    /// [`TEMP_MARKER`] and the next run removes them), and the whole batch
+    /// is on disk when this returns. The files' own `durability` is ignored.
+    /// On an error, the temporaries not yet renamed are removed; files
+    /// already renamed stay replaced (as with one [`Root::write`] each).
+    pub fn write_batch(&self, files: &[(&str, NewFile<'_>)]) -> Result<(), String> {
+        let tmp_of = |name: &str| format!(".{name}{TEMP_MARKER}{}", std::process::id());
+        let mut staged: Vec<&str> = Vec::with_capacity(files.len());
+        let result = self
+            .stage_all(files, &tmp_of, &mut staged)
+            .and_then(|()| sys::syncfs(&self.fd).map_err(|e| os_error("sync", &self.path, e)))
+            .and_then(|()| self.rename_staged(&mut staged, &tmp_of))
+            .and_then(|()| sys::syncfs(&self.fd).map_err(|e| os_error("sync", &self.path, e)));
+        for rel in staged {
+            if let Ok((Some(dir), name)) = self.parent_of(rel, false) {
+                let _ = sys::unlinkat(&dir, tmp_of(name).as_str(), AtFlags::empty());
+            }
+        }
+        result
+    }
+
+    /// Writes each file's temporary beside its target; `staged` lists the
+    /// targets whose temporary exists.
+    fn stage_all<'f>(
+        &self,
+        files: &[(&'f str, NewFile<'_>)],
+        tmp_of: &dyn Fn(&str) -> String,
+        staged: &mut Vec<&'f str>,
+    ) -> Result<(), String> {
+        for (rel, file) in files {
+            let (dir, name) = self.parent_of(rel, true)?;
+            let dir = dir.expect("created");
+            let tmp = tmp_of(name);
+            let _ = sys::unlinkat(&dir, tmp.as_str(), AtFlags::empty());
+            let lazy = NewFile {
+                durability: Durability::Lazy,
+                ..*file
+            };
+            write_temporary(&dir, &tmp, lazy, &self.shown(rel))?;
+            staged.push(rel);
+        }
+        Ok(())
+    }
+
+    /// Renames each staged temporary over its target, in order; what is
+    /// left in `staged` was not renamed.
+    fn rename_staged(
+        &self,
+        staged: &mut Vec<&str>,
+        tmp_of: &dyn Fn(&str) -> String,
+    ) -> Result<(), String> {
+        let mut done = 0;
+        let result = staged.iter().try_for_each(|rel| {
+            let (dir, name) = self.parent_of(rel, false)?;
+            let shown = self.shown(rel);
+            let dir = dir.ok_or_else(|| format!("the directory of {} is gone", shown.display()))?;
+            sys::renameat(&dir, tmp_of(name).as_str(), &dir, name)
+                .map_err(|e| os_error("replace", &shown, e))?;
+            done += 1;
+            Ok(())
+        });
+        staged.drain(..done);
+        result
+    }
+
     /// Sets a file's mode through its descriptor (never through a link).
     pub fn set_mode(&self, rel: &str, mode: u32) -> Result<(), String> {
         let shown = self.shown(rel);
@@ -720,6 +790,44 @@ mod tests {
         assert_eq!((bytes.as_slice(), meta.mode), (&b"two"[..], 0o600));
         assert_eq!(root.list("a/b").unwrap().len(), 1, "no temporary left");
         assert_eq!(root.read("a/none").unwrap(), None);
+    }
+
+    #[test]
+    fn a_batch_replaces_every_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Root::create(&dir.path().join("out")).unwrap();
+        root.write("a/old.conf", file(b"old", 0o644)).unwrap();
+        root.write_batch(&[
+            ("a/old.conf", file(b"new", 0o600)),
+            ("a/b/c.conf", file(b"c", 0o640)),
+            ("d.conf", file(b"d", 0o644)),
+        ])
+        .unwrap();
+        let (bytes, meta) = root.read("a/old.conf").unwrap().unwrap();
+        assert_eq!((bytes.as_slice(), meta.mode), (&b"new"[..], 0o600));
+        assert_eq!(root.read("a/b/c.conf").unwrap().unwrap().0, b"c");
+        assert_eq!(root.read("d.conf").unwrap().unwrap().0, b"d");
+        let names: Vec<String> = root.list("a").unwrap().into_iter().map(|e| e.0).collect();
+        assert_eq!(names.len(), 2, "no temporary left: {names:?}");
+    }
+
+    #[test]
+    fn a_failed_batch_removes_its_temporaries_and_keeps_the_old_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Root::create(&dir.path().join("out")).unwrap();
+        root.write("a/keep.conf", file(b"old", 0o644)).unwrap();
+        root.write("blocker", file(b"a file", 0o644)).unwrap();
+        // The second file needs `blocker` to be a directory: staging fails
+        // before anything is renamed.
+        let err = root
+            .write_batch(&[
+                ("a/keep.conf", file(b"new", 0o644)),
+                ("blocker/x.conf", file(b"x", 0o644)),
+            ])
+            .unwrap_err();
+        assert!(err.contains("blocker"), "{err}");
+        assert_eq!(root.read("a/keep.conf").unwrap().unwrap().0, b"old");
+        assert_eq!(root.list("a").unwrap().len(), 1, "no temporary left");
     }
 
     #[test]

@@ -364,8 +364,18 @@ pub fn apply(
         widened.save(&root, &dest.manifest)?;
     }
     let mut report = ApplyReport::default();
+    // Deletions first (a file may give way to a directory of the same
+    // name), then every write as one batch (two syncs, not two per file),
+    // then modes and owners of files whose bytes did not change.
+    for change in plan.changes.iter().filter(|c| c.action == Action::Delete) {
+        root.remove(&change.path, dest.prune)?;
+        report.deleted.push(change.path.clone());
+    }
+    write_changed(&root, tree, plan, opts.ownership, &mut report)?;
     for change in &plan.changes {
-        apply_change(&root, dest, tree, change, opts.ownership, &mut report)?;
+        if matches!(change.action, Action::Mode | Action::Owner) {
+            set_mode_and_owner(&root, tree, change, opts.ownership, &mut report)?;
+        }
     }
     if new != widened {
         new.save(&root, &dest.manifest)?;
@@ -374,46 +384,57 @@ pub fn apply(
     Ok(report)
 }
 
-/// Carries out one change of the plan.
-fn apply_change(
+/// Writes every created, updated or adopted file in one batch.
+fn write_changed(
     root: &Root,
-    dest: &Destination,
+    tree: &OutputTree,
+    plan: &Plan,
+    ownership: Ownership,
+    report: &mut ApplyReport,
+) -> Result<(), String> {
+    let writes: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Create | Action::Update | Action::Conflict))
+        .collect();
+    let files: Vec<(&str, NewFile)> = writes
+        .iter()
+        .map(|change| {
+            let file = &tree.files[change.path.as_str()];
+            let new = NewFile {
+                contents: &file.contents,
+                mode: file.mode,
+                owner: ownership.wanted(file.group.as_deref()),
+                durability: root::Durability::Sync,
+            };
+            (change.path.as_str(), new)
+        })
+        .collect();
+    root.write_batch(&files)?;
+    report
+        .written
+        .extend(writes.iter().map(|change| change.path.clone()));
+    Ok(())
+}
+
+/// Sets the mode and owner of a file whose bytes are already right.
+fn set_mode_and_owner(
+    root: &Root,
     tree: &OutputTree,
     change: &Change,
     ownership: Ownership,
     report: &mut ApplyReport,
 ) -> Result<(), String> {
     let path = change.path.as_str();
-    match change.action {
-        Action::Create | Action::Update | Action::Conflict => {
-            let file = &tree.files[path];
-            root.write(
-                path,
-                NewFile {
-                    contents: &file.contents,
-                    mode: file.mode,
-                    owner: ownership.wanted(file.group.as_deref()),
-                    durability: root::Durability::Sync,
-                },
-            )?;
-            report.written.push(change.path.clone());
-        }
-        Action::Mode | Action::Owner => {
-            let file = &tree.files[path];
-            if let Some(owner) = ownership.wanted(file.group.as_deref()) {
-                root.set_owner(path, owner)?;
-            }
-            root.set_mode(path, file.mode)?;
-            if change.action == Action::Mode {
-                report.modes.push(change.path.clone());
-            } else {
-                report.owners.push(change.path.clone());
-            }
-        }
-        Action::Delete => {
-            root.remove(path, dest.prune)?;
-            report.deleted.push(change.path.clone());
-        }
+    let file = &tree.files[path];
+    if let Some(owner) = ownership.wanted(file.group.as_deref()) {
+        root.set_owner(path, owner)?;
+    }
+    root.set_mode(path, file.mode)?;
+    if change.action == Action::Mode {
+        report.modes.push(change.path.clone());
+    } else {
+        report.owners.push(change.path.clone());
     }
     Ok(())
 }

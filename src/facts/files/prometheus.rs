@@ -140,7 +140,7 @@ fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
         facts.obs.rule_files.push(doc.spans.key("/groups"));
         rules(&doc, facts);
         if !has_scrape {
-            let problems = match promtool(&input.path) {
+            let problems = match promtool(&input.path, &input.file.text) {
                 Some(out) => parse_promtool(input, &out),
                 None => structure(&doc),
             };
@@ -184,24 +184,30 @@ fn rules(doc: &Document, facts: &mut Facts) {
 
 /// Runs `promtool check rules` when it is on PATH; its combined output, or
 /// None when it is not installed.
-fn promtool(path: &Path) -> Option<String> {
+/// Its verdict on the same bytes at the same path is kept
+/// ([`crate::facts::tool_cache`]).
+fn promtool(path: &Path, text: &str) -> Option<String> {
     if !path.is_file() {
         return None;
     }
-    let out = Command::new("promtool")
-        .arg("check")
-        .arg("rules")
-        .arg(path)
-        .output()
-        .ok()?;
-    if out.status.success() {
-        return Some(String::new());
-    }
-    Some(format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    ))
+    let bytes = text.as_bytes();
+    let shown = path.to_str()?;
+    let out =
+        crate::facts::tool_cache::cached("promtool", &["check", "rules", shown], bytes, || {
+            let out = Command::new("promtool")
+                .arg("check")
+                .arg("rules")
+                .arg(path)
+                .output()
+                .ok()?;
+            if out.status.success() {
+                return Some(Vec::new());
+            }
+            // promtool exits 1 on a file it judged; anything else is not a verdict.
+            out.status.code().filter(|c| *c == 1)?;
+            Some([out.stdout, out.stderr].concat())
+        })?;
+    Some(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// promtool's complaints, at their positions: `FILE: L:C: msg`,

@@ -1356,10 +1356,22 @@ struct ShellcheckError {
 }
 
 /// Errors shellcheck reports on the script; None when shellcheck is not on
-/// PATH (or does not answer in its JSON format).
+/// PATH (or does not answer in its JSON format). Its verdict on the same
+/// bytes is kept ([`crate::facts::tool_cache`]).
 fn shellcheck(text: &str) -> Option<Vec<ShellcheckError>> {
+    let out =
+        crate::facts::tool_cache::cached("shellcheck", &SHELLCHECK_ARGS, text.as_bytes(), || {
+            run_shellcheck(text)
+        })?;
+    parse_shellcheck(&out)
+}
+
+const SHELLCHECK_ARGS: [&str; 2] = ["--format=json1", "-"];
+
+/// shellcheck's JSON output on the script, when it finished in time.
+fn run_shellcheck(text: &str) -> Option<Vec<u8>> {
     let mut child = Command::new("shellcheck")
-        .args(["--format=json1", "-"])
+        .args(SHELLCHECK_ARGS)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -1393,8 +1405,11 @@ fn shellcheck(text: &str) -> Option<Vec<ShellcheckError>> {
         }
     }
     let _ = writer.join();
-    let out = reader.join().ok()?;
-    parse_shellcheck(&out)
+    // Only a verdict in shellcheck's format is worth keeping.
+    reader
+        .join()
+        .ok()
+        .filter(|out| parse_shellcheck(out).is_some())
 }
 
 const SHELLCHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
