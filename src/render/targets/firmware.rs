@@ -91,6 +91,9 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
         .iter()
         .any(|l| l.device_facing && l.port == port && l.tls.is_some());
     let mut headers: Vec<Header> = Vec::new();
+    // One header per path (a fleet's role header once), found in a set: a
+    // scan of the headers so far made 10,000 listed devices quadratic.
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for (entry, dev) in site.spec.devices.iter().enumerate() {
         let Some(profile_name) = &dev.firmware else {
             continue;
@@ -119,7 +122,7 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
             }
             (None, None) => continue,
         };
-        if headers.iter().any(|h| h.path == path) {
+        if !seen.insert(path.clone()) {
             continue;
         }
         let publish = topic_macros(grants.iter().filter(|g| g.access.publishes()), true);
