@@ -389,3 +389,38 @@ fn the_runbook_command_prints_the_rendered_runbook() {
         "{text}"
     );
 }
+
+/// The fenced block that follows `marker` in the README.
+fn readme_block(readme: &str, marker: &str) -> String {
+    let after = readme
+        .split(marker)
+        .nth(1)
+        .unwrap_or_else(|| panic!("README has no {marker}"));
+    let mut lines = after.lines().skip_while(|l| l.is_empty());
+    let fence = lines.next().unwrap();
+    let fence = fence.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    lines
+        .take_while(|l| *l != fence)
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn the_readme_shows_generated_output() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let excerpt = readme_block(&readme, "<!-- runbook-excerpt -->");
+    let golden =
+        std::fs::read_to_string(common::root().join("golden/mosquitto-ha/RUNBOOK.md")).unwrap();
+    assert!(excerpt.lines().count() > 20, "{excerpt}");
+    assert!(
+        golden.contains(&excerpt),
+        "the README's runbook excerpt is not part of golden/mosquitto-ha/RUNBOOK.md: copy it again"
+    );
+    let shown = readme_block(&readme, "<!-- checklist-output -->");
+    let out = common::mqttforge(&["checklist", "site-examples/mosquitto-ha.yaml"]);
+    assert_eq!(
+        shown,
+        common::stdout(&out),
+        "the README's checklist differs from the command's output"
+    );
+}
