@@ -121,6 +121,7 @@ fn every_item_names_real_rules_and_probes() {
         "src/verify/local.rs",
         "src/verify/bundled.rs",
         "src/verify/mod.rs",
+        "src/verify/emqx.rs",
     ]
     .iter()
     .map(|p| std::fs::read_to_string(common::root().join(p)).unwrap())
@@ -133,7 +134,7 @@ fn every_item_names_real_rules_and_probes() {
                 item.id
             );
         }
-        if let Some(probe) = item.probe {
+        for probe in item.probes.iter().map(|p| p.name) {
             assert!(
                 verify_sources.contains(&format!("name: \"{probe}\"")),
                 "{}: verify has no probe named {probe:?}",

@@ -44,12 +44,32 @@ pub struct ItemDef {
     pub title: &'static str,
     /// Lint rules that check it.
     pub rules: &'static [&'static str],
-    /// The `verify` probe that exercises it (its name as verify reports it).
-    pub probe: Option<&'static str>,
+    /// The `verify` probes that exercise it (their names as verify reports
+    /// them): the first whose engines include the site's applies.
+    pub probes: &'static [ProbeRef],
     /// For the site: the rendered files that satisfy it (tree paths; a
     /// trailing `/` takes a directory, a `*` one path segment), or why it
     /// is missing and what to do.
     pub judge: fn(&Judge<'_>) -> Result<Vec<&'static str>, String>,
+}
+
+/// A `verify` probe and the engines it runs on (none listed: every engine,
+/// as the bundled runtime runs any site).
+pub struct ProbeRef {
+    pub engines: &'static [Engine],
+    pub name: &'static str,
+}
+
+const fn every_engine(name: &'static str) -> ProbeRef {
+    ProbeRef { engines: &[], name }
+}
+
+/// Probes of the local runtime, which runs Mosquitto sites.
+const fn mosquitto(name: &'static str) -> ProbeRef {
+    ProbeRef {
+        engines: &[Engine::Mosquitto],
+        name,
+    }
 }
 
 /// What an item is judged from.
@@ -105,7 +125,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "security",
         title: "TLS 1.3 with modern ciphers only",
         rules: &["MQ-TLS-001", "MQ-TLS-002", "MQ-TLS-003", "MQ-TLS-004"],
-        probe: Some("TLS 1.2 refused where 1.3 is required"),
+        probes: &[every_engine("TLS 1.2 refused where 1.3 is required")],
         judge: |j| {
             let all = j
                 .device_listeners()
@@ -122,7 +142,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "security",
         title: "mTLS configured and tested",
         rules: &["MQ-TLS-005", "MQ-TLS-006", "MQ-PKI-003"],
-        probe: Some("mTLS probes"),
+        probes: &[every_engine("mTLS probes")],
         judge: |j| {
             let all = j
                 .device_listeners()
@@ -145,7 +165,13 @@ pub const ITEMS: &[ItemDef] = &[
             "MQ-ACL-004",
             "MQ-ACL-005",
         ],
-        probe: Some("ACL matrix agrees with `acl check`"),
+        probes: &[
+            mosquitto("ACL matrix agrees with `acl check`"),
+            ProbeRef {
+                engines: &[Engine::Emqx],
+                name: "acl.conf isolates devices (mqttforge's evaluator)",
+            },
+        ],
         judge: |j| {
             match j.site.spec.engine {
             Engine::Mosquitto => Ok(vec!["mosquitto/acl"]),
@@ -159,7 +185,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "security",
         title: "Rate limiting (anti-DDoS)",
         rules: &["MQ-AUTH-006", "MQ-PERF-004"],
-        probe: None,
+        probes: &[],
         judge: |j| {
             let l = &j.site.spec.limits;
             let mut files = vec![j.broker_config()];
@@ -178,7 +204,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "security",
         title: "Certificate lifetime <= 1 year",
         rules: &["MQ-PKI-001", "MQ-PKI-002"],
-        probe: None,
+        probes: &[],
         judge: |j| {
             when(
                 j.site.spec.pki.is_some(),
@@ -192,7 +218,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "security",
         title: "Automatic secret rotation planned",
         rules: &["MQ-AUTH-001", "MQ-AUTH-002"],
-        probe: None,
+        probes: &[],
         judge: |_| Ok(vec![RUNBOOK]),
     },
     ItemDef {
@@ -200,7 +226,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "security",
         title: "Audit logging (connections, pub/sub)",
         rules: &["MQ-AUTH-007"],
-        probe: None,
+        probes: &[],
         judge: |j| {
             Ok(match j.site.spec.engine {
                 Engine::Rumqttd => Vec::new(),
@@ -213,7 +239,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "availability",
         title: "Multi-node cluster",
         rules: &["MQ-HA-001", "MQ-HA-007"],
-        probe: None,
+        probes: &[],
         judge: |j| {
             when(j.site.spec.nodes.len() > 1, vec![j.broker_config()], "add nodes (EMQX: a 3-node cluster; Mosquitto: `cluster: { mode: active-standby, vip: ... }`)")
         },
@@ -229,7 +255,7 @@ pub const ITEMS: &[ItemDef] = &[
             "MQ-HA-005",
             "MQ-HA-006",
         ],
-        probe: Some("load balancer health checks and failover"),
+        probes: &[mosquitto("load balancer health checks and failover")],
         judge: |j| {
             when(
                 j.site.spec.load_balancer.is_some(),
@@ -243,7 +269,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "availability",
         title: "Session persistence tested on reconnect",
         rules: &["MQ-HA-008"],
-        probe: Some("session survives a reconnect"),
+        probes: &[every_engine("session survives a reconnect")],
         judge: |j| {
             when(
                 j.site.spec.persistence.enabled,
@@ -257,7 +283,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "availability",
         title: "Failover plan documented and tested",
         rules: &[],
-        probe: Some("load balancer health checks and failover"),
+        probes: &[mosquitto("load balancer health checks and failover")],
         judge: |j| {
             when(
                 j.site.spec.nodes.len() > 1,
@@ -271,7 +297,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "observability",
         title: "Prometheus metrics",
         rules: &["MQ-OBS-001"],
-        probe: None,
+        probes: &[],
         judge: |j| {
             when(
                 has_prometheus(j),
@@ -285,7 +311,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "observability",
         title: "Alerts with validated thresholds",
         rules: &["MQ-OBS-002", "MQ-OBS-003", "MQ-OBS-004", "MQ-OBS-005"],
-        probe: None,
+        probes: &[],
         judge: |j| {
             when(
                 has_prometheus(j),
@@ -299,7 +325,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "observability",
         title: "Grafana dashboards",
         rules: &["MQ-OBS-006"],
-        probe: None,
+        probes: &[],
         judge: |j| {
             when(
                 monitoring(j, |m| m.dashboards.is_some()),
@@ -313,7 +339,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "observability",
         title: "Distributed tracing",
         rules: &["MQ-OBS-006"],
-        probe: None,
+        probes: &[],
         judge: |j| {
             when(
                 monitoring(j, |m| m.tracing.is_some()),
@@ -327,7 +353,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "observability",
         title: "Centralised logs",
         rules: &["MQ-OBS-006"],
-        probe: None,
+        probes: &[],
         judge: |j| {
             when(
                 monitoring(j, |m| m.logs.is_some()),
@@ -341,7 +367,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "performance",
         title: "Load test done (capacity validated)",
         rules: &["MQ-PERF-006"],
-        probe: None,
+        probes: &[],
         judge: |j| {
             when(
                 j.site.spec.load_test.is_some(),
@@ -355,7 +381,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "performance",
         title: "OS tuning applied",
         rules: &["MQ-PERF-001", "MQ-PERF-002", "MQ-PERF-003"],
-        probe: None,
+        probes: &[],
         judge: |j| {
             when(
                 j.site.spec.os.is_some(),
@@ -369,7 +395,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "performance",
         title: "Connection limits set",
         rules: &["MQ-PERF-004", "MQ-PERF-001"],
-        probe: None,
+        probes: &[],
         judge: |j| Ok(vec![j.broker_config()]),
     },
     ItemDef {
@@ -377,7 +403,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "performance",
         title: "QoS strategy per message type",
         rules: &[],
-        probe: None,
+        probes: &[],
         judge: |_| {
             Err("the spec has no place for a QoS strategy yet: document which QoS each topic class uses".into())
         },
@@ -393,7 +419,7 @@ pub const ITEMS: &[ItemDef] = &[
             "MQ-DR-005",
             "MQ-DR-007",
         ],
-        probe: None,
+        probes: &[],
         judge: |j| {
             when(j.site.spec.backup.is_some(), vec!["backup/backup.sh"], "add `backup: { schedule: daily, retention: 30d, target: ..., encrypt: { age_recipient: { env: BACKUP_AGE_RECIPIENT } } }`")
         },
@@ -403,7 +429,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "recovery",
         title: "Restore procedure tested",
         rules: &["MQ-DR-005", "MQ-DR-006"],
-        probe: None,
+        probes: &[],
         judge: |j| {
             when(
                 j.site.spec.backup.is_some(),
@@ -417,7 +443,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "recovery",
         title: "RTO/RPO defined and validated",
         rules: &["MQ-DR-004"],
-        probe: None,
+        probes: &[],
         judge: objectives_validated,
     },
     ItemDef {
@@ -425,7 +451,7 @@ pub const ITEMS: &[ItemDef] = &[
         area: "recovery",
         title: "Runbooks documented",
         rules: &[],
-        probe: None,
+        probes: &[],
         judge: |_| Ok(vec![RUNBOOK]),
     },
 ];
@@ -486,7 +512,13 @@ pub fn rows(judge: &Judge<'_>) -> Vec<Row> {
                 ),
                 Err(todo) => (Vec::new(), Some(todo)),
             };
-            let status = match (&todo, item.probe) {
+            let engine = judge.site.spec.engine;
+            let probe = item
+                .probes
+                .iter()
+                .find(|p| p.engines.is_empty() || p.engines.contains(&engine))
+                .map(|p| p.name);
+            let status = match (&todo, probe) {
                 (Some(_), _) => Status::Missing,
                 (None, Some(_)) => Status::Proven,
                 (None, _) if !generated.is_empty() => Status::Generated,
@@ -500,7 +532,7 @@ pub fn rows(judge: &Judge<'_>) -> Vec<Row> {
                 status,
                 generated,
                 checked: item.rules.to_vec(),
-                proven: item.probe,
+                proven: probe,
                 todo,
             }
         })
