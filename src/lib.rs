@@ -9,6 +9,7 @@ pub mod audit;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod catalog;
+pub mod checklist;
 pub mod cli;
 pub mod diag;
 pub mod facts;
@@ -19,6 +20,7 @@ pub mod mqtt;
 pub mod pki;
 pub mod plan;
 pub mod render;
+pub mod runbook;
 
 pub mod source;
 pub mod spec;

@@ -929,6 +929,8 @@ fn skeleton(path: &str, text: &str) -> Result<Vec<String>, String> {
                 _ => directive.join(" "),
             }
         }));
+    } else if base.ends_with(".md") {
+        out.extend(text.lines().map(markdown_shape));
     } else if base.ends_with(".sh") {
         let comments = text
             .lines()
@@ -940,6 +942,79 @@ fn skeleton(path: &str, text: &str) -> Result<Vec<String>, String> {
         (kind.extract)(&input(path, text), &mut facts()).map_err(|d| format!("{d:?}"))?;
     }
     Ok(out)
+}
+
+/// A Markdown line's block kind, the cells it has if it is a table row (a
+/// GitHub table splits on `|` not taken by a backslash), and its code spans.
+fn markdown_shape(line: &str) -> String {
+    let hashes = line.chars().take_while(|c| *c == '#').count();
+    let trimmed = line.trim_start();
+    let digits = trimmed.chars().take_while(|c| c.is_ascii_digit()).count();
+    let kind = if line.is_empty() {
+        "blank".to_string()
+    } else if line.starts_with("```") {
+        "fence".into()
+    } else if line.starts_with("<!--") {
+        format!("comment closed {} times", line.matches("-->").count())
+    } else if hashes > 0 {
+        format!("h{hashes}")
+    } else if line.starts_with('|') {
+        "row".into()
+    } else if trimmed.starts_with("- ") {
+        format!("item at {}", line.len() - trimmed.len())
+    } else if digits > 0 && trimmed[digits..].starts_with(". ") {
+        "ordered item".into()
+    } else if matches!(
+        trimmed.chars().next(),
+        Some('>' | '=' | '+' | '*' | '<' | '-' | '_')
+    ) {
+        format!("block {:?}", trimmed.chars().next())
+    } else {
+        "text".into()
+    };
+    let bytes = line.as_bytes();
+    let (mut pipes, mut i) = (0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'|' => {
+                pipes += 1;
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    let (mut spans, mut i) = (0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'`' => {
+                let start = i;
+                while i < bytes.len() && bytes[i] == b'`' {
+                    i += 1;
+                }
+                let len = i - start;
+                let mut j = i;
+                while j < bytes.len() {
+                    if bytes[j] != b'`' {
+                        j += 1;
+                        continue;
+                    }
+                    let run = j;
+                    while j < bytes.len() && bytes[j] == b'`' {
+                        j += 1;
+                    }
+                    if j - run == len {
+                        spans += 1;
+                        i = j;
+                        break;
+                    }
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    format!("{kind}, {pipes} cells, {spans} code spans")
 }
 
 fn term_shape(t: &erlang::Term) -> String {

@@ -106,7 +106,7 @@ fn apply_then_plan_is_clean() {
     let o = s.apply();
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     assert!(
-        out(&o).contains("Plan: 19 to add, 0 to change, 0 to destroy."),
+        out(&o).contains("Plan: 20 to add, 0 to change, 0 to destroy."),
         "{}",
         out(&o)
     );
@@ -182,8 +182,9 @@ fn removing_a_feature_destroys_only_its_files() {
         text.contains("  - os/modules-load.d/mqttforge.conf (delete)"),
         "{text}"
     );
+    // RUNBOOK.md lists the installed files, so it changes too.
     assert!(
-        text.contains("Plan: 0 to add, 1 to change, 1 to destroy."),
+        text.contains("Plan: 0 to add, 2 to change, 1 to destroy."),
         "{text}"
     );
     assert_eq!(s.apply().status.code(), Some(0));
@@ -1149,7 +1150,11 @@ fn as_an_unprivileged_user_apply_prints_the_chown_commands() {
         .find(|l| l.starts_with("  chown root:root "))
         .unwrap_or_else(|| panic!("{text}"));
     assert!(
-        root_line.contains(&format!("'{o_}/backup/backup.sh' \\")),
+        root_line.contains(&format!("'{o_}/RUNBOOK.md' \\")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("    '{o_}/backup/backup.sh' \\\n")),
         "{text}"
     );
     let acl = std::fs::metadata(s.out().join("mosquitto/acl")).unwrap();

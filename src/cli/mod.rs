@@ -8,11 +8,13 @@ mod bench;
 #[path = "bench_missing.rs"]
 mod bench;
 mod broker;
+mod checklist;
 mod completions;
 mod lint;
 mod pki;
 mod plan;
 mod render;
+mod runbook;
 mod schema;
 mod validate;
 mod verify;
@@ -72,6 +74,8 @@ pub enum Command {
     Acl(acl::Args),
     Verify(verify::Args),
     Broker(broker::Args),
+    Runbook(runbook::Args),
+    Checklist(checklist::Args),
     Bench(Box<bench::Args>),
     Schema(schema::Args),
     Completions(completions::CompletionsArgs),
@@ -120,6 +124,8 @@ pub fn run() -> ExitCode {
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
         Command::Broker(args) => broker::run(args),
+        Command::Runbook(args) => runbook::run(args),
+        Command::Checklist(args) => checklist::run(args),
         Command::Bench(args) => bench::run(*args),
         Command::Schema(args) => schema::run(args),
     };

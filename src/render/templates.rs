@@ -35,6 +35,7 @@
 //! | shell (bash) | `[A-Za-z0-9_./@%+=:,-]*` as is; anything else refused | `'...'` (`'` as `'\''`); with line hazards `$'...'` and `\xHH` bytes; NUL refused (bash strings cannot hold it) | as above |
 //! | C | `[A-Za-z0-9_.-]*` as is; anything else refused | `"..."`: `"`, `\`, `?` (trigraphs) escaped, control and non-ASCII bytes as 3-digit octal | line hazards escaped, `*/`, `/*` and `??` broken |
 //! | Erlang terms (quote) | | `"..."`, `\"`, `\\`, `\x{H}` for line hazards | |
+//! | Markdown | line hazards shown escaped (`\n`); `` \ ` * _ [ ] < > \| ~ & ! `` backslash-escaped anywhere, and `# + - = :` or a leading number's `.`/`)` where the value begins (a block marker if the value starts a list item) | a code span, its fence longer than any run of backticks in the value; a value holding `\|` as escaped text (a table splits cells on it first) | `<!-- -->`: as `#` comments, and `--` broken so `-->` cannot end it |
 //!
 //! In comments, `\` is shown as `\\` so an escaped line break cannot be
 //! confused with a typed one, and U+FEFF (which YAML refuses anywhere) is
@@ -126,6 +127,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "firmware/mqtt_ca.h.j2",
         include_str!("../../templates/firmware/mqtt_ca.h.j2"),
     ),
+    (
+        "runbook/RUNBOOK.md.j2",
+        include_str!("../../templates/runbook/RUNBOOK.md.j2"),
+    ),
+    (
+        "runbook/checklist.md.j2",
+        include_str!("../../templates/runbook/checklist.md.j2"),
+    ),
 ];
 
 /// An output syntax: how values are written into files of that kind.
@@ -143,10 +152,11 @@ pub enum Syntax {
     Sysctl,
     Systemd,
     ModulesLoad,
+    Markdown,
 }
 
 /// Every syntax, for tests that go through all of them.
-pub const SYNTAXES: [Syntax; 12] = [
+pub const SYNTAXES: [Syntax; 13] = [
     Syntax::MosquittoConf,
     Syntax::MosquittoAcl,
     Syntax::Haproxy,
@@ -159,6 +169,7 @@ pub const SYNTAXES: [Syntax; 12] = [
     Syntax::Sysctl,
     Syntax::Systemd,
     Syntax::ModulesLoad,
+    Syntax::Markdown,
 ];
 
 /// Why a value cannot be written into a file of some syntax.
@@ -190,6 +201,7 @@ impl Syntax {
             Syntax::Sysctl => "sysctl",
             Syntax::Systemd => "systemd unit",
             Syntax::ModulesLoad => "modules-load",
+            Syntax::Markdown => "Markdown",
         }
     }
 
@@ -208,6 +220,7 @@ impl Syntax {
             (_, _, "yml" | "yaml") => Syntax::Yaml,
             (_, _, "toml") => Syntax::Toml,
             (_, _, "hocon") => Syntax::Hocon,
+            (_, _, "md") => Syntax::Markdown,
             ("haproxy", _, "cfg") => Syntax::Haproxy,
             ("mosquitto", "acl", _) => Syntax::MosquittoAcl,
             ("mosquitto", _, "conf") => Syntax::MosquittoConf,
@@ -258,6 +271,7 @@ impl Syntax {
                 c.is_ascii_alphanumeric() || "_./@%+=:,-".contains(c)
             }),
             Syntax::C => self.token(value, |c| c.is_ascii_alphanumeric() || "_.-".contains(c)),
+            Syntax::Markdown => Ok(Cow::Owned(markdown_text(&show_hazards(value)))),
         }
     }
 
@@ -295,6 +309,7 @@ impl Syntax {
             Syntax::Yaml => Ok(yaml_str(value)),
             Syntax::Erlang => Ok(erlang_str(value)),
             Syntax::C => Ok(c_str(value)),
+            Syntax::Markdown => Ok(markdown_code(&show_hazards(value))),
             Syntax::Shell => sh_word(value).ok_or_else(|| {
                 self.refuse("a NUL byte cannot be held by a bash string".to_string())
             }),
@@ -317,10 +332,10 @@ impl Syntax {
     /// escaped; in C, `*/`, `/*` and `??` broken so the comment cannot end
     /// early, nest, or hold a trigraph.
     pub fn comment(self, text: &str) -> String {
-        if self == Syntax::C {
-            c_comment(text)
-        } else {
-            hash_comment(text)
+        match self {
+            Syntax::C => c_comment(text),
+            Syntax::Markdown => html_comment(text),
+            _ => hash_comment(text),
         }
     }
 }
@@ -359,6 +374,92 @@ pub fn c_comment(text: &str) -> String {
         last = c;
     }
     out
+}
+
+/// Comment text inside `<!-- ... -->` (Markdown's only comment): as
+/// [`hash_comment`], and no `--` left in it, so `-->` cannot end it early.
+pub fn html_comment(text: &str) -> String {
+    let escaped = hash_comment(text);
+    let mut out = String::with_capacity(escaped.len());
+    let mut last = '\0';
+    for c in escaped.chars() {
+        if last == '-' && c == '-' {
+            out.push('\\');
+        }
+        out.push(c);
+        last = c;
+    }
+    out
+}
+
+/// Line hazards shown as `\n`, `\r`, `\t`, `\0` or `\u{XXXX}`, the rest
+/// as it is: Markdown has no way to hold them on a line, and showing a value
+/// escaped is better than refusing it in a document meant for people.
+pub fn show_hazards(value: &str) -> Cow<'_, str> {
+    if !value.chars().any(|c| is_line_hazard(c) || c == '\u{feff}') {
+        return Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            c if is_line_hazard(c) || c == '\u{feff}' => {
+                out.push_str(&format!("\\u{{{:04X}}}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Markdown text: characters that open inline markup anywhere (emphasis,
+/// code, links, HTML, entities, table cells, strike-through) backslash-
+/// escaped, and those that open a block at the start of a line (heading,
+/// list, quote, thematic break, ordered list) escaped where the value
+/// begins, since a template may print it first in a list item.
+pub fn markdown_text(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 8);
+    let digits = value.chars().take_while(|c| c.is_ascii_digit()).count();
+    for (i, c) in value.chars().enumerate() {
+        let inline = matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '&' | '!'
+        );
+        let at_start = i == 0 && matches!(c, '#' | '+' | '-' | '=' | ':');
+        let ordered = i == digits && digits > 0 && matches!(c, '.' | ')');
+        if inline || at_start || ordered {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A Markdown code span: fenced with one backtick more than the longest
+/// run of backticks in the value (padded where the value starts or ends
+/// with one). A GitHub table splits its cells on `|` before it reads code
+/// spans, and a backslash before that `|` may itself be escaped, so a value
+/// holding `|` is written as escaped text ([`markdown_text`]) instead.
+pub fn markdown_code(value: &str) -> String {
+    if value.contains('|') {
+        return markdown_text(value);
+    }
+    let mut longest = 0;
+    let mut run = 0;
+    for c in value.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if value.starts_with('`') || value.ends_with('`') || value.is_empty() {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{value}{pad}{fence}")
 }
 
 /// A double-quoted string with JSON escapes: HOCON and TOML read it.
@@ -503,6 +604,7 @@ pub fn environment() -> Environment<'static> {
         Value::from_safe_string(c_str(&text_of(value)))
     });
     env.add_filter("sh_quote", sh_quote_filter);
+    env.add_filter("sh_arg", sh_arg_filter);
     env.add_filter("comment", comment_filter);
     for (name, source) in TEMPLATES {
         env.add_template(name, source)
@@ -591,6 +693,16 @@ fn sh_quote_filter(value: &Value) -> Result<Value, Error> {
         .map_err(|r| refusal_error(r, &text))
 }
 
+/// A shell word as short as it can be: bare when the shell reads it as one
+/// word as it is, else quoted (commands the runbook shows).
+fn sh_arg_filter(value: &Value) -> Result<Value, Error> {
+    let text = text_of(value);
+    match Syntax::Shell.bare(&text) {
+        Ok(bare) if !bare.is_empty() => Ok(Value::from_safe_string(bare.into_owned())),
+        _ => sh_quote_filter(value),
+    }
+}
+
 fn comment_filter(state: &State, value: &Value) -> Result<Value, Error> {
     Ok(Value::from_safe_string(
         syntax_of(state)?.comment(&text_of(value)),
@@ -674,6 +786,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn markdown_values_cannot_open_markup() {
+        assert_eq!(
+            Syntax::Markdown.bare("# *a* | [b](c) <d>").unwrap(),
+            "\\# \\*a\\* \\| \\[b\\](c) \\<d\\>"
+        );
+        assert_eq!(Syntax::Markdown.bare("1. x").unwrap(), "1\\. x");
+        assert_eq!(
+            Syntax::Markdown.bare("a-b 10.0.0.1").unwrap(),
+            "a-b 10.0.0.1"
+        );
+        assert_eq!(Syntax::Markdown.bare("a\nb").unwrap(), "a\\\\nb");
+        assert_eq!(Syntax::Markdown.quote("/etc/x").unwrap(), "`/etc/x`");
+        assert_eq!(Syntax::Markdown.quote("a`b").unwrap(), "``a`b``");
+        assert_eq!(Syntax::Markdown.quote("`a").unwrap(), "`` `a ``");
+        assert_eq!(Syntax::Markdown.quote("a|b").unwrap(), "a\\|b");
+        assert_eq!(html_comment("a-->b"), "a-\\->b");
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub const DEFAULT_TLS13_CIPHERS: &[&str] = &[
 pub const LOOPBACK_MAX_CONNECTIONS: u64 = 1024;
 /// Keepalive the health check's CONNECT announces.
 pub const HEALTH_CHECK_KEEPALIVE: u16 = 60;
+/// How long the load balancer waits for a health check's answer (HAProxy
+/// `timeout check`): a silent broker is DOWN after fall x (inter + this).
+pub const HEALTH_CHECK_TIMEOUT_S: u64 = 5;
 
 /// Where a variant of the site puts its nodes and listeners: the spec's
 /// own values in production; free loopback ports and addresses (or
@@ -103,6 +106,8 @@ pub struct PersistencePlan {
 #[derive(Clone, Debug, Serialize)]
 pub struct HealthCheckPlan {
     pub inter_ms: u64,
+    /// HAProxy `timeout check`, seconds.
+    pub timeout_s: u64,
     pub fall: u32,
     pub rise: u32,
     /// The listener the check connects to.
@@ -114,6 +119,14 @@ pub struct HealthCheckPlan {
     pub connect_hex: String,
     pub connack_hex: String,
     pub disconnect_hex: String,
+}
+
+impl HealthCheckPlan {
+    /// The longest a failed broker can stay UP in the load balancer: fall
+    /// checks, each waiting up to its interval and its timeout.
+    pub fn down_after_s(&self) -> u64 {
+        u64::from(self.fall) * (self.inter_ms.div_ceil(1000) + self.timeout_s)
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -367,6 +380,7 @@ impl Derived {
                 rate_limit_sessions: connect_rate_per_s * failover_nodes,
                 health_check: HealthCheckPlan {
                     inter_ms: hc.interval.map(|d| d.millis()).unwrap_or(10_000),
+                    timeout_s: HEALTH_CHECK_TIMEOUT_S,
                     fall: hc.fall.unwrap_or(3),
                     rise: hc.rise.unwrap_or(2),
                     listener: target.name.clone(),

@@ -8,6 +8,7 @@ pub mod checks;
 pub mod derive;
 pub mod layout;
 pub mod model;
+pub mod recovery;
 pub mod schema;
 pub mod units;
 

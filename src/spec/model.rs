@@ -656,6 +656,19 @@ pub struct Dr {
     pub security_compromise: Option<Objective>,
 }
 
+impl Dr {
+    /// The objective of a scenario by its key (`single_node_failure`, ...).
+    pub fn objective(&self, scenario: &str) -> Option<&Objective> {
+        match scenario {
+            "single_node_failure" => self.single_node_failure.as_ref(),
+            "corruption" => self.corruption.as_ref(),
+            "datacenter_loss" => self.datacenter_loss.as_ref(),
+            "security_compromise" => self.security_compromise.as_ref(),
+            _ => None,
+        }
+    }
+}
+
 /// Recovery time and recovery point objectives.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -21,7 +21,7 @@ use crate::facts::{BackupFact, CertFact, CertRole, Facts, ObjectiveFact, Origin,
 use crate::pki::profile::{self, SubjectName};
 use crate::pki::store::{CA_CERT, CA_KEY, DEVICES, SERVERS};
 use crate::source::{SourceFile, Span};
-use crate::spec::model::{Engine, KeyAlgorithm};
+use crate::spec::model::KeyAlgorithm;
 
 const DAY_MS: u64 = 86_400_000;
 
@@ -52,8 +52,7 @@ fn persistence(input: &Input<'_>, facts: &mut Facts) {
     facts.persistence = Some(PersistenceFact {
         enabled: p.enabled,
         // Only Mosquitto saves its in-memory state on an interval.
-        autosave_s: (input.site.spec.engine == Engine::Mosquitto && p.enabled)
-            .then_some(input.derived.persistence.autosave_s),
+        autosave_s: crate::spec::recovery::autosave_s(input.site, input.derived),
         span,
     });
 }
@@ -62,13 +61,8 @@ fn objectives(input: &Input<'_>, facts: &mut Facts) {
     let Some(dr) = &input.site.spec.dr else {
         return;
     };
-    for (scenario, objective) in [
-        ("single_node_failure", &dr.single_node_failure),
-        ("corruption", &dr.corruption),
-        ("datacenter_loss", &dr.datacenter_loss),
-        ("security_compromise", &dr.security_compromise),
-    ] {
-        if let Some(o) = objective {
+    for (scenario, _) in crate::spec::recovery::SCENARIOS {
+        if let Some(o) = dr.objective(scenario) {
             facts.dr.push(ObjectiveFact {
                 scenario: scenario.to_string(),
                 rpo_s: o.rpo.millis().div_ceil(1000),

@@ -1,5 +1,7 @@
 //! The artifact registry: which targets a site gets, and the files each
-//! target renders. One module per target.
+//! target renders. One module per target. Every site also gets
+//! [`runbook`], which is not in [`TARGETS`]: it describes the files the
+//! targets render, so `render` builds it from them, last.
 
 pub mod access;
 mod backup;
@@ -10,6 +12,7 @@ mod mosquitto;
 mod os;
 mod prometheus;
 pub(crate) mod rumqttd;
+pub mod runbook;
 
 use super::{Artifact, RenderCtx};
 use crate::diag::Diagnostic;

@@ -27,7 +27,7 @@
 use crate::diag::Severity;
 use crate::facts::Facts;
 use crate::lint::{relaxed, Finding, Rule, LINT_ONLY};
-use crate::spec::model::Engine;
+use crate::spec::recovery::{rpo_gap, RpoGap, StateKeeping};
 
 pub const RULE: Rule = Rule {
     id: "MQ-DR-004",
@@ -38,63 +38,40 @@ pub const RULE: Rule = Rule {
     check,
 };
 
-/// `90` -> `90s`, `300` -> `5m`, `3600` -> `1h`.
-fn human(s: u64) -> String {
-    match s {
-        0 => "0".into(),
-        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
-        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
-        s if s % 60 == 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
+/// The facts as the shared recovery reasoning reads them
+/// ([`crate::spec::recovery`], which the runbook reads too).
+fn state_keeping(facts: &Facts) -> StateKeeping {
+    StateKeeping {
+        engine: facts.engine,
+        nodes: facts.nodes.len(),
+        persistence_enabled: facts.persistence.as_ref().map(|p| p.enabled),
+        autosave_s: facts.persistence.as_ref().and_then(|p| p.autosave_s),
     }
 }
 
 fn check(facts: &Facts, out: &mut Vec<Finding>) {
-    let nodes = facts.nodes.len();
-    let replicated = facts.engine == Some(Engine::Emqx) && nodes > 1;
+    let state = state_keeping(facts);
     for o in &facts.dr {
-        let scenario = &o.scenario;
-        let f = if o.rpo_s == 0 && !replicated {
-            let why = if nodes <= 1 {
-                "a single node loses whatever it has not yet written when it fails".to_string()
-            } else {
-                let engine = match facts.engine {
-                    Some(Engine::Mosquitto) => "Mosquitto",
-                    Some(Engine::Rumqttd) => "rumqttd",
-                    _ => "these",
-                };
-                format!("{engine} nodes do not replicate state: a standby starts from what was last saved")
-            };
-            Finding::new(
-                &o.span,
-                format!("RPO 0 for `{scenario}` cannot be met: {why}"),
-                "declare the RPO the site can meet (at least the autosave interval), or run a cluster that replicates state (EMQX, 3 nodes)",
-            )
-        } else if let Some(p) = facts.persistence.as_ref().filter(|p| !p.enabled) {
-            Finding::new(
-                &o.span,
-                format!("RPO {} for `{scenario}` cannot be met with persistence off: a broker restart loses every retained message and session", human(o.rpo_s)),
-                if facts.engine == Some(Engine::Mosquitto) {
-                    format!("enable it: `persistence: {{ enabled: true, autosave: {} }}` (at most the RPO)", human(o.rpo_s.max(1)))
-                } else {
-                    "enable it: `persistence: { enabled: true }`".to_string()
-                },
-            )
-            .with_related(&p.span, "persistence is off (`persistence.enabled` defaults to false)")
-        } else if let Some((p, autosave)) = facts.persistence.as_ref().and_then(|p| {
-            p.autosave_s
-                .filter(|a| *a > o.rpo_s && o.rpo_s > 0)
-                .map(|a| (p, a))
-        }) {
-            Finding::new(
-                &o.span,
-                format!("RPO {} for `{scenario}` cannot be met: Mosquitto saves its state every {}, so a crash loses up to {} of it", human(o.rpo_s), human(autosave), human(autosave)),
-                format!("set `persistence.autosave` to at most {}, or declare an RPO of at least {}", human(o.rpo_s), human(autosave)),
-            )
-            .with_related(&p.span, "autosave interval")
-        } else {
+        let Some(gap) = rpo_gap(&state, o.rpo_s) else {
             continue;
         };
+        let mut f = Finding::new(
+            &o.span,
+            gap.message(&state, &o.scenario, o.rpo_s),
+            gap.help(&state, o.rpo_s),
+        );
+        if let Some(p) = &facts.persistence {
+            match gap {
+                RpoGap::PersistenceOff => {
+                    f = f.with_related(
+                        &p.span,
+                        "persistence is off (`persistence.enabled` defaults to false)",
+                    )
+                }
+                RpoGap::Autosave { .. } => f = f.with_related(&p.span, "autosave interval"),
+                RpoGap::NotReplicated => {}
+            }
+        }
         out.push(match relaxed(facts, Severity::Warning) {
             Some(s) => f.with_severity(s),
             None => f,
@@ -107,7 +84,7 @@ mod tests {
     use super::*;
     use crate::facts::{NodeFact, ObjectiveFact, Origin, PersistenceFact};
     use crate::source::{SourceFile, Span};
-    use crate::spec::model::Environment;
+    use crate::spec::model::{Engine, Environment};
 
     fn facts(
         engine: Engine,
@@ -157,14 +134,5 @@ mod tests {
         assert_eq!(run(&facts(Engine::Mosquitto, 1, true, Some(300), 60)), vec!["RPO 1m for `corruption` cannot be met: Mosquitto saves its state every 5m, so a crash loses up to 5m of it".to_string()]);
         assert!(run(&facts(Engine::Mosquitto, 1, true, Some(60), 60)).is_empty());
         assert!(run(&facts(Engine::Mosquitto, 1, true, Some(30), 3600)).is_empty());
-    }
-
-    #[test]
-    fn durations_read_as_written() {
-        assert_eq!(human(30), "30s");
-        assert_eq!(human(90), "90s");
-        assert_eq!(human(300), "5m");
-        assert_eq!(human(7200), "2h");
-        assert_eq!(human(86_400), "1d");
     }
 }
