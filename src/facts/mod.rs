@@ -386,6 +386,9 @@ pub struct BackupFact {
     pub stops_broker: bool,
     pub span: Span,
     // DR area (lint/spec/recovery.rs, audit/shell.rs):
+    /// Seconds between backups, when the schedule is known (a spec's
+    /// `backup.schedule`).
+    pub every_s: Option<u64>,
     /// A backup exists (a spec's `backup:`, an audited backup script); false
     /// for a spec without one, or when only a restore script was audited.
     pub declared: bool,

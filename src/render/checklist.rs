@@ -472,7 +472,7 @@ fn objectives_validated(j: &Judge<'_>) -> Result<Vec<&'static str>, String> {
     for (scenario, _) in SCENARIOS {
         if let Some(o) = dr.objective(scenario) {
             let rpo_s = o.rpo.millis().div_ceil(1000);
-            if let Some(gap) = rpo_gap(&state, rpo_s) {
+            if let Some(gap) = rpo_gap(&state, scenario, rpo_s) {
                 return Err(gap.help(&state, rpo_s));
             }
         }

@@ -9,7 +9,7 @@
 //! crash. [`rpo_gap`] says which of these, if any, breaks an objective.
 
 use crate::spec::derive::Derived;
-use crate::spec::model::Engine;
+use crate::spec::model::{BackupSchedule, Engine};
 use crate::spec::Site;
 
 /// The scenarios of `dr:`, in the order the spec, the lint rule and the
@@ -30,6 +30,9 @@ pub struct StateKeeping {
     pub persistence_enabled: Option<bool>,
     /// Mosquitto's autosave interval in seconds, when it saves on one.
     pub autosave_s: Option<u64>,
+    /// How often a backup runs, in seconds; `None` without a backup (MQ-DR-001
+    /// reports that) or where the schedule is not known.
+    pub backup_every_s: Option<u64>,
 }
 
 /// Mosquitto's autosave interval when the site persists: the only engine
@@ -39,6 +42,21 @@ pub fn autosave_s(site: &Site, derived: &Derived) -> Option<u64> {
         .then_some(derived.persistence.autosave_s)
 }
 
+/// Seconds between two backups of a schedule.
+pub fn backup_every_s(schedule: BackupSchedule) -> u64 {
+    match schedule {
+        BackupSchedule::Hourly => 3_600,
+        BackupSchedule::Daily => 86_400,
+        BackupSchedule::Weekly => 604_800,
+    }
+}
+
+/// Scenarios recovered by restoring the newest backup (DOMAIN.md section 7):
+/// their recovery point is at best the age of that backup.
+pub fn restored_from_backup(scenario: &str) -> bool {
+    matches!(scenario, "corruption" | "datacenter_loss")
+}
+
 impl StateKeeping {
     pub fn of_site(site: &Site, derived: &Derived) -> StateKeeping {
         StateKeeping {
@@ -46,6 +64,11 @@ impl StateKeeping {
             nodes: site.spec.nodes.len(),
             persistence_enabled: Some(site.spec.persistence.enabled),
             autosave_s: autosave_s(site, derived),
+            backup_every_s: site
+                .spec
+                .backup
+                .as_ref()
+                .map(|b| backup_every_s(b.schedule)),
         }
     }
 
@@ -73,20 +96,27 @@ pub enum RpoGap {
     PersistenceOff,
     /// Mosquitto saves less often than the RPO allows.
     Autosave { autosave_s: u64 },
+    /// The scenario is recovered from a backup, and backups run less often
+    /// than the RPO allows.
+    BackupInterval { every_s: u64 },
 }
 
-/// The reason an RPO of `rpo_s` seconds cannot be met, or `None`.
-pub fn rpo_gap(state: &StateKeeping, rpo_s: u64) -> Option<RpoGap> {
+/// The reason an RPO of `rpo_s` seconds for `scenario` cannot be met, or
+/// `None`.
+pub fn rpo_gap(state: &StateKeeping, scenario: &str, rpo_s: u64) -> Option<RpoGap> {
     if rpo_s == 0 && !state.replicated() {
         return Some(RpoGap::NotReplicated);
     }
     if state.persistence_enabled == Some(false) {
         return Some(RpoGap::PersistenceOff);
     }
+    if let Some(autosave_s) = state.autosave_s.filter(|a| *a > rpo_s && rpo_s > 0) {
+        return Some(RpoGap::Autosave { autosave_s });
+    }
     state
-        .autosave_s
-        .filter(|a| *a > rpo_s && rpo_s > 0)
-        .map(|autosave_s| RpoGap::Autosave { autosave_s })
+        .backup_every_s
+        .filter(|every| restored_from_backup(scenario) && *every > rpo_s)
+        .map(|every_s| RpoGap::BackupInterval { every_s })
 }
 
 impl RpoGap {
@@ -114,6 +144,12 @@ impl RpoGap {
                 human(*autosave_s),
                 human(*autosave_s)
             ),
+            RpoGap::BackupInterval { every_s } => format!(
+                "RPO {} for `{scenario}` cannot be met: it is recovered from the newest backup, and backups run every {}, so a restore returns state up to {} old",
+                human(rpo_s),
+                human(*every_s),
+                human(*every_s)
+            ),
         }
     }
 
@@ -130,6 +166,10 @@ impl RpoGap {
                 "set `persistence.autosave` to at most {}, or declare an RPO of at least {}",
                 human(rpo_s),
                 human(*autosave_s)
+            ),
+            RpoGap::BackupInterval { every_s } => format!(
+                "back up at least as often as the RPO (`backup.schedule: hourly` runs every 1h), or declare an RPO of at least {}",
+                human(*every_s)
             ),
         }
     }
@@ -318,20 +358,54 @@ mod tests {
             nodes,
             persistence_enabled: Some(enabled),
             autosave_s: autosave,
+            backup_every_s: None,
         }
     }
 
     #[test]
     fn each_gap_and_its_near_misses() {
         let m = state(Engine::Mosquitto, 1, true, Some(60));
-        assert_eq!(rpo_gap(&m, 0), Some(RpoGap::NotReplicated));
-        assert_eq!(rpo_gap(&m, 60), None);
-        assert_eq!(rpo_gap(&m, 30), Some(RpoGap::Autosave { autosave_s: 60 }));
-        assert_eq!(rpo_gap(&state(Engine::Emqx, 3, true, None), 0), None);
+        assert_eq!(rpo_gap(&m, "corruption", 0), Some(RpoGap::NotReplicated));
+        assert_eq!(rpo_gap(&m, "corruption", 60), None);
         assert_eq!(
-            rpo_gap(&state(Engine::Emqx, 3, false, None), 3600),
+            rpo_gap(&m, "corruption", 30),
+            Some(RpoGap::Autosave { autosave_s: 60 })
+        );
+        assert_eq!(
+            rpo_gap(
+                &state(Engine::Emqx, 3, true, None),
+                "single_node_failure",
+                0
+            ),
+            None
+        );
+        assert_eq!(
+            rpo_gap(&state(Engine::Emqx, 3, false, None), "corruption", 3600),
             Some(RpoGap::PersistenceOff)
         );
+    }
+
+    #[test]
+    fn a_scenario_restored_from_backup_is_bounded_by_the_backup_interval() {
+        let daily = StateKeeping {
+            backup_every_s: Some(backup_every_s(BackupSchedule::Daily)),
+            ..state(Engine::Emqx, 3, true, None)
+        };
+        let interval = RpoGap::BackupInterval { every_s: 86_400 };
+        let gap = Some(interval);
+        assert_eq!(rpo_gap(&daily, "corruption", 3_600), gap);
+        assert_eq!(rpo_gap(&daily, "datacenter_loss", 300), gap);
+        assert_eq!(rpo_gap(&daily, "corruption", 86_400), None);
+        // Not recovered from a backup: the interval does not bound it.
+        assert_eq!(rpo_gap(&daily, "single_node_failure", 0), None);
+        assert_eq!(rpo_gap(&daily, "security_compromise", 3_600), None);
+        let hourly = StateKeeping {
+            backup_every_s: Some(backup_every_s(BackupSchedule::Hourly)),
+            ..daily
+        };
+        assert_eq!(rpo_gap(&hourly, "corruption", 3_600), None);
+        let message = interval.message(&daily, "corruption", 3_600);
+        assert!(message.contains("backups run every 1d"), "{message}");
     }
 
     #[test]

@@ -200,6 +200,7 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
     });
     if backup {
         let fact = BackupFact {
+            every_s: None,
             scheduled: false,
             encrypted: a.encrypts,
             retention: a.retention,
@@ -221,6 +222,7 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
             Some(b) => b.restore = true,
             None => {
                 facts.backup = Some(BackupFact {
+                    every_s: None,
                     scheduled: false,
                     encrypted: false,
                     retention: false,
@@ -249,6 +251,7 @@ fn merge_backup(facts: &mut Facts, new: BackupFact) {
         // Only a restore script was seen so far.
         let restore = old.restore;
         *old = BackupFact {
+            every_s: None,
             restore: restore || new.restore,
             ..new
         };

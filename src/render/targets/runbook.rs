@@ -13,7 +13,7 @@ use crate::diag::Diagnostic;
 use crate::pki::store::{CA_CERT, CA_KEY, CRL, DEVICES, SERVERS};
 use crate::render::checklist::{self, Judge};
 use crate::render::{Artifact, Comment, RenderCtx};
-use crate::spec::model::{BackupSchedule, Engine, RedundancyMode, Secret};
+use crate::spec::model::{Engine, RedundancyMode, Secret};
 use crate::spec::recovery::{self, human, rpo_gap, RpoGap, RtoStatus, StateKeeping};
 
 pub const PATH: &str = "RUNBOOK.md";
@@ -254,11 +254,11 @@ fn pki(ctx: &RenderCtx<'_>) -> Value {
 
 /// How often backups run, in seconds.
 fn backup_every_s(ctx: &RenderCtx<'_>) -> Option<u64> {
-    ctx.site.spec.backup.as_ref().map(|b| match b.schedule {
-        BackupSchedule::Hourly => 3_600,
-        BackupSchedule::Daily => 86_400,
-        BackupSchedule::Weekly => 604_800,
-    })
+    ctx.site
+        .spec
+        .backup
+        .as_ref()
+        .map(|b| recovery::backup_every_s(b.schedule))
 }
 
 /// Every declared objective with the verdicts of [`crate::spec::recovery`].
@@ -274,14 +274,8 @@ pub fn objectives(ctx: &RenderCtx<'_>) -> Value {
         };
         let rpo_s = o.rpo.millis().div_ceil(1000);
         let rto_s = o.rto.millis().div_ceil(1000);
-        let gap = rpo_gap(&state, rpo_s);
+        let gap = rpo_gap(&state, scenario, rpo_s);
         let rto = recovery::rto_verdict(ctx.site, &ctx.derived, scenario, rto_s);
-        // Recovered from a backup: the restore point is the newest backup,
-        // which MQ-DR-004 does not weigh yet; say so beside its verdict.
-        let from_backup = matches!(*scenario, "corruption" | "datacenter_loss");
-        let backup_note = backup_every_s(ctx)
-            .filter(|every| from_backup && *every > rpo_s)
-            .map(|every| format!("a restore from backup returns state up to {} old, longer than the RPO (not checked by MQ-DR-004)", human(every)));
         out.push(json!({
             "scenario": scenario,
             "title": title,
@@ -293,7 +287,6 @@ pub fn objectives(ctx: &RenderCtx<'_>) -> Value {
                 None => RpoGap::why_met(&state, rpo_s),
             },
             "rpo_fix": gap.map(|g| g.help(&state, rpo_s)),
-            "rpo_backup_note": backup_note,
             "rto_status": match rto.status {
                 RtoStatus::Met => "met",
                 RtoStatus::Manual => "manual",

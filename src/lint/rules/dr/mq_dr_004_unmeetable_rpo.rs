@@ -5,7 +5,10 @@
 //! node (a single node, or Mosquitto, which does not replicate, cannot);
 //! with persistence off a restart loses every retained message and session,
 //! whatever the RPO; and Mosquitto loses up to `persistence.autosave` of
-//! state on a crash, so an RPO shorter than the autosave interval is not met.
+//! state on a crash, so an RPO shorter than the autosave interval is not met;
+//! a scenario recovered from a backup (corruption, datacentre loss) returns
+//! state as old as the newest backup, so an RPO shorter than the backup
+//! schedule is not met either.
 //!
 //! Why it matters: recovery objectives are promises to the business and the
 //! basis of the runbook. An RPO the site cannot meet is discovered during
@@ -46,13 +49,14 @@ fn state_keeping(facts: &Facts) -> StateKeeping {
         nodes: facts.nodes.len(),
         persistence_enabled: facts.persistence.as_ref().map(|p| p.enabled),
         autosave_s: facts.persistence.as_ref().and_then(|p| p.autosave_s),
+        backup_every_s: facts.backup.as_ref().and_then(|b| b.every_s),
     }
 }
 
 fn check(facts: &Facts, out: &mut Vec<Finding>) {
     let state = state_keeping(facts);
     for o in &facts.dr {
-        let Some(gap) = rpo_gap(&state, o.rpo_s) else {
+        let Some(gap) = rpo_gap(&state, &o.scenario, o.rpo_s) else {
             continue;
         };
         let mut f = Finding::new(
@@ -69,8 +73,11 @@ fn check(facts: &Facts, out: &mut Vec<Finding>) {
                     )
                 }
                 RpoGap::Autosave { .. } => f = f.with_related(&p.span, "autosave interval"),
-                RpoGap::NotReplicated => {}
+                RpoGap::NotReplicated | RpoGap::BackupInterval { .. } => {}
             }
+        }
+        if let (RpoGap::BackupInterval { .. }, Some(b)) = (gap, &facts.backup) {
+            f = f.with_related(&b.span, "backup schedule");
         }
         out.push(match relaxed(facts, Severity::Warning) {
             Some(s) => f.with_severity(s),
