@@ -1,6 +1,7 @@
 //! The architecture, checked: every top-level module of `src/` sits in one
 //! layer of [`LAYERS`], and no module imports from a layer above its own or
-//! from another module of its own layer.
+//! from another module of its own layer. No function outside tests is
+//! longer than [`MAX_FN_LINES`].
 //!
 //! It reads the source as text, the way `arch_check.py` of the brief does:
 //! a `crate::x` path (or a grouped `use crate::{x, y::z}`) outside comments
@@ -32,6 +33,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("cli", &["cli"]),
 ];
+
+/// Longest function outside tests, in lines from `fn` to its closing brace.
+const MAX_FN_LINES: usize = 120;
 
 fn src_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
@@ -199,6 +203,45 @@ fn no_module_imports_from_its_own_layer_or_above() {
         upward.is_empty(),
         "imports against the layers:\n{}",
         upward.join("\n")
+    );
+}
+
+#[test]
+fn no_function_outside_tests_is_longer_than_the_limit() {
+    let signature = regex::Regex::new(
+        r"^(\s*)(pub(\([^)]*\))?\s+)?(const\s+)?(async\s+)?(unsafe\s+)?fn\s+(\w+)",
+    )
+    .unwrap();
+    let mut files = Vec::new();
+    rust_files(&src_dir(), &mut files);
+    let mut long = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("a source file");
+        let lines = code_lines(&text);
+        for (at, (number, line)) in lines.iter().enumerate() {
+            let Some(found) = signature.captures(line) else {
+                continue;
+            };
+            if line.trim_end().ends_with(';') {
+                continue;
+            }
+            let closing = format!("{}}}", &found[1]);
+            if let Some((end, _)) = lines[at + 1..].iter().find(|(_, l)| *l == closing) {
+                let length = end - number + 1;
+                if length > MAX_FN_LINES {
+                    long.push(format!(
+                        "{}:{number} {} is {length} lines",
+                        file.display(),
+                        &found[7]
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FN_LINES} lines (split them into named steps):\n{}",
+        long.join("\n")
     );
 }
 

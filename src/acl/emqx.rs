@@ -430,31 +430,20 @@ fn string(s: &Spanned) -> Option<&str> {
     }
 }
 
+const RULE_SHAPE: &str =
+    "a rule is `{allow | deny, Who, Action, [Topics]}` or `{allow | deny, all}`";
+
 fn rule(file: &Arc<SourceFile>, index: &LineIndex, t: &Spanned) -> Result<Rule, ParseError> {
-    let shape = "a rule is `{allow | deny, Who, Action, [Topics]}` or `{allow | deny, all}`";
     let Term::Tuple(items) = &t.term else {
         return Err(err(
             t,
             format!(
-                "expected a rule tuple, found `{}`: {shape}",
+                "expected a rule tuple, found `{}`: {RULE_SHAPE}",
                 erlang::to_source(&t.term)
             ),
         ));
     };
-    let permission = match items.first().and_then(atom) {
-        Some("allow") => Permission::Allow,
-        Some("deny") => Permission::Deny,
-        _ => {
-            let at = items.first().unwrap_or(t);
-            return Err(err(
-                at,
-                format!(
-                    "a rule starts with `allow` or `deny`, not `{}`",
-                    erlang::to_source(&at.term)
-                ),
-            ));
-        }
-    };
+    let permission = permission(t, items)?;
     let (end_line, end_col, text) = term_text(file, index, t);
     let span = Span {
         file: file.clone(),
@@ -463,23 +452,13 @@ fn rule(file: &Arc<SourceFile>, index: &LineIndex, t: &Spanned) -> Result<Rule, 
         end_line,
         end_col,
     };
-    let topic_span = |s: &Spanned| {
-        let len = erlang::to_source(&s.term).chars().count().max(1);
-        Span {
-            file: file.clone(),
-            line: s.pos.line,
-            col: s.pos.col,
-            end_line: s.pos.line,
-            end_col: s.pos.col + len,
-        }
-    };
     match items.len() {
         2 => {
             if atom(&items[1]) != Some("all") {
                 return Err(err(
                     &items[1],
                     format!(
-                        "a two-element rule must be `{{{}, all}}`: {shape}",
+                        "a two-element rule must be `{{{}, all}}`: {RULE_SHAPE}",
                         permission.as_str()
                     ),
                 ));
@@ -506,38 +485,10 @@ fn rule(file: &Arc<SourceFile>, index: &LineIndex, t: &Spanned) -> Result<Rule, 
                 Term::List(l) => l.iter().collect(),
                 _ => return Err(err(&items[3], format!("the topics of a rule are a list such as [\"devices/${{username}}/#\"], not `{}`", erlang::to_source(&items[3].term)))),
             };
-            let mut topics = Vec::new();
-            for s in list {
-                let topic = match &s.term {
-                    Term::Str(v) => match v.strip_prefix("eq ") {
-                        Some(rest) => TopicSpec::Eq(rest.to_string()),
-                        None => TopicSpec::Filter(v.clone()),
-                    },
-                    Term::Tuple(eq)
-                        if eq.len() == 2
-                            && atom(&eq[0]) == Some("eq")
-                            && string(&eq[1]).is_some() =>
-                    {
-                        TopicSpec::Eq(string(&eq[1]).unwrap_or_default().to_string())
-                    }
-                    other => {
-                        return Err(err(
-                            s,
-                            format!(
-                                "a topic is a string or `{{eq, \"topic\"}}`, not `{}`",
-                                erlang::to_source(other)
-                            ),
-                        ))
-                    }
-                };
-                if topic.text().is_empty() {
-                    return Err(err(s, "a topic filter cannot be empty"));
-                }
-                topics.push(RuleTopic {
-                    topic,
-                    span: topic_span(s),
-                });
-            }
+            let topics = list
+                .into_iter()
+                .map(|s| rule_topic(file, s))
+                .collect::<Result<Vec<_>, _>>()?;
             Ok(Rule {
                 permission,
                 who,
@@ -553,11 +504,67 @@ fn rule(file: &Arc<SourceFile>, index: &LineIndex, t: &Spanned) -> Result<Rule, 
         _ => Err(err(
             t,
             format!(
-                "a rule has 2 or 4 elements, this one has {}: {shape}",
+                "a rule has 2 or 4 elements, this one has {}: {RULE_SHAPE}",
                 items.len()
             ),
         )),
     }
+}
+
+/// A rule's first element: `allow` or `deny`.
+fn permission(t: &Spanned, items: &[Spanned]) -> Result<Permission, ParseError> {
+    match items.first().and_then(atom) {
+        Some("allow") => Ok(Permission::Allow),
+        Some("deny") => Ok(Permission::Deny),
+        _ => {
+            let at = items.first().unwrap_or(t);
+            Err(err(
+                at,
+                format!(
+                    "a rule starts with `allow` or `deny`, not `{}`",
+                    erlang::to_source(&at.term)
+                ),
+            ))
+        }
+    }
+}
+
+/// One topic of a rule's list: a filter string, `"eq topic"` or `{eq, "topic"}`.
+fn rule_topic(file: &Arc<SourceFile>, s: &Spanned) -> Result<RuleTopic, ParseError> {
+    let topic = match &s.term {
+        Term::Str(v) => match v.strip_prefix("eq ") {
+            Some(rest) => TopicSpec::Eq(rest.to_string()),
+            None => TopicSpec::Filter(v.clone()),
+        },
+        Term::Tuple(eq)
+            if eq.len() == 2 && atom(&eq[0]) == Some("eq") && string(&eq[1]).is_some() =>
+        {
+            TopicSpec::Eq(string(&eq[1]).unwrap_or_default().to_string())
+        }
+        other => {
+            return Err(err(
+                s,
+                format!(
+                    "a topic is a string or `{{eq, \"topic\"}}`, not `{}`",
+                    erlang::to_source(other)
+                ),
+            ))
+        }
+    };
+    if topic.text().is_empty() {
+        return Err(err(s, "a topic filter cannot be empty"));
+    }
+    let len = erlang::to_source(&s.term).chars().count().max(1);
+    Ok(RuleTopic {
+        topic,
+        span: Span {
+            file: file.clone(),
+            line: s.pos.line,
+            col: s.pos.col,
+            end_line: s.pos.line,
+            end_col: s.pos.col + len,
+        },
+    })
 }
 
 fn str_match(s: &Spanned, what: &str) -> Result<StrMatch, ParseError> {

@@ -74,12 +74,52 @@ fn fail(format: Format, message: &str) -> u8 {
 }
 
 fn check(args: CheckArgs) -> u8 {
+    let (access, topic) = match request(&args) {
+        Ok(request) => request,
+        Err(code) => return code,
+    };
+    let site = match spec::load(&args.spec) {
+        Ok(s) => s,
+        Err(diags) => {
+            print!("{}", diag::render_text(&diags, stdout_style()));
+            return exit::FAILED;
+        }
+    };
+    let acl = match generated_acl(&args, &site) {
+        Ok(acl) => acl,
+        Err(code) => return code,
+    };
+    let client_id = args.client_id.clone().unwrap_or_else(|| args.user.clone());
+    let who = Who {
+        cert_common_name: Some(args.user.clone()),
+        ..Who::new(Some(&args.user), &client_id)
+    };
+    let d = acl::decide(&acl, &who, access, &topic);
+    let asked = Asked {
+        user: &args.user,
+        client_id: &client_id,
+        access,
+        topic: &topic,
+    };
+    match args.format {
+        Format::Text => print_text(&asked, &acl, &d),
+        Format::Json => print_json(&asked, site.spec.engine, &acl, &d),
+    }
+    if d.allowed {
+        exit::OK
+    } else {
+        DENIED
+    }
+}
+
+/// The access asked for and its topic, refused (usage) when invalid.
+fn request(args: &CheckArgs) -> Result<(Access, String), u8> {
     let (access, topic) = match (&args.read, &args.write) {
         (Some(t), None) => (Access::Read, t.clone()),
         (None, Some(t)) => (Access::Write, t.clone()),
         _ => {
             eprintln!("error: give exactly one of --read TOPIC and --write TOPIC");
-            return exit::USAGE;
+            return Err(exit::USAGE);
         }
     };
     let problem = match access {
@@ -96,107 +136,104 @@ fn check(args: CheckArgs) -> u8 {
                 "to publish to"
             }
         );
-        return exit::USAGE;
+        return Err(exit::USAGE);
     }
-    let site = match spec::load(&args.spec) {
-        Ok(s) => s,
-        Err(diags) => {
-            print!("{}", diag::render_text(&diags, stdout_style()));
-            return exit::FAILED;
-        }
-    };
+    Ok((access, topic))
+}
+
+/// The ACL the site renders for the user, or the exit status of why there is none.
+fn generated_acl(args: &CheckArgs, site: &spec::Site) -> Result<acl::Acl, u8> {
     let engine = site.spec.engine;
     if engine == Engine::Rumqttd {
-        return fail(
+        return Err(fail(
             args.format,
             &format!(
                 "{}: engine rumqttd has no topic authorization: every authenticated client may publish and subscribe to every topic, so there is no ACL to check",
                 args.spec.display()
             ),
-        );
+        ));
     }
-    let acl = match acl::principal::acl_for(&site, &args.spec.display().to_string(), &args.user) {
-        Ok(Some(a)) => a,
-        Ok(None) => {
-            return fail(
-                args.format,
-                &format!(
-                    "the site renders no ACL file for engine {}",
-                    engine.as_str()
-                ),
-            )
-        }
+    match acl::principal::acl_for(site, &args.spec.display().to_string(), &args.user) {
+        Ok(Some(a)) => Ok(a),
+        Ok(None) => Err(fail(
+            args.format,
+            &format!(
+                "the site renders no ACL file for engine {}",
+                engine.as_str()
+            ),
+        )),
         Err(acl::principal::Error::Render(diags)) => {
             print!("{}", diag::render_text(&diags, stdout_style()));
-            return exit::FAILED;
+            Err(exit::FAILED)
         }
-        Err(acl::principal::Error::Parse(e)) => {
-            return fail(
-                args.format,
-                &format!(
+        Err(acl::principal::Error::Parse(e)) => Err(fail(
+            args.format,
+            &format!(
                 "the generated ACL cannot be read: {e} (please report this as a bug in mqttforge)"
             ),
-            )
-        }
-    };
-    let client_id = args.client_id.clone().unwrap_or_else(|| args.user.clone());
-    let who = Who {
-        cert_common_name: Some(args.user.clone()),
-        ..Who::new(Some(&args.user), &client_id)
-    };
-    let d = acl::decide(&acl, &who, access, &topic);
-    let verb = match access {
-        Access::Read => "subscribe to",
-        Access::Write => "publish to",
-    };
-    match args.format {
-        Format::Text => {
-            let client = if client_id == args.user {
-                format!("`{}`", args.user)
-            } else {
-                format!("`{}` (client id `{client_id}`)", args.user)
-            };
-            if d.allowed {
-                println!("allow: {client} may {verb} `{topic}`");
-            } else {
-                println!("deny: {client} may not {verb} `{topic}`");
-            }
-            match (&d.rule, &d.note) {
-                (Some((span, text)), note) => {
-                    println!("  decided by {}:{}: {text}", span.file.name, span.line);
-                    if let Some(note) = note {
-                        println!("  note: {note}");
-                    }
-                }
-                (None, Some(note)) => {
-                    println!("  decided by the default of {}: {note}", acl.file().name)
-                }
-                (None, None) => println!(
-                    "  decided by the default of {}: no rule matches",
-                    acl.file().name
-                ),
-            }
-        }
-        Format::Json => {
-            let rule = d.rule.as_ref().map(|(span, text)| json!({ "file": span.file.name, "line": span.line, "column": span.col, "text": text }));
-            let doc = json!({
-                "allowed": d.allowed,
-                "decision": if d.allowed { "allow" } else { "deny" },
-                "engine": engine.as_str(),
-                "acl_file": acl.file().name,
-                "username": args.user,
-                "client_id": client_id,
-                "access": access.as_str(),
-                "topic": topic,
-                "rule": rule,
-                "note": d.note,
-            });
-            println!("{}", serde_json::to_string_pretty(&doc).expect("JSON"));
+        )),
+    }
+}
+
+/// What the client asked to do.
+struct Asked<'a> {
+    user: &'a str,
+    client_id: &'a str,
+    access: Access,
+    topic: &'a str,
+}
+
+impl Asked<'_> {
+    fn verb(&self) -> &'static str {
+        match self.access {
+            Access::Read => "subscribe to",
+            Access::Write => "publish to",
         }
     }
-    if d.allowed {
-        exit::OK
+}
+
+fn print_text(asked: &Asked<'_>, acl: &acl::Acl, d: &acl::Decision) {
+    let (user, client_id, topic, verb) = (asked.user, asked.client_id, asked.topic, asked.verb());
+    let client = if client_id == user {
+        format!("`{user}`")
     } else {
-        DENIED
+        format!("`{user}` (client id `{client_id}`)")
+    };
+    if d.allowed {
+        println!("allow: {client} may {verb} `{topic}`");
+    } else {
+        println!("deny: {client} may not {verb} `{topic}`");
     }
+    match (&d.rule, &d.note) {
+        (Some((span, text)), note) => {
+            println!("  decided by {}:{}: {text}", span.file.name, span.line);
+            if let Some(note) = note {
+                println!("  note: {note}");
+            }
+        }
+        (None, Some(note)) => {
+            println!("  decided by the default of {}: {note}", acl.file().name)
+        }
+        (None, None) => println!(
+            "  decided by the default of {}: no rule matches",
+            acl.file().name
+        ),
+    }
+}
+
+fn print_json(asked: &Asked<'_>, engine: Engine, acl: &acl::Acl, d: &acl::Decision) {
+    let rule = d.rule.as_ref().map(|(span, text)| json!({ "file": span.file.name, "line": span.line, "column": span.col, "text": text }));
+    let doc = json!({
+        "allowed": d.allowed,
+        "decision": if d.allowed { "allow" } else { "deny" },
+        "engine": engine.as_str(),
+        "acl_file": acl.file().name,
+        "username": asked.user,
+        "client_id": asked.client_id,
+        "access": asked.access.as_str(),
+        "topic": asked.topic,
+        "rule": rule,
+        "note": d.note,
+    });
+    println!("{}", serde_json::to_string_pretty(&doc).expect("JSON"));
 }

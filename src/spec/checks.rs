@@ -398,70 +398,17 @@ fn references(ctx: &mut Ctx<'_>) {
 /// Expands fleets, checks ranges and that no id is used twice.
 fn devices(ctx: &mut Ctx<'_>) {
     let mut singles: BTreeMap<String, String> = BTreeMap::new();
-    let mut fleets: Vec<(String, String, u64, u64, Option<u64>)> = Vec::new();
+    let mut fleets: Vec<Fleet> = Vec::new();
     let mut total: u64 = 0;
     for (ptr, d) in list(ctx.json, "devices") {
         if let Some(id) = str_of(d, "id") {
             total += 1;
-            let here = format!("{ptr}/id");
-            if let Some(first) = singles.get(id) {
-                let first_span = ctx.value_span(first);
-                let span = ctx.value_span(&here);
-                ctx.error(
-                    "duplicate-name",
-                    format!("duplicate device id `{id}`"),
-                    span,
-                    "used again here",
-                    "device ids are client ids and certificate names: each must be unique",
-                )
-                .labels
-                .push(Label::secondary(first_span, "first used here"));
-            } else {
-                singles.insert(id.to_string(), here);
-            }
+            single_device(ctx, &ptr, id, &mut singles);
         }
-        let Some(fleet) = d.get("fleet") else {
-            continue;
-        };
-        let (Some(prefix), Some(from), Some(to)) = (
-            str_of(fleet, "prefix"),
-            fleet.get("from").and_then(Value::as_u64),
-            fleet.get("to").and_then(Value::as_u64),
-        ) else {
-            continue;
-        };
-        // The schema bounds the width; an out-of-range one is reported there.
-        let width = match fleet.get("width") {
-            None => None,
-            Some(w) => match w.as_u64() {
-                Some(w) if (1..=9).contains(&w) => Some(w),
-                _ => continue,
-            },
-        };
-        if from > to {
-            let span = ctx.value_span(&format!("{ptr}/fleet/to"));
-            ctx.error(
-                "empty-range",
-                format!("fleet `{prefix}` is empty: `to` ({to}) is below `from` ({from})"),
-                span,
-                "below `from`",
-                "a fleet covers `from` to `to` inclusive; swap the two numbers",
-            );
-            continue;
+        if let Some(fleet) = fleet(ctx, ptr, d) {
+            total = total.saturating_add(fleet.to - fleet.from + 1);
+            fleets.push(fleet);
         }
-        total = total.saturating_add(to - from + 1);
-        let longest = format!("{prefix}{to:0w$}", w = width.unwrap_or(0) as usize);
-        if !is_ident(&longest) {
-            let span = ctx.spans.key(&format!("{ptr}/fleet"));
-            ctx.error(
-                "unsafe-identifier",
-                format!("fleet ids such as `{longest}` are longer than 63 characters"),
-                span,
-                "ids too long",
-                "shorten the prefix or the width",
-            );
-        }
-        fleets.push((ptr, prefix.to_string(), from, to, width));
     }
     if total > MAX_DEVICES {
         let span = ctx.spans.key("/devices");
@@ -473,27 +420,127 @@ fn devices(ctx: &mut Ctx<'_>) {
             "split the site into several specs",
         );
     }
-    // A single id inside a fleet, or two fleets sharing ids.
-    let fleet_id = |prefix: &str, width: Option<u64>, n: u64| {
-        format!("{prefix}{n:0w$}", w = width.unwrap_or(0) as usize)
-    };
-    let member = |id: &str, prefix: &str, from: u64, to: u64, width: Option<u64>| -> bool {
-        let Some(rest) = id.strip_prefix(prefix) else {
+    singles_in_fleets(ctx, &singles, &fleets);
+    // Overlaps are probed over ranges bounded by MAX_DEVICES.
+    if total <= MAX_DEVICES {
+        overlapping_fleets(ctx, &fleets);
+    }
+}
+
+/// A fleet of numbered device ids: `prefix` + `from..=to`, zero-padded to `width`.
+struct Fleet {
+    ptr: String,
+    prefix: String,
+    from: u64,
+    to: u64,
+    width: Option<u64>,
+}
+
+impl Fleet {
+    fn id(&self, n: u64) -> String {
+        format!(
+            "{}{n:0w$}",
+            self.prefix,
+            w = self.width.unwrap_or(0) as usize
+        )
+    }
+
+    /// Whether `id` is one of the fleet's ids.
+    fn has(&self, id: &str) -> bool {
+        let Some(rest) = id.strip_prefix(self.prefix.as_str()) else {
             return false;
         };
         let Ok(n) = rest.parse::<u64>() else {
             return false;
         };
-        n >= from && n <= to && fleet_id(prefix, width, n) == id
+        n >= self.from && n <= self.to && self.id(n) == id
+    }
+}
+
+/// A single device's id, unless an earlier device used it.
+fn single_device(ctx: &mut Ctx<'_>, ptr: &str, id: &str, singles: &mut BTreeMap<String, String>) {
+    let here = format!("{ptr}/id");
+    if let Some(first) = singles.get(id) {
+        let first_span = ctx.value_span(first);
+        let span = ctx.value_span(&here);
+        ctx.error(
+            "duplicate-name",
+            format!("duplicate device id `{id}`"),
+            span,
+            "used again here",
+            "device ids are client ids and certificate names: each must be unique",
+        )
+        .labels
+        .push(Label::secondary(first_span, "first used here"));
+    } else {
+        singles.insert(id.to_string(), here);
+    }
+}
+
+/// The device entry's fleet, if it has a whole one with a range that is
+/// not empty (reported) and ids that fit (reported, still kept).
+fn fleet(ctx: &mut Ctx<'_>, ptr: String, d: &Value) -> Option<Fleet> {
+    let fleet = d.get("fleet")?;
+    let (Some(prefix), Some(from), Some(to)) = (
+        str_of(fleet, "prefix"),
+        fleet.get("from").and_then(Value::as_u64),
+        fleet.get("to").and_then(Value::as_u64),
+    ) else {
+        return None;
     };
-    for (id, here) in &singles {
-        for (ptr, prefix, from, to, width) in &fleets {
-            if member(id, prefix, *from, *to, *width) {
-                let fleet_span = ctx.spans.key(&format!("{ptr}/fleet"));
+    // The schema bounds the width; an out-of-range one is reported there.
+    let width = match fleet.get("width") {
+        None => None,
+        Some(w) => match w.as_u64() {
+            Some(w) if (1..=9).contains(&w) => Some(w),
+            _ => return None,
+        },
+    };
+    if from > to {
+        let span = ctx.value_span(&format!("{ptr}/fleet/to"));
+        ctx.error(
+            "empty-range",
+            format!("fleet `{prefix}` is empty: `to` ({to}) is below `from` ({from})"),
+            span,
+            "below `from`",
+            "a fleet covers `from` to `to` inclusive; swap the two numbers",
+        );
+        return None;
+    }
+    let fleet = Fleet {
+        ptr,
+        prefix: prefix.to_string(),
+        from,
+        to,
+        width,
+    };
+    let longest = fleet.id(to);
+    if !is_ident(&longest) {
+        let span = ctx.spans.key(&format!("{}/fleet", fleet.ptr));
+        ctx.error(
+            "unsafe-identifier",
+            format!("fleet ids such as `{longest}` are longer than 63 characters"),
+            span,
+            "ids too long",
+            "shorten the prefix or the width",
+        );
+    }
+    Some(fleet)
+}
+
+/// A single id inside a fleet.
+fn singles_in_fleets(ctx: &mut Ctx<'_>, singles: &BTreeMap<String, String>, fleets: &[Fleet]) {
+    for (id, here) in singles {
+        for fleet in fleets {
+            if fleet.has(id) {
+                let fleet_span = ctx.spans.key(&format!("{}/fleet", fleet.ptr));
                 let span = ctx.value_span(here);
                 ctx.error(
                     "duplicate-name",
-                    format!("device id `{id}` is also a member of fleet `{prefix}`"),
+                    format!(
+                        "device id `{id}` is also a member of fleet `{}`",
+                        fleet.prefix
+                    ),
                     span,
                     "also in a fleet",
                     "remove the device or shrink the fleet's range",
@@ -503,25 +550,25 @@ fn devices(ctx: &mut Ctx<'_>) {
             }
         }
     }
+}
+
+/// Two fleets sharing ids.
+fn overlapping_fleets(ctx: &mut Ctx<'_>, fleets: &[Fleet]) {
     for i in 0..fleets.len() {
         for j in 0..i {
-            let (pa, prefix_a, from_a, to_a, wa) = &fleets[j];
-            let (pb, prefix_b, from_b, to_b, wb) = &fleets[i];
-            // Probe the smaller range for members of the other one; ranges are bounded by MAX_DEVICES.
-            let (small, big) = if to_a - from_a <= to_b - from_b {
-                ((prefix_a, from_a, to_a, wa), (prefix_b, from_b, to_b, wb))
+            let (a, b) = (&fleets[j], &fleets[i]);
+            // Probe the smaller range for members of the other one.
+            let (small, big) = if a.to - a.from <= b.to - b.from {
+                (a, b)
             } else {
-                ((prefix_b, from_b, to_b, wb), (prefix_a, from_a, to_a, wa))
+                (b, a)
             };
-            if total > MAX_DEVICES {
-                break;
-            }
-            let shared = (*small.1..=*small.2)
-                .map(|n| fleet_id(small.0, *small.3, n))
-                .find(|id| member(id, big.0, *big.1, *big.2, *big.3));
+            let shared = (small.from..=small.to)
+                .map(|n| small.id(n))
+                .find(|id| big.has(id));
             if let Some(id) = shared {
-                let first = ctx.spans.key(&format!("{pa}/fleet"));
-                let span = ctx.spans.key(&format!("{pb}/fleet"));
+                let first = ctx.spans.key(&format!("{}/fleet", a.ptr));
+                let span = ctx.spans.key(&format!("{}/fleet", b.ptr));
                 ctx.error(
                     "duplicate-name",
                     format!("fleets overlap: `{id}` belongs to both"),

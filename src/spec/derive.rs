@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use crate::mqtt::{self, Connect};
 use crate::spec::model::{
-    ClientCerts, CongestionControl, Engine, Identity, LbTls, RedundancyMode, TlsVersion,
+    ClientCerts, CongestionControl, Engine, Identity, LbTls, Listener, ListenerTls, LoadBalancer,
+    RedundancyMode, SiteSpec, TlsVersion,
 };
 use crate::spec::Site;
 
@@ -191,117 +192,20 @@ fn ceil_div(a: u64, b: u64) -> u64 {
 impl Derived {
     pub fn new(site: &Site, opts: &Placement) -> Derived {
         let s = &site.spec;
-        let nodes: Vec<NodePlan> = s
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| NodePlan {
-                name: n.name.0.clone(),
-                address: match (&opts.containers, opts.loopback) {
-                    (Some(names), _) => names
-                        .get(n.name.as_str())
-                        .cloned()
-                        .unwrap_or_else(|| n.name.0.clone()),
-                    (None, true) => format!("127.0.0.{}", 11 + i),
-                    (None, false) => n.address.0.clone(),
-                },
-                dns_names: n.dns_names.iter().map(|d| d.0.clone()).collect(),
-                index: i,
-            })
-            .collect();
-        let n = nodes.len() as u64;
-        let failover_nodes = match (s.engine, s.cluster.as_ref().and_then(|c| c.mode)) {
-            (Engine::Mosquitto, Some(RedundancyMode::ActiveStandby)) => 1,
-            (Engine::Emqx, _) if n > 1 => n - 1,
-            _ => n.max(1),
-        };
+        let nodes = node_plans(s, opts);
+        let failover_nodes = failover_nodes(s, nodes.len() as u64);
         let clients_per_node = ceil_div(s.capacity.clients * 11, 10 * failover_nodes);
         let health_listener = s
             .load_balancer
             .as_ref()
             .and_then(|lb| lb.health_check.listener.as_ref())
-            .map(|l| l.0.clone());
+            .map(|l| l.0.as_str());
         let listeners: Vec<ListenerPlan> = s
             .listeners
             .iter()
-            .map(|l| {
-                let loopback = l
-                    .bind
-                    .as_ref()
-                    .and_then(|b| b.0.parse::<std::net::IpAddr>().ok())
-                    .is_some_and(|ip| ip.is_loopback());
-                let is_check = health_listener.as_deref() == Some(l.name.as_str());
-                let tls = l.tls.as_ref().map(|t| {
-                    let ciphers12 = match &t.ciphers {
-                        Some(c) => c.iter().map(|c| c.0.clone()).collect(),
-                        None => DEFAULT_TLS12_CIPHERS
-                            .iter()
-                            .map(|c| c.to_string())
-                            .collect(),
-                    };
-                    TlsPlan {
-                        min_version: t.min_version.as_str(),
-                        max_version: t.max_version.as_str(),
-                        ciphers_tls12: if t.min_version <= TlsVersion::V12 {
-                            ciphers12
-                        } else {
-                            Vec::new()
-                        },
-                        ciphers_tls13: match &t.ciphers_tls13 {
-                            Some(c) => c.iter().map(|c| c.0.clone()).collect(),
-                            None => DEFAULT_TLS13_CIPHERS
-                                .iter()
-                                .map(|c| c.to_string())
-                                .collect(),
-                        },
-                        require_client_cert: t.client_certs == ClientCerts::Required,
-                        verify_client_cert: t.client_certs != ClientCerts::None,
-                        identity_as_username: t.identity == Identity::Username,
-                    }
-                });
-                ListenerPlan {
-                    name: l.name.0.clone(),
-                    port: opts.ports.get(l.name.as_str()).copied().unwrap_or(l.port),
-                    bind: if opts.containers.is_some() {
-                        None
-                    } else if opts.loopback {
-                        Some(String::new())
-                    } else {
-                        l.bind.as_ref().map(|b| b.0.clone())
-                    },
-                    loopback,
-                    websockets: l.protocol == crate::spec::model::Protocol::Websockets,
-                    anonymous: l.anonymous,
-                    max_connections: l.max_connections.unwrap_or(if loopback {
-                        LOOPBACK_MAX_CONNECTIONS
-                    } else {
-                        clients_per_node
-                    }),
-                    tls,
-                    device_facing: !loopback && !is_check,
-                }
-            })
+            .map(|l| listener_plan(l, opts, health_listener, clients_per_node))
             .collect();
-        let lim = &s.limits;
-        let keepalive_s = lim.max_keepalive.map(|d| d.secs()).unwrap_or(3600);
-        let max_packet = lim
-            .max_packet
-            .map(|b| b.bytes())
-            .unwrap_or_else(|| (1u64 << 20).max(s.capacity.max_payload.bytes() + 65_536));
-        // Without a declared rate, plan for every client of a node reconnecting within a minute.
-        let connect_rate_per_s = lim
-            .connect_rate
-            .map(|r| r.per_second().ceil() as u64)
-            .unwrap_or_else(|| ceil_div(clients_per_node, 60));
-        let limits = LimitsPlan {
-            max_inflight: lim.max_inflight.unwrap_or(32),
-            max_queued: lim.max_queued.unwrap_or(10_000),
-            keepalive_s,
-            max_packet,
-            connect_rate_per_s,
-            message_rate_per_s: lim.message_rate.map(|r| r.per_second()),
-            max_topic_levels: lim.max_topic_levels.unwrap_or(128),
-        };
+        let limits = limits_plan(s, clients_per_node);
         let persistence = PersistencePlan {
             enabled: s.persistence.enabled,
             autosave_s: s.persistence.autosave.map(|d| d.secs()).unwrap_or(300),
@@ -316,124 +220,20 @@ impl Derived {
         let bbr =
             s.os.as_ref()
                 .is_some_and(|o| o.congestion_control == CongestionControl::Bbr);
-        let backlog = next_pow2(connect_rate_per_s * 2).clamp(4096, 65535);
-        let mut sysctl: Vec<(String, String)> = vec![
-            (
-                "fs.file-max".into(),
-                (1u64 << 20).max(next_pow2(nofile * 2)).to_string(),
-            ),
-            (
-                "fs.nr_open".into(),
-                (1u64 << 20).max(next_pow2(nofile)).to_string(),
-            ),
-            ("net.core.somaxconn".into(), backlog.to_string()),
-            ("net.ipv4.tcp_max_syn_backlog".into(), backlog.to_string()),
-            (
-                "net.core.netdev_max_backlog".into(),
-                if clients_per_node > 10_000 {
-                    "65535"
-                } else {
-                    "16384"
-                }
-                .into(),
-            ),
-            ("net.core.rmem_max".into(), "134217728".into()),
-            ("net.core.wmem_max".into(), "134217728".into()),
-            ("net.ipv4.tcp_rmem".into(), "4096 87380 67108864".into()),
-            ("net.ipv4.tcp_wmem".into(), "4096 65536 67108864".into()),
-            ("net.ipv4.ip_local_port_range".into(), "1024 65535".into()),
-            ("net.ipv4.tcp_fin_timeout".into(), "30".into()),
-            ("net.ipv4.tcp_keepalive_time".into(), "600".into()),
-            ("net.ipv4.tcp_keepalive_intvl".into(), "60".into()),
-            ("net.ipv4.tcp_keepalive_probes".into(), "3".into()),
-            ("net.ipv4.tcp_fastopen".into(), "3".into()),
-        ];
-        if bbr {
-            sysctl.push(("net.core.default_qdisc".into(), "fq".into()));
-            sysctl.push(("net.ipv4.tcp_congestion_control".into(), "bbr".into()));
-        }
+        let sysctl = sysctls(nofile, clients_per_node, limits.connect_rate_per_s, bbr);
         let lb = s.load_balancer.as_ref().map(|lb| {
-            let hc = &lb.health_check;
-            let target = hc
-                .listener
-                .as_ref()
-                .and_then(|name| listeners.iter().find(|l| l.name == name.0))
-                .or_else(|| listeners.iter().find(|l| l.device_facing))
-                .unwrap_or(&listeners[0]);
-            let frontends = listeners
-                .iter()
-                .filter(|l| l.device_facing)
-                .map(|l| {
-                    let port = opts
-                        .ports
-                        .get(&format!("lb.{}", l.name))
-                        .copied()
-                        .unwrap_or(l.port);
-                    (port, l.clone())
-                })
-                .collect();
-            LbPlan {
-                terminate_tls: lb.tls == LbTls::Terminate,
-                proxy_protocol: lb.proxy_protocol,
-                timeout_s: (keepalive_s * 3).div_ceil(2).max(60),
-                maxconn: s.capacity.clients * 11 / 10,
-                rate_limit_sessions: connect_rate_per_s * failover_nodes,
-                health_check: HealthCheckPlan {
-                    inter_ms: hc.interval.map(|d| d.millis()).unwrap_or(10_000),
-                    timeout_s: HEALTH_CHECK_TIMEOUT_S,
-                    fall: hc.fall.unwrap_or(3),
-                    rise: hc.rise.unwrap_or(2),
-                    listener: target.name.clone(),
-                    port: target.port,
-                    tls: target.tls.is_some(),
-                    client_cert: target.tls.as_ref().is_some_and(|t| t.require_client_cert),
-                    connect_hex: mqtt::to_hex(
-                        &Connect::health_check(HEALTH_CHECK_KEEPALIVE).encode(),
-                    ),
-                    connack_hex: mqtt::to_hex(&mqtt::CONNACK_ACCEPTED),
-                    disconnect_hex: mqtt::to_hex(&mqtt::DISCONNECT),
-                },
-                frontends,
-                stats_port: lb
-                    .stats
-                    .as_ref()
-                    .map(|st| opts.ports.get("lb.stats").copied().unwrap_or(st.port)),
-                stats_bind: "127.0.0.1".into(),
+            LbInputs {
+                spec: s,
+                lb,
+                opts,
+                listeners: &listeners,
+                keepalive_s: limits.keepalive_s,
+                connect_rate_per_s: limits.connect_rate_per_s,
+                failover_nodes,
             }
+            .plan()
         });
-        let a = s
-            .monitoring
-            .as_ref()
-            .map(|m| m.alerts.clone())
-            .unwrap_or_default();
-        let pct = |p: Option<crate::spec::units::Percent>, d: f64| p.map(|p| p.0).unwrap_or(d);
-        let clients_warning_pct = pct(a.clients_warning, 80.0);
-        let clients_critical_pct = pct(a.clients_critical, 95.0);
-        let per_min = |r: Option<crate::spec::units::Rate>, d: u64| {
-            r.map(|r| (r.per_second() * 60.0).round() as u64)
-                .unwrap_or(d)
-        };
-        let thresholds = Thresholds {
-            clients_warning: (s.capacity.clients as f64 * clients_warning_pct / 100.0).floor()
-                as u64,
-            clients_critical: (s.capacity.clients as f64 * clients_critical_pct / 100.0).floor()
-                as u64,
-            clients_warning_pct,
-            clients_critical_pct,
-            queued_warning: a.queued_warning.unwrap_or(10_000),
-            queued_critical: a.queued_critical.unwrap_or(50_000),
-            latency_p99_warning_s: a.latency_p99_warning.map(|d| d.millis()).unwrap_or(50) as f64
-                / 1000.0,
-            latency_p99_critical_s: a.latency_p99_critical.map(|d| d.millis()).unwrap_or(200)
-                as f64
-                / 1000.0,
-            auth_failures_warning: per_min(a.auth_failures_warning, 100),
-            auth_failures_critical: per_min(a.auth_failures_critical, 500),
-            cpu_warning: pct(a.cpu_warning, 70.0),
-            cpu_critical: pct(a.cpu_critical, 90.0),
-            memory_warning: pct(a.memory_warning, 80.0),
-            memory_critical: pct(a.memory_critical, 95.0),
-        };
+        let thresholds = thresholds(s);
         let scrape_interval_s = s
             .monitoring
             .as_ref()
@@ -464,5 +264,273 @@ impl Derived {
             Some(b) if b.is_empty() => Some(node.address.clone()),
             other => other.clone(),
         }
+    }
+}
+
+/// The nodes, where this variant of the site puts them.
+fn node_plans(s: &SiteSpec, opts: &Placement) -> Vec<NodePlan> {
+    s.nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| NodePlan {
+            name: n.name.0.clone(),
+            address: match (&opts.containers, opts.loopback) {
+                (Some(names), _) => names
+                    .get(n.name.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| n.name.0.clone()),
+                (None, true) => format!("127.0.0.{}", 11 + i),
+                (None, false) => n.address.0.clone(),
+            },
+            dns_names: n.dns_names.iter().map(|d| d.0.clone()).collect(),
+            index: i,
+        })
+        .collect()
+}
+
+/// Nodes that must carry the whole load after one failure.
+fn failover_nodes(s: &SiteSpec, n: u64) -> u64 {
+    match (s.engine, s.cluster.as_ref().and_then(|c| c.mode)) {
+        (Engine::Mosquitto, Some(RedundancyMode::ActiveStandby)) => 1,
+        (Engine::Emqx, _) if n > 1 => n - 1,
+        _ => n.max(1),
+    }
+}
+
+/// One listener: its port and bind in this variant, its connection limit
+/// and TLS settings.
+fn listener_plan(
+    l: &Listener,
+    opts: &Placement,
+    health_listener: Option<&str>,
+    clients_per_node: u64,
+) -> ListenerPlan {
+    let loopback = l
+        .bind
+        .as_ref()
+        .and_then(|b| b.0.parse::<std::net::IpAddr>().ok())
+        .is_some_and(|ip| ip.is_loopback());
+    let is_check = health_listener == Some(l.name.as_str());
+    ListenerPlan {
+        name: l.name.0.clone(),
+        port: opts.ports.get(l.name.as_str()).copied().unwrap_or(l.port),
+        bind: if opts.containers.is_some() {
+            None
+        } else if opts.loopback {
+            Some(String::new())
+        } else {
+            l.bind.as_ref().map(|b| b.0.clone())
+        },
+        loopback,
+        websockets: l.protocol == crate::spec::model::Protocol::Websockets,
+        anonymous: l.anonymous,
+        max_connections: l.max_connections.unwrap_or(if loopback {
+            LOOPBACK_MAX_CONNECTIONS
+        } else {
+            clients_per_node
+        }),
+        tls: l.tls.as_ref().map(tls_plan),
+        device_facing: !loopback && !is_check,
+    }
+}
+
+/// A listener's TLS: the spec's suites, or the defaults.
+fn tls_plan(t: &ListenerTls) -> TlsPlan {
+    let ciphers12 = match &t.ciphers {
+        Some(c) => c.iter().map(|c| c.0.clone()).collect(),
+        None => DEFAULT_TLS12_CIPHERS
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
+    };
+    TlsPlan {
+        min_version: t.min_version.as_str(),
+        max_version: t.max_version.as_str(),
+        ciphers_tls12: if t.min_version <= TlsVersion::V12 {
+            ciphers12
+        } else {
+            Vec::new()
+        },
+        ciphers_tls13: match &t.ciphers_tls13 {
+            Some(c) => c.iter().map(|c| c.0.clone()).collect(),
+            None => DEFAULT_TLS13_CIPHERS
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+        },
+        require_client_cert: t.client_certs == ClientCerts::Required,
+        verify_client_cert: t.client_certs != ClientCerts::None,
+        identity_as_username: t.identity == Identity::Username,
+    }
+}
+
+/// Broker limits: the spec's, or defaults sized from capacity.
+fn limits_plan(s: &SiteSpec, clients_per_node: u64) -> LimitsPlan {
+    let lim = &s.limits;
+    let max_packet = lim
+        .max_packet
+        .map(|b| b.bytes())
+        .unwrap_or_else(|| (1u64 << 20).max(s.capacity.max_payload.bytes() + 65_536));
+    // Without a declared rate, plan for every client of a node reconnecting within a minute.
+    let connect_rate_per_s = lim
+        .connect_rate
+        .map(|r| r.per_second().ceil() as u64)
+        .unwrap_or_else(|| ceil_div(clients_per_node, 60));
+    LimitsPlan {
+        max_inflight: lim.max_inflight.unwrap_or(32),
+        max_queued: lim.max_queued.unwrap_or(10_000),
+        keepalive_s: lim.max_keepalive.map(|d| d.secs()).unwrap_or(3600),
+        max_packet,
+        connect_rate_per_s,
+        message_rate_per_s: lim.message_rate.map(|r| r.per_second()),
+        max_topic_levels: lim.max_topic_levels.unwrap_or(128),
+    }
+}
+
+/// Kernel settings sized from the open-file limit and the connect rate.
+fn sysctls(
+    nofile: u64,
+    clients_per_node: u64,
+    connect_rate_per_s: u64,
+    bbr: bool,
+) -> Vec<(String, String)> {
+    let backlog = next_pow2(connect_rate_per_s * 2).clamp(4096, 65535);
+    let mut sysctl: Vec<(String, String)> = vec![
+        (
+            "fs.file-max".into(),
+            (1u64 << 20).max(next_pow2(nofile * 2)).to_string(),
+        ),
+        (
+            "fs.nr_open".into(),
+            (1u64 << 20).max(next_pow2(nofile)).to_string(),
+        ),
+        ("net.core.somaxconn".into(), backlog.to_string()),
+        ("net.ipv4.tcp_max_syn_backlog".into(), backlog.to_string()),
+        (
+            "net.core.netdev_max_backlog".into(),
+            if clients_per_node > 10_000 {
+                "65535"
+            } else {
+                "16384"
+            }
+            .into(),
+        ),
+        ("net.core.rmem_max".into(), "134217728".into()),
+        ("net.core.wmem_max".into(), "134217728".into()),
+        ("net.ipv4.tcp_rmem".into(), "4096 87380 67108864".into()),
+        ("net.ipv4.tcp_wmem".into(), "4096 65536 67108864".into()),
+        ("net.ipv4.ip_local_port_range".into(), "1024 65535".into()),
+        ("net.ipv4.tcp_fin_timeout".into(), "30".into()),
+        ("net.ipv4.tcp_keepalive_time".into(), "600".into()),
+        ("net.ipv4.tcp_keepalive_intvl".into(), "60".into()),
+        ("net.ipv4.tcp_keepalive_probes".into(), "3".into()),
+        ("net.ipv4.tcp_fastopen".into(), "3".into()),
+    ];
+    if bbr {
+        sysctl.push(("net.core.default_qdisc".into(), "fq".into()));
+        sysctl.push(("net.ipv4.tcp_congestion_control".into(), "bbr".into()));
+    }
+    sysctl
+}
+
+/// What the load balancer's plan is derived from.
+struct LbInputs<'a> {
+    spec: &'a SiteSpec,
+    lb: &'a LoadBalancer,
+    opts: &'a Placement,
+    listeners: &'a [ListenerPlan],
+    keepalive_s: u64,
+    connect_rate_per_s: u64,
+    failover_nodes: u64,
+}
+
+impl LbInputs<'_> {
+    fn plan(&self) -> LbPlan {
+        let (lb, opts) = (self.lb, self.opts);
+        let frontends = self
+            .listeners
+            .iter()
+            .filter(|l| l.device_facing)
+            .map(|l| {
+                let port = opts
+                    .ports
+                    .get(&format!("lb.{}", l.name))
+                    .copied()
+                    .unwrap_or(l.port);
+                (port, l.clone())
+            })
+            .collect();
+        LbPlan {
+            terminate_tls: lb.tls == LbTls::Terminate,
+            proxy_protocol: lb.proxy_protocol,
+            timeout_s: (self.keepalive_s * 3).div_ceil(2).max(60),
+            maxconn: self.spec.capacity.clients * 11 / 10,
+            rate_limit_sessions: self.connect_rate_per_s * self.failover_nodes,
+            health_check: self.health_check(),
+            frontends,
+            stats_port: lb
+                .stats
+                .as_ref()
+                .map(|st| opts.ports.get("lb.stats").copied().unwrap_or(st.port)),
+            stats_bind: "127.0.0.1".into(),
+        }
+    }
+
+    /// The health check: the named listener, else the first device-facing one.
+    fn health_check(&self) -> HealthCheckPlan {
+        let hc = &self.lb.health_check;
+        let target = hc
+            .listener
+            .as_ref()
+            .and_then(|name| self.listeners.iter().find(|l| l.name == name.0))
+            .or_else(|| self.listeners.iter().find(|l| l.device_facing))
+            .unwrap_or(&self.listeners[0]);
+        HealthCheckPlan {
+            inter_ms: hc.interval.map(|d| d.millis()).unwrap_or(10_000),
+            timeout_s: HEALTH_CHECK_TIMEOUT_S,
+            fall: hc.fall.unwrap_or(3),
+            rise: hc.rise.unwrap_or(2),
+            listener: target.name.clone(),
+            port: target.port,
+            tls: target.tls.is_some(),
+            client_cert: target.tls.as_ref().is_some_and(|t| t.require_client_cert),
+            connect_hex: mqtt::to_hex(&Connect::health_check(HEALTH_CHECK_KEEPALIVE).encode()),
+            connack_hex: mqtt::to_hex(&mqtt::CONNACK_ACCEPTED),
+            disconnect_hex: mqtt::to_hex(&mqtt::DISCONNECT),
+        }
+    }
+}
+
+/// Alert thresholds: the spec's, or defaults, the client counts from capacity.
+fn thresholds(s: &SiteSpec) -> Thresholds {
+    let a = s
+        .monitoring
+        .as_ref()
+        .map(|m| m.alerts.clone())
+        .unwrap_or_default();
+    let pct = |p: Option<crate::spec::units::Percent>, d: f64| p.map(|p| p.0).unwrap_or(d);
+    let clients_warning_pct = pct(a.clients_warning, 80.0);
+    let clients_critical_pct = pct(a.clients_critical, 95.0);
+    let per_min = |r: Option<crate::spec::units::Rate>, d: u64| {
+        r.map(|r| (r.per_second() * 60.0).round() as u64)
+            .unwrap_or(d)
+    };
+    Thresholds {
+        clients_warning: (s.capacity.clients as f64 * clients_warning_pct / 100.0).floor() as u64,
+        clients_critical: (s.capacity.clients as f64 * clients_critical_pct / 100.0).floor() as u64,
+        clients_warning_pct,
+        clients_critical_pct,
+        queued_warning: a.queued_warning.unwrap_or(10_000),
+        queued_critical: a.queued_critical.unwrap_or(50_000),
+        latency_p99_warning_s: a.latency_p99_warning.map(|d| d.millis()).unwrap_or(50) as f64
+            / 1000.0,
+        latency_p99_critical_s: a.latency_p99_critical.map(|d| d.millis()).unwrap_or(200) as f64
+            / 1000.0,
+        auth_failures_warning: per_min(a.auth_failures_warning, 100),
+        auth_failures_critical: per_min(a.auth_failures_critical, 500),
+        cpu_warning: pct(a.cpu_warning, 70.0),
+        cpu_critical: pct(a.cpu_critical, 90.0),
+        memory_warning: pct(a.memory_warning, 80.0),
+        memory_critical: pct(a.memory_critical, 95.0),
     }
 }

@@ -298,207 +298,237 @@ fn describe(error: &ValidationError<'_>, spans: &SpanMap, out: &mut Vec<Diagnost
         }
         _ => error.instance(),
     };
-    let at = human_path(&pointer);
-    let value_span = spans.value(&pointer);
-    match error.kind() {
+    let f = Failure {
+        at: human_path(&pointer),
+        value_span: spans.value(&pointer),
+        pointer,
+        schema_path,
+        instance,
+        spans,
+    };
+    let diagnostic = match error.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let allowed: Vec<String> = parent_schema(&schema_path)
-                .and_then(|s| s.get("properties"))
-                .and_then(Value::as_object)
-                .map(|m| m.keys().cloned().collect())
-                .unwrap_or_default();
-            for key in unexpected {
-                let span = spans.key(&pointer_join(&pointer, key));
-                let help = match did_you_mean(key, allowed.iter().map(String::as_str)) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("the keys allowed here are: {}", allowed.join(", ")),
-                };
-                out.push(
-                    Diagnostic::error(
-                        "unknown-key",
-                        format!("unknown key `{}` in {at}", key.escape_debug()),
-                    )
-                    .with_label(Label::primary(span, "unknown key"))
-                    .with_help(help),
-                );
-            }
+            out.extend(unexpected.iter().map(|key| f.unknown_key(key)));
+            return;
         }
-        ValidationErrorKind::Required { property } => {
-            let name = property.as_str().unwrap_or_default();
-            let what = parent_schema(&schema_path)
-                .and_then(|s| s.pointer(&format!("/properties/{name}/description")))
-                .and_then(Value::as_str)
-                .map(|d| format!(" ({})", d.trim_end_matches('.')))
-                .unwrap_or_default();
-            out.push(
-                Diagnostic::error(
-                    "missing-key",
-                    format!("{at} is missing the required key `{name}`"),
-                )
-                .with_label(Label::primary(
-                    spans.key(&pointer),
-                    format!("`{name}` missing here"),
-                ))
-                .with_help(format!("add `{name}:`{what}")),
-            );
-        }
-        ValidationErrorKind::Type { kind } => {
-            let expected: Vec<&str> = match kind {
-                TypeKind::Single(t) => vec![json_type_phrase(&t.to_string())],
-                TypeKind::Multiple(set) => set
-                    .iter()
-                    .map(|t| json_type_phrase(&t.to_string()))
-                    .collect(),
-            };
-            let expected = expected.join(" or ");
-            out.push(
-                Diagnostic::error(
-                    "type",
-                    format!("{at} must be {expected}, found {}", type_name(instance)),
-                )
-                .with_label(Label::primary(value_span, format!("expected {expected}")))
-                .with_help(type_help(&schema_path)),
-            );
-        }
-        ValidationErrorKind::Enum { options } => {
-            let options: Vec<String> = options
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|o| {
-                            o.as_str()
-                                .map(String::from)
-                                .unwrap_or_else(|| o.to_string())
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let given = instance
-                .as_str()
-                .map(String::from)
-                .unwrap_or_else(|| instance.to_string());
-            let help = match did_you_mean(&given, options.iter().map(String::as_str)) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("use one of: {}", options.join(", ")),
-            };
-            out.push(
-                Diagnostic::error(
-                    "enum",
-                    format!(
-                        "{} is not a valid value for {at}; expected one of: {}",
-                        describe_value(instance),
-                        options.join(", ")
-                    ),
-                )
-                .with_label(Label::primary(value_span, "not an allowed value"))
-                .with_help(help),
-            );
-        }
+        ValidationErrorKind::Required { property } => f.missing_key(property),
+        ValidationErrorKind::Type { kind } => f.wrong_type(kind),
+        ValidationErrorKind::Enum { options } => f.not_an_option(options),
         ValidationErrorKind::Minimum { limit }
         | ValidationErrorKind::ExclusiveMinimum { limit } => {
-            // Durations accept the integer 0 only; other integers need a unit.
-            if let Some(help) = unitless_duration(&schema_path, instance) {
-                out.push(help_pattern_diag(
-                    &at,
-                    instance,
-                    value_span,
-                    "a duration",
-                    &help,
-                ));
-                return;
-            }
-            out.push(range_diag(
-                &at,
-                instance,
-                value_span,
-                format!("below the minimum {limit}"),
-                &schema_path,
-            ));
+            f.out_of_bounds(format!("below the minimum {limit}"))
         }
         ValidationErrorKind::Maximum { limit }
         | ValidationErrorKind::ExclusiveMaximum { limit } => {
-            if let Some(help) = unitless_duration(&schema_path, instance) {
-                out.push(help_pattern_diag(
-                    &at,
-                    instance,
-                    value_span,
-                    "a duration",
-                    &help,
-                ));
-                return;
-            }
-            out.push(range_diag(
-                &at,
-                instance,
-                value_span,
-                format!("above the maximum {limit}"),
-                &schema_path,
-            ));
+            f.out_of_bounds(format!("above the maximum {limit}"))
         }
-        ValidationErrorKind::MinLength { limit } => {
-            let msg = if *limit == 1 {
-                "empty".to_string()
-            } else {
-                format!("shorter than {limit} characters")
-            };
-            out.push(range_diag(&at, instance, value_span, msg, &schema_path));
-        }
+        ValidationErrorKind::MinLength { limit } => f.range(if *limit == 1 {
+            "empty".to_string()
+        } else {
+            format!("shorter than {limit} characters")
+        }),
         ValidationErrorKind::MaxLength { limit } => {
-            out.push(range_diag(
-                &at,
-                instance,
-                value_span,
-                format!("longer than {limit} characters"),
-                &schema_path,
-            ));
+            f.range(format!("longer than {limit} characters"))
         }
-        ValidationErrorKind::MinItems { limit } => {
-            out.push(
-                Diagnostic::error(
-                    "out-of-range",
-                    format!(
-                        "{at} needs at least {limit} entr{}",
-                        if *limit == 1 { "y" } else { "ies" }
-                    ),
-                )
-                .with_label(Label::primary(spans.key(&pointer), "too few entries"))
-                .with_help(type_help(&schema_path)),
-            );
-        }
-        ValidationErrorKind::MaxItems { limit } => {
-            out.push(
-                Diagnostic::error(
-                    "out-of-range",
-                    format!("{at} has more than {limit} entries"),
-                )
-                .with_label(Label::primary(spans.key(&pointer), "too many entries"))
-                .with_help("split the site, or describe numbered devices as a fleet"),
-            );
-        }
+        ValidationErrorKind::MinItems { limit } => f.too_few_items(*limit),
+        ValidationErrorKind::MaxItems { limit } => f.too_many_items(*limit),
         ValidationErrorKind::Pattern { pattern } => {
-            out.push(pattern_diag(&at, instance, value_span, pattern));
+            pattern_diag(&f.at, f.instance, f.value_span.clone(), pattern)
         }
-        ValidationErrorKind::PropertyNames { error } => {
-            let key = error.instance().as_str().unwrap_or_default().to_string();
-            let span = spans.key(&pointer_join(&pointer, &key));
-            let pattern = match error.kind() {
-                ValidationErrorKind::Pattern { pattern } => pattern.clone(),
-                _ => String::new(),
-            };
-            let mut d = pattern_diag(&format!("a key of {at}"), error.instance(), span, &pattern);
-            if pattern.starts_with("^MQ-") {
-                d.message = format!("`{}` is not a rule ID", key.escape_debug());
-                d.help = Some("rule IDs look like `MQ-TLS-001`".into());
-            }
-            out.push(d);
+        ValidationErrorKind::PropertyNames { error } => f.bad_key_name(error),
+        _ => Diagnostic::error("schema", format!("{}: {error}", f.at))
+            .with_label(Label::primary(f.value_span.clone(), "here"))
+            .with_help(format!("see {SCHEMA_PATH}")),
+    };
+    out.push(diagnostic);
+}
+
+/// A schema error, where it is and what it found: one method per kind of error.
+struct Failure<'a> {
+    pointer: String,
+    schema_path: String,
+    instance: &'a Value,
+    /// The value's place in words (`listeners[0].port`).
+    at: String,
+    value_span: crate::source::Span,
+    spans: &'a SpanMap,
+}
+
+impl Failure<'_> {
+    /// A key the schema does not allow here, with the closest allowed one.
+    fn unknown_key(&self, key: &str) -> Diagnostic {
+        let allowed: Vec<String> = parent_schema(&self.schema_path)
+            .and_then(|s| s.get("properties"))
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        let span = self.spans.key(&pointer_join(&self.pointer, key));
+        let help = match did_you_mean(key, allowed.iter().map(String::as_str)) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("the keys allowed here are: {}", allowed.join(", ")),
+        };
+        Diagnostic::error(
+            "unknown-key",
+            format!("unknown key `{}` in {}", key.escape_debug(), self.at),
+        )
+        .with_label(Label::primary(span, "unknown key"))
+        .with_help(help)
+    }
+
+    /// A required key missing, with its description.
+    fn missing_key(&self, property: &Value) -> Diagnostic {
+        let name = property.as_str().unwrap_or_default();
+        let what = parent_schema(&self.schema_path)
+            .and_then(|s| s.pointer(&format!("/properties/{name}/description")))
+            .and_then(Value::as_str)
+            .map(|d| format!(" ({})", d.trim_end_matches('.')))
+            .unwrap_or_default();
+        Diagnostic::error(
+            "missing-key",
+            format!("{} is missing the required key `{name}`", self.at),
+        )
+        .with_label(Label::primary(
+            self.spans.key(&self.pointer),
+            format!("`{name}` missing here"),
+        ))
+        .with_help(format!("add `{name}:`{what}"))
+    }
+
+    fn wrong_type(&self, kind: &TypeKind) -> Diagnostic {
+        let expected: Vec<&str> = match kind {
+            TypeKind::Single(t) => vec![json_type_phrase(&t.to_string())],
+            TypeKind::Multiple(set) => set
+                .iter()
+                .map(|t| json_type_phrase(&t.to_string()))
+                .collect(),
+        };
+        let expected = expected.join(" or ");
+        Diagnostic::error(
+            "type",
+            format!(
+                "{} must be {expected}, found {}",
+                self.at,
+                type_name(self.instance)
+            ),
+        )
+        .with_label(Label::primary(
+            self.value_span.clone(),
+            format!("expected {expected}"),
+        ))
+        .with_help(type_help(&self.schema_path))
+    }
+
+    /// A value outside an enum, with the closest option.
+    fn not_an_option(&self, options: &Value) -> Diagnostic {
+        let options: Vec<String> = options
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|o| {
+                        o.as_str()
+                            .map(String::from)
+                            .unwrap_or_else(|| o.to_string())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let given = self
+            .instance
+            .as_str()
+            .map(String::from)
+            .unwrap_or_else(|| self.instance.to_string());
+        let help = match did_you_mean(&given, options.iter().map(String::as_str)) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("use one of: {}", options.join(", ")),
+        };
+        Diagnostic::error(
+            "enum",
+            format!(
+                "{} is not a valid value for {}; expected one of: {}",
+                describe_value(self.instance),
+                self.at,
+                options.join(", ")
+            ),
+        )
+        .with_label(Label::primary(
+            self.value_span.clone(),
+            "not an allowed value",
+        ))
+        .with_help(help)
+    }
+
+    /// A number below a minimum or above a maximum; a duration without its
+    /// unit says so (durations accept the integer 0 only).
+    fn out_of_bounds(&self, what: String) -> Diagnostic {
+        match unitless_duration(&self.schema_path, self.instance) {
+            Some(help) => help_pattern_diag(
+                &self.at,
+                self.instance,
+                self.value_span.clone(),
+                "a duration",
+                &help,
+            ),
+            None => self.range(what),
         }
-        _ => {
-            out.push(
-                Diagnostic::error("schema", format!("{at}: {error}"))
-                    .with_label(Label::primary(value_span, "here"))
-                    .with_help(format!("see {SCHEMA_PATH}")),
-            );
+    }
+
+    fn range(&self, what: String) -> Diagnostic {
+        range_diag(
+            &self.at,
+            self.instance,
+            self.value_span.clone(),
+            what,
+            &self.schema_path,
+        )
+    }
+
+    fn too_few_items(&self, limit: u64) -> Diagnostic {
+        Diagnostic::error(
+            "out-of-range",
+            format!(
+                "{} needs at least {limit} entr{}",
+                self.at,
+                if limit == 1 { "y" } else { "ies" }
+            ),
+        )
+        .with_label(Label::primary(
+            self.spans.key(&self.pointer),
+            "too few entries",
+        ))
+        .with_help(type_help(&self.schema_path))
+    }
+
+    fn too_many_items(&self, limit: u64) -> Diagnostic {
+        Diagnostic::error(
+            "out-of-range",
+            format!("{} has more than {limit} entries", self.at),
+        )
+        .with_label(Label::primary(
+            self.spans.key(&self.pointer),
+            "too many entries",
+        ))
+        .with_help("split the site, or describe numbered devices as a fleet")
+    }
+
+    /// A key whose name does not match the pattern (rule IDs in suppressions).
+    fn bad_key_name(&self, error: &ValidationError<'_>) -> Diagnostic {
+        let key = error.instance().as_str().unwrap_or_default().to_string();
+        let span = self.spans.key(&pointer_join(&self.pointer, &key));
+        let pattern = match error.kind() {
+            ValidationErrorKind::Pattern { pattern } => pattern.clone(),
+            _ => String::new(),
+        };
+        let mut d = pattern_diag(
+            &format!("a key of {}", self.at),
+            error.instance(),
+            span,
+            &pattern,
+        );
+        if pattern.starts_with("^MQ-") {
+            d.message = format!("`{}` is not a rule ID", key.escape_debug());
+            d.help = Some("rule IDs look like `MQ-TLS-001`".into());
         }
+        d
     }
 }
 

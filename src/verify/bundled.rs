@@ -2,7 +2,7 @@
 //! (rumqttd, in this process, the `broker` feature), probed over TLS.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use super::client::{Client, Tls};
@@ -18,7 +18,6 @@ pub fn bundled(
     work: &Path,
     quiet: bool,
 ) -> Result<Vec<Probe>, Vec<Diagnostic>> {
-    let fail = |m: String| vec![Diagnostic::error("verify", m)];
     let Prepared {
         toml_path,
         pki,
@@ -34,17 +33,7 @@ pub fn bundled(
     let text = std::fs::read_to_string(&toml_path).map_err(|e| fail(e.to_string()))?;
     let parsed = mqttforge_broker::parse_config(&text)
         .map_err(|e| fail(format!("rumqttd rejects the rendered config: {e}")))?;
-    let mut probes = vec![Probe {
-        name: "config loads",
-        outcome: if parsed.unknown_keys.is_empty() {
-            Outcome::Pass("rumqttd's own Config type reads rumqttd.toml, no key ignored".into())
-        } else {
-            Outcome::Fail(format!(
-                "rumqttd ignores: {}",
-                parsed.unknown_keys.join(", ")
-            ))
-        },
-    }];
+    let mut probes = vec![config_loads(&parsed.unknown_keys)];
     progress(quiet, "starting rumqttd");
     let running = mqttforge_broker::start(parsed.config, Duration::from_secs(10)).map_err(fail)?;
     progress(
@@ -54,66 +43,27 @@ pub fn bundled(
             running.listeners.len()
         ),
     );
-    let read =
-        |p: PathBuf| std::fs::read_to_string(&p).map_err(|e| fail(format!("{}: {e}", p.display())));
     let device = site.devices().next().map(|d| d.id);
     let server_name = node
         .dns_names
         .first()
         .map(|d| d.0.clone())
         .unwrap_or_else(|| node.name.0.clone());
-    let ca = read(pki.join("ca.pem"))?;
+    let ca = read(&pki.join("ca.pem"))?;
     let tls_listener = site.spec.listeners.iter().find(|l| {
         l.tls
             .as_ref()
             .is_some_and(|t| t.client_certs == ClientCerts::Required)
     });
-    let address = |name: &str| -> SocketAddr { SocketAddr::from(([127, 0, 0, 11], ports[name])) };
     match (tls_listener, &device) {
         (Some(l), Some(id)) => {
-            let addr = address(l.name.as_str());
-            let mine = Some((
-                read(pki.join(format!("devices/{id}.pem")))?,
-                read(pki.join(format!("devices/{id}.key")))?,
-            ));
-            let theirs = Some((
-                read(foreign.join(format!("devices/{id}.pem")))?,
-                read(foreign.join(format!("devices/{id}.key")))?,
-            ));
-            let tls = |client: Option<(String, String)>, only_tls12: bool| Tls {
-                ca_pem: ca.clone(),
-                client,
-                server_name: server_name.clone(),
-                only_tls12,
-            };
-            probes.extend(mtls_probes(
-                addr,
-                &tls(mine.clone(), false),
-                &tls(None, false),
-                &tls(theirs, false),
-                &server_name,
+            let device = Device {
+                addr: SocketAddr::from(([127, 0, 0, 11], ports[l.name.as_str()])),
                 id,
-            ));
-            let min13 = l
-                .tls
-                .as_ref()
-                .is_some_and(|t| t.min_version == crate::spec::model::TlsVersion::V13);
-            probes.push(Probe {
-                name: "TLS 1.2 refused where 1.3 is required",
-                outcome: if min13 {
-                    Outcome::NotApplicable("rumqttd accepts TLS 1.2 and 1.3 and cannot be restricted; this probe runs on Mosquitto".into())
-                } else {
-                    Outcome::NotApplicable(format!("listener `{}` allows TLS 1.2", l.name))
-                },
-            });
-            probes.push(Probe {
-                name: "publish/subscribe round trip",
-                outcome: round_trip(addr, &tls(mine.clone(), false), id),
-            });
-            probes.push(Probe {
-                name: "session survives a reconnect",
-                outcome: session(addr, &tls(mine, false), id),
-            });
+                ca,
+                server_name,
+            };
+            probes.extend(device.probes(l, &pki, &foreign)?);
         }
         _ => probes.push(Probe {
             name: "mTLS probes",
@@ -122,23 +72,117 @@ pub fn bundled(
             ),
         }),
     }
-    probes.push(Probe {
-        name: "retained message survives a restart",
-        outcome: Outcome::NotApplicable(
-            "the bundled broker keeps no persistence; this probe runs on Mosquitto".into(),
-        ),
-    });
-    probes.push(Probe {
-        name: "ACL matrix agrees with `acl check`",
-        outcome: Outcome::NotApplicable(
-            "rumqttd has no topic authorization; the ACL matrix runs on Mosquitto".into(),
-        ),
-    });
-    probes.push(Probe {
-        name: "load balancer health checks and failover",
-        outcome: Outcome::NotApplicable("the bundled runtime runs no load balancer".into()),
-    });
+    probes.extend(not_on_rumqttd());
     Ok(probes)
+}
+
+fn fail(message: String) -> Vec<Diagnostic> {
+    vec![Diagnostic::error("verify", message)]
+}
+
+fn read(p: &Path) -> Result<String, Vec<Diagnostic>> {
+    std::fs::read_to_string(p).map_err(|e| fail(format!("{}: {e}", p.display())))
+}
+
+/// Whether rumqttd's own Config type reads every key of the rendered file.
+fn config_loads(unknown_keys: &[String]) -> Probe {
+    Probe {
+        name: "config loads",
+        outcome: if unknown_keys.is_empty() {
+            Outcome::Pass("rumqttd's own Config type reads rumqttd.toml, no key ignored".into())
+        } else {
+            Outcome::Fail(format!("rumqttd ignores: {}", unknown_keys.join(", ")))
+        },
+    }
+}
+
+/// The first device, on the first listener that requires client certificates.
+struct Device<'a> {
+    addr: SocketAddr,
+    id: &'a str,
+    ca: String,
+    server_name: String,
+}
+
+impl Device<'_> {
+    fn tls(&self, client: Option<(String, String)>) -> Tls {
+        Tls {
+            ca_pem: self.ca.clone(),
+            client,
+            server_name: self.server_name.clone(),
+            only_tls12: false,
+        }
+    }
+
+    /// The certificate and key of the device in a PKI directory.
+    fn credentials(&self, pki: &Path) -> Result<Option<(String, String)>, Vec<Diagnostic>> {
+        Ok(Some((
+            read(&pki.join(format!("devices/{}.pem", self.id)))?,
+            read(&pki.join(format!("devices/{}.key", self.id)))?,
+        )))
+    }
+
+    /// mTLS, TLS version, round trip and session probes.
+    fn probes(
+        &self,
+        l: &crate::spec::model::Listener,
+        pki: &Path,
+        foreign: &Path,
+    ) -> Result<Vec<Probe>, Vec<Diagnostic>> {
+        let mine = self.credentials(pki)?;
+        let theirs = self.credentials(foreign)?;
+        let mut probes = mtls_probes(
+            self.addr,
+            &self.tls(mine.clone()),
+            &self.tls(None),
+            &self.tls(theirs),
+            &self.server_name,
+            self.id,
+        );
+        let min13 = l
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.min_version == crate::spec::model::TlsVersion::V13);
+        probes.push(Probe {
+            name: "TLS 1.2 refused where 1.3 is required",
+            outcome: if min13 {
+                Outcome::NotApplicable("rumqttd accepts TLS 1.2 and 1.3 and cannot be restricted; this probe runs on Mosquitto".into())
+            } else {
+                Outcome::NotApplicable(format!("listener `{}` allows TLS 1.2", l.name))
+            },
+        });
+        probes.push(Probe {
+            name: "publish/subscribe round trip",
+            outcome: round_trip(self.addr, &self.tls(mine.clone()), self.id),
+        });
+        probes.push(Probe {
+            name: "session survives a reconnect",
+            outcome: session(self.addr, &self.tls(mine), self.id),
+        });
+        Ok(probes)
+    }
+}
+
+/// Probes that need what rumqttd does not have.
+fn not_on_rumqttd() -> Vec<Probe> {
+    vec![
+        Probe {
+            name: "retained message survives a restart",
+            outcome: Outcome::NotApplicable(
+                "the bundled broker keeps no persistence; this probe runs on Mosquitto".into(),
+            ),
+        },
+        Probe {
+            name: "ACL matrix agrees with `acl check`",
+            outcome: Outcome::NotApplicable(
+                "rumqttd has no topic authorization; the ACL matrix runs on Mosquitto".into(),
+            ),
+        },
+        Probe {
+            name: "load balancer health checks and failover",
+            outcome: Outcome::NotApplicable("the bundled runtime runs no load balancer".into()),
+        },
+    ]
 }
 
 fn round_trip(addr: SocketAddr, tls: &Tls, id: &str) -> Outcome {

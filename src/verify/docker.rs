@@ -263,19 +263,10 @@ pub fn run_with(
     quiet: bool,
     tamper: &dyn Fn(&mut crate::render::OutputTree),
 ) -> Result<Vec<Probe>, Vec<Diagnostic>> {
-    let fail = |m: String| vec![Diagnostic::error("verify", m)];
     if site.spec.engine != Engine::Mosquitto {
         return super::local::run(site, spec_name, work, quiet);
     }
-    if !engine_available() {
-        return Err(fail(
-            "no docker engine answers (`docker info` failed)".into(),
-        ));
-    }
-    ensure_image(&images.mosquitto).map_err(fail)?;
-    if site.spec.load_balancer.is_some() {
-        ensure_image(&images.haproxy).map_err(fail)?;
-    }
+    preflight(site, images)?;
     let site = &install::with_observer(site);
     let tag = format!("mqttforge-verify-{}", std::process::id());
     let names: BTreeMap<String, String> = site
@@ -306,90 +297,30 @@ pub fn run_with(
     crate::pki::ensure(site, &pki)?;
     let foreign = work.join("foreign-pki");
     crate::pki::ensure(site, &foreign)?;
-    let out = Command::new("docker")
-        .args(["network", "create", &tag])
-        .output()
-        .map_err(|e| fail(format!("docker network create: {e}")))?;
-    if !out.status.success() {
-        return Err(fail(format!(
-            "docker network create: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    let _network = Network(tag.clone());
-    let ports: BTreeMap<String, u16> = site
-        .spec
-        .listeners
-        .iter()
-        .map(|l| (l.name.0.clone(), l.port))
-        .collect();
-    let stage = work.join("stage");
-    let mut nodes = Vec::new();
-    for node in &site.spec.nodes {
-        let cname = &names[node.name.as_str()];
-        let host = stage.join(&node.name.0);
-        let bytes = install::install(site, &tree, Some(&pki), &node.name.0, &host, work)
-            .and_then(|_| install::archive(&host))
-            .map_err(fail)?;
-        let mut img = image(&images.mosquitto).with_wait_for(WaitFor::Nothing);
-        for port in ports.values() {
-            img = img.with_exposed_port(ContainerPort::Tcp(*port));
-        }
-        let request = img
-            .with_network(tag.clone())
-            .with_container_name(cname.clone())
-            .with_hostname(cname.clone())
-            .with_cmd(["sh", "-c", MOSQUITTO_START])
-            .with_copy_to(INSTALL_TAR, bytes)
-            .with_startup_timeout(Duration::from_secs(30));
-        progress(
-            quiet,
-            &format!("starting container {cname} ({})", images.mosquitto),
-        );
-        let started = request
-            .start()
-            .map_err(|e| e.to_string())
-            .and_then(|c| wait_running(cname).map(|()| c));
-        match started {
-            Ok(c) => nodes.push((node.name.0.clone(), c)),
-            Err(e) => {
-                return Ok(vec![Probe {
-                    name: "config loads",
-                    outcome: Outcome::Fail(format!("node {}: {e}", node.name)),
-                }]);
-            }
-        }
-    }
-    let nofile = (site.spec.capacity.clients * 11 / 10 * 2 + 2048) as i64;
-    let lb_request = match site.spec.load_balancer {
-        None => None,
-        Some(_) => {
-            let host = stage.join("lb");
-            let bytes = install::install(site, &tree, None, "lb", &host, work)
-                .and_then(|_| install::archive(&host))
-                .map_err(fail)?;
-            // What systemd would hand haproxy.service: its drop-in's EnvironmentFile.
-            let env = install::service_environment(&host, "haproxy.service").map_err(fail)?;
-            let mut img = image(&images.haproxy).with_wait_for(WaitFor::seconds(1));
-            for port in ports.values() {
-                img = img.with_exposed_port(ContainerPort::Tcp(*port));
-            }
-            let mut r = img
-                .with_network(tag.clone())
-                .with_container_name(format!("lb-{tag}"))
-                // HAProxy raises its open-file limit to about 2 x maxconn.
-                .with_ulimit("nofile", nofile, Some(nofile))
-                .with_cmd(["sh", "-c", HAPROXY_START])
-                .with_copy_to(INSTALL_TAR, bytes);
-            for (k, v) in env {
-                r = r.with_env_var(k, v);
-            }
-            Some(r)
-        }
+    let _network = Network::create(&tag)?;
+    let run = Run {
+        site,
+        tree: &tree,
+        work,
+        images,
+        quiet,
+        tag: &tag,
+        ports: site
+            .spec
+            .listeners
+            .iter()
+            .map(|l| (l.name.0.clone(), l.port))
+            .collect(),
+        stage: work.join("stage"),
     };
+    let nodes = match run.start_nodes(&names, &pki)? {
+        Ok(nodes) => nodes,
+        Err(failed) => return Ok(vec![failed]),
+    };
+    let lb_request = run.lb_request()?;
     let hosts = DockerHosts {
         nodes,
-        ports,
+        ports: run.ports,
         lb: std::cell::RefCell::new(None),
         lb_request: std::cell::RefCell::new(lb_request),
     };
@@ -405,4 +336,142 @@ pub fn run_with(
         site, &hosts, &tree, &pki, &foreign, &secrets, quiet,
     )?);
     Ok(probes)
+}
+
+fn fail(message: String) -> Vec<Diagnostic> {
+    vec![Diagnostic::error("verify", message)]
+}
+
+/// A docker engine answers and the images the site needs are there.
+fn preflight(site: &Site, images: &Images) -> Result<(), Vec<Diagnostic>> {
+    if !engine_available() {
+        return Err(fail(
+            "no docker engine answers (`docker info` failed)".into(),
+        ));
+    }
+    ensure_image(&images.mosquitto).map_err(fail)?;
+    if site.spec.load_balancer.is_some() {
+        ensure_image(&images.haproxy).map_err(fail)?;
+    }
+    Ok(())
+}
+
+impl Network {
+    /// `docker network create NAME`.
+    fn create(name: &str) -> Result<Network, Vec<Diagnostic>> {
+        let out = Command::new("docker")
+            .args(["network", "create", name])
+            .output()
+            .map_err(|e| fail(format!("docker network create: {e}")))?;
+        if !out.status.success() {
+            return Err(fail(format!(
+                "docker network create: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(Network(name.to_string()))
+    }
+}
+
+/// What starting the site's containers needs.
+struct Run<'a> {
+    site: &'a Site,
+    tree: &'a crate::render::OutputTree,
+    work: &'a Path,
+    images: &'a Images,
+    quiet: bool,
+    /// The network's name, also the suffix of the containers' names.
+    tag: &'a str,
+    /// Listener name -> port inside the containers.
+    ports: BTreeMap<String, u16>,
+    /// Where each host's installed tree is staged.
+    stage: std::path::PathBuf,
+}
+
+impl Run<'_> {
+    /// The tree apply installs on `host`, as a tar.
+    fn installed(
+        &self,
+        pki: Option<&Path>,
+        host: &str,
+        dir: &str,
+    ) -> Result<Vec<u8>, Vec<Diagnostic>> {
+        let staged = self.stage.join(dir);
+        install::install(self.site, self.tree, pki, host, &staged, self.work)
+            .and_then(|_| install::archive(&staged))
+            .map_err(fail)
+    }
+
+    /// Starts a broker container per node, each running before the next.
+    /// Inner error: the "config loads" probe of a node that did not start.
+    #[allow(clippy::type_complexity)]
+    fn start_nodes(
+        &self,
+        names: &BTreeMap<String, String>,
+        pki: &Path,
+    ) -> Result<Result<Vec<(String, Container<GenericImage>)>, Probe>, Vec<Diagnostic>> {
+        let mut nodes = Vec::new();
+        for node in &self.site.spec.nodes {
+            let cname = &names[node.name.as_str()];
+            let bytes = self.installed(Some(pki), &node.name.0, &node.name.0)?;
+            let mut img = image(&self.images.mosquitto).with_wait_for(WaitFor::Nothing);
+            for port in self.ports.values() {
+                img = img.with_exposed_port(ContainerPort::Tcp(*port));
+            }
+            let request = img
+                .with_network(self.tag.to_string())
+                .with_container_name(cname.clone())
+                .with_hostname(cname.clone())
+                .with_cmd(["sh", "-c", MOSQUITTO_START])
+                .with_copy_to(INSTALL_TAR, bytes)
+                .with_startup_timeout(Duration::from_secs(30));
+            progress(
+                self.quiet,
+                &format!("starting container {cname} ({})", self.images.mosquitto),
+            );
+            let started = request
+                .start()
+                .map_err(|e| e.to_string())
+                .and_then(|c| wait_running(cname).map(|()| c));
+            match started {
+                Ok(c) => nodes.push((node.name.0.clone(), c)),
+                Err(e) => {
+                    return Ok(Err(Probe {
+                        name: "config loads",
+                        outcome: Outcome::Fail(format!("node {}: {e}", node.name)),
+                    }));
+                }
+            }
+        }
+        Ok(Ok(nodes))
+    }
+
+    /// The load balancer's container, to start when a probe needs it.
+    fn lb_request(
+        &self,
+    ) -> Result<Option<testcontainers::ContainerRequest<GenericImage>>, Vec<Diagnostic>> {
+        if self.site.spec.load_balancer.is_none() {
+            return Ok(None);
+        }
+        let nofile = (self.site.spec.capacity.clients * 11 / 10 * 2 + 2048) as i64;
+        let bytes = self.installed(None, "lb", "lb")?;
+        // What systemd would hand haproxy.service: its drop-in's EnvironmentFile.
+        let env = install::service_environment(&self.stage.join("lb"), "haproxy.service")
+            .map_err(fail)?;
+        let mut img = image(&self.images.haproxy).with_wait_for(WaitFor::seconds(1));
+        for port in self.ports.values() {
+            img = img.with_exposed_port(ContainerPort::Tcp(*port));
+        }
+        let mut r = img
+            .with_network(self.tag.to_string())
+            .with_container_name(format!("lb-{}", self.tag))
+            // HAProxy raises its open-file limit to about 2 x maxconn.
+            .with_ulimit("nofile", nofile, Some(nofile))
+            .with_cmd(["sh", "-c", HAPROXY_START])
+            .with_copy_to(INSTALL_TAR, bytes);
+        for (k, v) in env {
+            r = r.with_env_var(k, v);
+        }
+        Ok(Some(r))
+    }
 }

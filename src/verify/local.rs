@@ -347,7 +347,6 @@ pub(crate) fn probe_site(
     quiet: bool,
 ) -> Result<Vec<Probe>, Vec<Diagnostic>> {
     let fail = |m: String| vec![Diagnostic::error("verify", m)];
-    let mut probes = Vec::new();
     let node = &site.spec.nodes[0];
     let server_name = node
         .dns_names
@@ -363,18 +362,14 @@ pub(crate) fn probe_site(
             .as_ref()
             .is_some_and(|t| t.client_certs == ClientCerts::Required)
     });
-    let (Some(l), Some(id)) = (listener, device) else {
-        probes.push(Probe {
+    let (Some(listener), Some(id)) = (listener, device) else {
+        return Ok(vec![Probe {
             name: "mTLS probes",
             outcome: Outcome::NotApplicable(
                 "no listener requires client certificates, or no device".into(),
             ),
-        });
-        return Ok(probes);
+        }]);
     };
-    let addr = |node_index: usize, listener: &str| hosts.addr(node_index, listener);
-    // Addresses are looked up at each use: a container's mapped ports change when it restarts.
-    let dev_addr = || addr(0, l.name.as_str());
     let mine = Some((
         read(pki.join(format!("devices/{id}.pem")))?,
         read(pki.join(format!("devices/{id}.key")))?,
@@ -383,96 +378,99 @@ pub(crate) fn probe_site(
         read(foreign.join(format!("devices/{id}.pem")))?,
         read(foreign.join(format!("devices/{id}.key")))?,
     ));
-    let tls = |client: Option<(String, String)>, only_tls12: bool| Tls {
-        ca_pem: ca.clone(),
-        client,
-        server_name: server_name.clone(),
-        only_tls12,
+    let plain = site.spec.listeners.iter().find(|x| x.tls.is_none());
+    let p = Prober {
+        site,
+        hosts,
+        tree,
+        pki,
+        secrets,
+        quiet,
+        ca,
+        server_name,
+        id,
+        listener,
+        mine,
+        admin: admin_user(site),
+        plain: plain.map(|x| x.name.as_str()),
     };
-    probes.extend(super::mtls_probes(
-        dev_addr(),
-        &tls(mine.clone(), false),
-        &tls(None, false),
-        &tls(theirs, false),
-        &server_name,
-        &id,
-    ));
-    let min13 = l
-        .tls
-        .as_ref()
-        .is_some_and(|t| t.min_version == TlsVersion::V13);
-    probes.push(Probe {
-        name: "TLS 1.2 refused where 1.3 is required",
-        outcome: if !min13 {
-            Outcome::NotApplicable(format!("listener `{}` allows TLS 1.2", l.name))
-        } else {
-            match Client::open(dev_addr(), Some(&tls(mine.clone(), true))) {
-                Ok(_) => Outcome::Fail("a TLS 1.2-only client completed the handshake".into()),
-                Err(e) => Outcome::Pass(format!("refused ({e})")),
-            }
-        },
-    });
-    // A round trip along the site's own roles: the device publishes on a topic
-    // its role writes, and a user whose role reads it receives the message.
-    probes.push(Probe {
-        name: "publish/subscribe round trip",
-        outcome: (|| -> Result<Outcome, String> {
-            let Some((topic, user, key)) = round_trip_pair(site, &id) else {
-                return Ok(Outcome::NotApplicable(
-                    "no user with a password whose role reads a topic the device writes".into(),
-                ));
-            };
-            let local = site
-                .spec
-                .listeners
-                .iter()
-                .find(|x| x.tls.is_none())
-                .ok_or("no plaintext listener for users")?;
-            let mut sub = Client::open(addr(0, local.name.as_str()), None)?;
-            let (_, rc) = sub.connect_with_credentials("verify-reader", &user, &secrets[&key])?;
-            if rc != 0 {
-                return Ok(Outcome::Fail(format!(
-                    "user `{user}`'s generated password was refused (CONNACK {rc})"
-                )));
-            }
-            let granted = sub.subscribe(&topic, 1)?;
-            if granted > 1 {
-                return Ok(Outcome::Fail(format!(
-                    "SUBACK refused `{topic}` for `{user}` (0x{granted:02x})"
-                )));
-            }
-            let mut publ = Client::open(dev_addr(), Some(&tls(mine.clone(), false)))?;
-            publ.connect(&id, true)?;
-            publ.publish(&topic, b"mqttforge verify", 1, false)?;
-            let got = sub.next_message();
-            publ.disconnect();
-            sub.disconnect();
-            Ok(match got {
-                Ok((t, p)) if t == topic && p == b"mqttforge verify" => Outcome::Pass(format!(
-                    "device `{id}` published `{topic}`; user `{user}` received it"
-                )),
-                Ok((t, _)) => Outcome::Fail(format!("received `{t}` instead")),
-                Err(e) => Outcome::Fail(format!("`{user}` never received `{topic}` ({e})")),
-            })
-        })()
-        .unwrap_or_else(Outcome::Fail),
-    });
-    let admin = site.spec.users.iter().find(|u| {
+    let mut probes = super::mtls_probes(
+        p.dev_addr(),
+        &p.device_tls(),
+        &p.tls(None, false),
+        &p.tls(theirs, false),
+        &p.server_name,
+        &p.id,
+    );
+    probes.extend([
+        p.tls12_refused(),
+        p.round_trip(),
+        p.session_survives_a_reconnect(),
+        p.retained_survives_a_restart(),
+        p.acl_matrix(),
+    ]);
+    probes.extend(p.load_balancer());
+    Ok(probes)
+}
+
+/// A user with a password whose role may publish and subscribe to `#`.
+fn admin_user(site: &Site) -> Option<&crate::spec::model::User> {
+    site.spec.users.iter().find(|u| {
         u.password.is_some()
             && site.role(u.role.as_str()).is_some_and(|r| {
                 crate::render::targets::access::grants(&r)
                     .iter()
                     .any(|g| g.topic == "#" && g.access.publishes() && g.access.subscribes())
             })
-    });
-    let plain = site
-        .spec
-        .listeners
-        .iter()
-        .find(|x| x.tls.is_none())
-        .map(|x| x.name.as_str());
-    let admin_client = |cid: &str| -> Result<Client, String> {
-        let (Some(a), Some(p)) = (admin, plain) else {
+    })
+}
+
+/// What the probes share: the site, where it runs, the first device and
+/// its mTLS listener, and the admin user that observes.
+struct Prober<'a> {
+    site: &'a Site,
+    hosts: &'a dyn Hosts,
+    tree: &'a crate::render::OutputTree,
+    pki: &'a Path,
+    secrets: &'a BTreeMap<String, String>,
+    quiet: bool,
+    ca: String,
+    server_name: String,
+    /// The first device.
+    id: String,
+    /// The first listener that requires client certificates.
+    listener: &'a crate::spec::model::Listener,
+    /// The device's certificate and key.
+    mine: Option<(String, String)>,
+    admin: Option<&'a crate::spec::model::User>,
+    /// The first plaintext listener.
+    plain: Option<&'a str>,
+}
+
+impl Prober<'_> {
+    /// The device listener on node 0, looked up at each use: a container's
+    /// mapped ports change when it restarts.
+    fn dev_addr(&self) -> SocketAddr {
+        self.hosts.addr(0, self.listener.name.as_str())
+    }
+
+    fn tls(&self, client: Option<(String, String)>, only_tls12: bool) -> Tls {
+        Tls {
+            ca_pem: self.ca.clone(),
+            client,
+            server_name: self.server_name.clone(),
+            only_tls12,
+        }
+    }
+
+    /// The device's own certificate.
+    fn device_tls(&self) -> Tls {
+        self.tls(self.mine.clone(), false)
+    }
+
+    /// A client connected as the admin user on the plaintext listener.
+    fn admin_client(&self, cid: &str) -> Result<Client, String> {
+        let (Some(a), Some(p)) = (self.admin, self.plain) else {
             return Err("no admin user with a password on a plaintext listener".into());
         };
         let key = a
@@ -480,106 +478,203 @@ pub(crate) fn probe_site(
             .as_ref()
             .and_then(|p| p.env.clone().or(p.file.clone()))
             .unwrap_or_default();
-        let mut c = Client::open(addr(0, p), None)?;
-        let (_, rc) = c.connect_with_credentials(cid, a.name.as_str(), &secrets[&key])?;
+        let mut c = Client::open(self.hosts.addr(0, p), None)?;
+        let (_, rc) = c.connect_with_credentials(cid, a.name.as_str(), &self.secrets[&key])?;
         if rc != 0 {
             return Err(format!("admin CONNACK {rc}"));
         }
         Ok(c)
-    };
-    let device_tls = tls(mine.clone(), false);
-    probes.push(Probe {
-        name: "session survives a reconnect",
-        outcome: if admin.is_none() || plain.is_none() {
-            Outcome::NotApplicable("no admin user to send a command while the device is away".into())
-        } else {
-            (|| -> Result<Outcome, String> {
-                let topic = format!("devices/{id}/cmd/verify-session");
-                let mut c = Client::open(dev_addr(), Some(&device_tls))?;
-                c.connect(&id, false)?;
-                c.subscribe(&topic, 1)?;
-                c.disconnect();
-                std::thread::sleep(Duration::from_millis(200));
-                let mut a = admin_client("verify-admin-session")?;
-                a.publish(&topic, b"while you were away", 1, false)?;
-                a.disconnect();
-                let mut back = Client::open(dev_addr(), Some(&device_tls))?;
-                let (present, _) = back.connect(&id, false)?;
-                let got = back.next_message();
-                back.disconnect();
-                // Leave no persistent session behind.
-                let mut clean = Client::open(dev_addr(), Some(&device_tls))?;
-                clean.connect(&id, true)?;
-                clean.disconnect();
-                Ok(match got {
-                    Ok((t, p)) if t == topic && p == b"while you were away" => Outcome::Pass(format!("session present = {present}; the command queued while offline was delivered")),
-                    Ok((t, _)) => Outcome::Fail(format!("received `{t}` instead of the queued command")),
-                    Err(e) => Outcome::Fail(format!("the queued command never came ({e})")),
-                })
-            })()
-            .unwrap_or_else(Outcome::Fail)
-        },
-    });
-    probes.push(Probe {
-        name: "retained message survives a broker restart",
-        outcome: if !site.spec.persistence.enabled {
-            Outcome::NotApplicable("persistence is off in the spec".into())
-        } else if admin.is_none() || plain.is_none() {
-            Outcome::NotApplicable("no admin user to read the retained message back".into())
-        } else {
-            (|| -> Result<Outcome, String> {
-                let topic = format!("devices/{id}/status");
-                let mut d = Client::open(dev_addr(), Some(&device_tls))?;
-                d.connect(&id, true)?;
-                d.publish(&topic, b"{\"status\":\"verify\"}", 1, true)?;
-                d.disconnect();
-                std::thread::sleep(Duration::from_millis(200));
-                hosts.restart(0)?;
-                let mut a = admin_client("verify-admin-retained")?;
-                a.subscribe(&topic, 1)?;
-                let got = a.next_message();
-                a.disconnect();
-                Ok(match got {
-                    Ok((t, p)) if t == topic && p == b"{\"status\":\"verify\"}" => Outcome::Pass(
-                        format!("`{topic}` was still retained after mosquitto restarted"),
-                    ),
-                    Ok((t, _)) => Outcome::Fail(format!("received `{t}` instead")),
-                    Err(e) => Outcome::Fail(format!(
-                        "the retained message was lost across the restart ({e})"
-                    )),
-                })
-            })()
-            .unwrap_or_else(Outcome::Fail)
-        },
-    });
-    probes.push(Probe {
-        name: "ACL matrix agrees with `acl check`",
-        outcome: if admin.is_none() || plain.is_none() {
-            Outcome::NotApplicable(
-                "no admin user to observe publishes and deliver to subscriptions".into(),
-            )
-        } else {
-            acl_matrix(
-                site,
-                tree,
-                dev_addr(),
-                pki,
-                &ca,
-                &server_name,
-                &admin_client,
-            )
-            .unwrap_or_else(Outcome::Fail)
-        },
-    });
-    if let Some(lb) = &site.spec.load_balancer {
+    }
+
+    fn has_admin(&self) -> bool {
+        self.admin.is_some() && self.plain.is_some()
+    }
+
+    fn tls12_refused(&self) -> Probe {
+        let min13 = self
+            .listener
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.min_version == TlsVersion::V13);
+        Probe {
+            name: "TLS 1.2 refused where 1.3 is required",
+            outcome: if !min13 {
+                Outcome::NotApplicable(format!("listener `{}` allows TLS 1.2", self.listener.name))
+            } else {
+                match Client::open(self.dev_addr(), Some(&self.tls(self.mine.clone(), true))) {
+                    Ok(_) => Outcome::Fail("a TLS 1.2-only client completed the handshake".into()),
+                    Err(e) => Outcome::Pass(format!("refused ({e})")),
+                }
+            },
+        }
+    }
+
+    /// A round trip along the site's own roles: the device publishes on a
+    /// topic its role writes, and a user whose role reads it receives the
+    /// message.
+    fn round_trip(&self) -> Probe {
+        Probe {
+            name: "publish/subscribe round trip",
+            outcome: self.try_round_trip().unwrap_or_else(Outcome::Fail),
+        }
+    }
+
+    fn try_round_trip(&self) -> Result<Outcome, String> {
+        let id = &self.id;
+        let Some((topic, user, key)) = round_trip_pair(self.site, id) else {
+            return Ok(Outcome::NotApplicable(
+                "no user with a password whose role reads a topic the device writes".into(),
+            ));
+        };
+        let local = self.plain.ok_or("no plaintext listener for users")?;
+        let mut sub = Client::open(self.hosts.addr(0, local), None)?;
+        let (_, rc) = sub.connect_with_credentials("verify-reader", &user, &self.secrets[&key])?;
+        if rc != 0 {
+            return Ok(Outcome::Fail(format!(
+                "user `{user}`'s generated password was refused (CONNACK {rc})"
+            )));
+        }
+        let granted = sub.subscribe(&topic, 1)?;
+        if granted > 1 {
+            return Ok(Outcome::Fail(format!(
+                "SUBACK refused `{topic}` for `{user}` (0x{granted:02x})"
+            )));
+        }
+        let mut publ = Client::open(self.dev_addr(), Some(&self.device_tls()))?;
+        publ.connect(id, true)?;
+        publ.publish(&topic, b"mqttforge verify", 1, false)?;
+        let got = sub.next_message();
+        publ.disconnect();
+        sub.disconnect();
+        Ok(match got {
+            Ok((t, p)) if t == topic && p == b"mqttforge verify" => Outcome::Pass(format!(
+                "device `{id}` published `{topic}`; user `{user}` received it"
+            )),
+            Ok((t, _)) => Outcome::Fail(format!("received `{t}` instead")),
+            Err(e) => Outcome::Fail(format!("`{user}` never received `{topic}` ({e})")),
+        })
+    }
+
+    fn session_survives_a_reconnect(&self) -> Probe {
+        Probe {
+            name: "session survives a reconnect",
+            outcome: if !self.has_admin() {
+                Outcome::NotApplicable(
+                    "no admin user to send a command while the device is away".into(),
+                )
+            } else {
+                self.try_session().unwrap_or_else(Outcome::Fail)
+            },
+        }
+    }
+
+    /// The device subscribes and leaves; the admin sends it a command; the
+    /// device comes back to it.
+    fn try_session(&self) -> Result<Outcome, String> {
+        let id = &self.id;
+        let device_tls = self.device_tls();
+        let topic = format!("devices/{id}/cmd/verify-session");
+        let mut c = Client::open(self.dev_addr(), Some(&device_tls))?;
+        c.connect(id, false)?;
+        c.subscribe(&topic, 1)?;
+        c.disconnect();
+        std::thread::sleep(Duration::from_millis(200));
+        let mut a = self.admin_client("verify-admin-session")?;
+        a.publish(&topic, b"while you were away", 1, false)?;
+        a.disconnect();
+        let mut back = Client::open(self.dev_addr(), Some(&device_tls))?;
+        let (present, _) = back.connect(id, false)?;
+        let got = back.next_message();
+        back.disconnect();
+        // Leave no persistent session behind.
+        let mut clean = Client::open(self.dev_addr(), Some(&device_tls))?;
+        clean.connect(id, true)?;
+        clean.disconnect();
+        Ok(match got {
+            Ok((t, p)) if t == topic && p == b"while you were away" => Outcome::Pass(format!(
+                "session present = {present}; the command queued while offline was delivered"
+            )),
+            Ok((t, _)) => Outcome::Fail(format!("received `{t}` instead of the queued command")),
+            Err(e) => Outcome::Fail(format!("the queued command never came ({e})")),
+        })
+    }
+
+    fn retained_survives_a_restart(&self) -> Probe {
+        Probe {
+            name: "retained message survives a broker restart",
+            outcome: if !self.site.spec.persistence.enabled {
+                Outcome::NotApplicable("persistence is off in the spec".into())
+            } else if !self.has_admin() {
+                Outcome::NotApplicable("no admin user to read the retained message back".into())
+            } else {
+                self.try_retained().unwrap_or_else(Outcome::Fail)
+            },
+        }
+    }
+
+    /// The device retains a status; node 0 restarts; the admin reads it back.
+    fn try_retained(&self) -> Result<Outcome, String> {
+        let topic = format!("devices/{}/status", self.id);
+        let mut d = Client::open(self.dev_addr(), Some(&self.device_tls()))?;
+        d.connect(&self.id, true)?;
+        d.publish(&topic, b"{\"status\":\"verify\"}", 1, true)?;
+        d.disconnect();
+        std::thread::sleep(Duration::from_millis(200));
+        self.hosts.restart(0)?;
+        let mut a = self.admin_client("verify-admin-retained")?;
+        a.subscribe(&topic, 1)?;
+        let got = a.next_message();
+        a.disconnect();
+        Ok(match got {
+            Ok((t, p)) if t == topic && p == b"{\"status\":\"verify\"}" => Outcome::Pass(format!(
+                "`{topic}` was still retained after mosquitto restarted"
+            )),
+            Ok((t, _)) => Outcome::Fail(format!("received `{t}` instead")),
+            Err(e) => Outcome::Fail(format!(
+                "the retained message was lost across the restart ({e})"
+            )),
+        })
+    }
+
+    fn acl_matrix(&self) -> Probe {
+        Probe {
+            name: "ACL matrix agrees with `acl check`",
+            outcome: if !self.has_admin() {
+                Outcome::NotApplicable(
+                    "no admin user to observe publishes and deliver to subscriptions".into(),
+                )
+            } else {
+                acl_matrix(
+                    self.site,
+                    self.tree,
+                    self.dev_addr(),
+                    self.pki,
+                    &self.ca,
+                    &self.server_name,
+                    &|cid| self.admin_client(cid),
+                )
+                .unwrap_or_else(Outcome::Fail)
+            },
+        }
+    }
+
+    /// Health checks and failover through the load balancer, with the
+    /// device's certificate.
+    fn load_balancer(&self) -> Vec<Probe> {
+        let Some(lb) = &self.site.spec.load_balancer else {
+            return vec![Probe {
+                name: "load balancer health checks and failover",
+                outcome: Outcome::NotApplicable("the site has no load balancer".into()),
+            }];
+        };
         let via_lb = Tls {
-            ca_pem: ca.clone(),
-            client: mine.clone(),
+            ca_pem: self.ca.clone(),
+            client: self.mine.clone(),
             server_name: lb
                 .dns_name
                 .as_ref()
                 .map(|d| d.0.clone())
-                .unwrap_or_else(|| server_name.clone()),
+                .unwrap_or_else(|| self.server_name.clone()),
             only_tls12: false,
         };
         let interval = lb
@@ -587,14 +682,10 @@ pub(crate) fn probe_site(
             .interval
             .map(|d| d.millis())
             .unwrap_or(10_000);
-        probes.extend(load_balancer(site, hosts, interval, &via_lb, &id, quiet));
-    } else {
-        probes.push(Probe {
-            name: "load balancer health checks and failover",
-            outcome: Outcome::NotApplicable("the site has no load balancer".into()),
-        });
+        load_balancer(
+            self.site, self.hosts, interval, &via_lb, &self.id, self.quiet,
+        )
     }
-    Ok(probes)
 }
 
 type Broker = (String, String, PathBuf, PathBuf, Option<Proc>);

@@ -244,7 +244,24 @@ fn listeners(
     identity: Option<&Leaf>,
     facts: &mut Facts,
 ) {
-    let file = &input.file;
+    for ((kind, name), leaves) in listener_groups(leaves) {
+        let l = Declared {
+            file: &input.file,
+            kind: &kind,
+            name: &name,
+            leaves,
+        };
+        if let Some(fact) = l.fact(authn_global, identity, facts) {
+            facts.listeners.push(fact);
+        }
+    }
+}
+
+const DEFAULT_PORTS: [(&str, u16); 4] = [("tcp", 1883), ("ssl", 8883), ("ws", 8083), ("wss", 8084)];
+
+/// The leaves of each listener (`listeners.KIND.NAME.*`), with the default
+/// ones, in the file's order: declared listeners first, by position.
+fn listener_groups(leaves: &[Leaf]) -> Vec<((String, String), Vec<&Leaf>)> {
     let mut groups: BTreeMap<(String, String), Vec<&Leaf>> = BTreeMap::new();
     for l in leaves {
         let segs: Vec<&str> = l.path.splitn(4, '.').collect();
@@ -258,35 +275,110 @@ fn listeners(
                 .push(l);
         }
     }
-    const DEFAULT_PORTS: [(&str, u16); 4] =
-        [("tcp", 1883), ("ssl", 8883), ("ws", 8083), ("wss", 8084)];
     for (kind, _) in DEFAULT_PORTS {
         groups
             .entry((kind.to_string(), "default".to_string()))
             .or_default();
     }
-    // Keep the file's order: declared listeners first, by position.
     let mut ordered: Vec<((String, String), Vec<&Leaf>)> = groups.into_iter().collect();
     ordered.sort_by_key(|(_, ls)| {
         ls.first()
             .map(|l| (l.key.line, l.key.col))
             .unwrap_or((usize::MAX, 0))
     });
-    for ((kind, name), ls) in ordered {
-        let field = |k: &str| {
-            ls.iter()
-                .find(|l| l.path == format!("listeners.{kind}.{name}.{k}"))
-                .copied()
+    ordered
+}
+
+/// One listener (`listeners.KIND.NAME`) and the leaves the file sets for it.
+struct Declared<'a> {
+    file: &'a Arc<SourceFile>,
+    kind: &'a str,
+    name: &'a str,
+    leaves: Vec<&'a Leaf>,
+}
+
+impl<'a> Declared<'a> {
+    fn field(&self, k: &str) -> Option<&'a Leaf> {
+        let path = format!("listeners.{}.{}.{k}", self.kind, self.name);
+        self.leaves.iter().find(|l| l.path == path).copied()
+    }
+
+    /// The listener's fact, unless it is disabled, an implicit listener
+    /// other than the defaults, or has no port.
+    fn fact(
+        &self,
+        authn_global: bool,
+        identity: Option<&Leaf>,
+        facts: &mut Facts,
+    ) -> Option<ListenerFact> {
+        let file = self.file;
+        if self.field("enable").is_some_and(|l| l.text == "false") {
+            return None;
+        }
+        let implicit = self.leaves.is_empty();
+        if implicit && self.name != "default" {
+            return None;
+        }
+        let (port, host) = self.address();
+        let port = port?;
+        let span = match (self.field("bind"), self.leaves.first()) {
+            (Some(b), _) if !implicit => value_span(file, b),
+            (None, Some(l)) => key_span(file, l),
+            _ => Span::point(file, 1, 1),
         };
-        if field("enable").is_some_and(|l| l.text == "false") {
-            continue;
+        let tls = (self.kind == "ssl" || self.kind == "wss").then(|| self.tls(identity));
+        let authn_off = self
+            .field("enable_authn")
+            .is_some_and(|l| l.text == "false");
+        let authn_own = self.field("authentication").is_some();
+        let cert_required = tls.as_ref().is_some_and(|t| t.require_client_cert);
+        let anonymous = !cert_required && (authn_off || !(authn_global || authn_own));
+        if anonymous {
+            if let Some(off) = self.field("enable_authn").filter(|_| authn_off) {
+                facts.tls_auth.listener_settings.push((
+                    facts.listeners.len(),
+                    "anonymous",
+                    value_span(file, off),
+                ));
+            }
         }
-        let implicit = ls.is_empty();
-        if implicit && name != "default" {
-            continue;
-        }
-        let bind = field("bind");
-        let (port, host) = match bind {
+        let max_connections = self
+            .field("max_connections")
+            .and_then(|l| l.text.parse().ok());
+        let rate_limited = ["max_conn_rate", "limiter.connection.rate"]
+            .iter()
+            .filter_map(|k| self.field(k))
+            .any(|l| l.text != "infinity");
+        // EMQX 5 (emqx_channel set_peercert_infos): with the certificate's
+        // CN as username on a listener that requires certificates, the
+        // client cannot choose it; otherwise an unauthenticated client's
+        // username is whatever it sends. A mountpoint puts everything its
+        // clients do under a prefix no other client uses.
+        let cert_identity = cert_required && tls.as_ref().is_some_and(|t| t.identity_as_username);
+        let usernames_unproven =
+            anonymous_by_config(authn_off, authn_global, authn_own) && !cert_identity;
+        let isolated = self
+            .field("mountpoint")
+            .is_some_and(|l| !l.text.trim_matches('"').is_empty());
+        Some(ListenerFact {
+            engine: Some(Engine::Emqx),
+            name: format!("{}.{}", self.kind, self.name),
+            port,
+            bind: host,
+            tls,
+            anonymous,
+            max_connections,
+            rate_limited,
+            health_check_only: false,
+            usernames_unproven,
+            isolated,
+            span,
+        })
+    }
+
+    /// The port and host of `bind`, or the kind's default port.
+    fn address(&self) -> (Option<u16>, Option<String>) {
+        match self.field("bind") {
             Some(b) => {
                 let port = super::haproxy::addr_port(&b.text).or_else(|| b.text.parse().ok());
                 let host = if b.text.contains(':') {
@@ -299,95 +391,47 @@ fn listeners(
             None => (
                 DEFAULT_PORTS
                     .iter()
-                    .find(|(k, _)| *k == kind)
+                    .find(|(k, _)| *k == self.kind)
                     .map(|(_, p)| *p),
                 None,
             ),
-        };
-        let Some(port) = port else { continue };
-        let span = match (bind, ls.first()) {
-            (Some(b), _) => value_span(file, b),
-            (None, Some(l)) => key_span(file, l),
-            (None, None) => Span::point(file, 1, 1),
-        };
-        let tls = (kind == "ssl" || kind == "wss").then(|| {
-            let opt = |k: &str| field(&format!("ssl_options.{k}"));
-            let verify = opt("verify").is_some_and(|l| l.text == "verify_peer");
-            let fail = opt("fail_if_no_peer_cert").is_some_and(|l| l.text == "true");
-            let (tls13, tls12): (Vec<String>, Vec<String>) = opt("ciphers")
-                .map(|l| {
-                    l.text
-                        .split(',')
-                        .map(|c| c.trim().trim_matches('"').to_string())
-                        .filter(|c| !c.is_empty())
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-                .into_iter()
-                .partition(|c| c.starts_with("TLS_"));
-            TlsFact {
-                min_version: opt("versions").and_then(|l| min_version(&l.text)),
-                min_version_span: opt("versions").map(|l| value_span(file, l)),
-                ciphers: tls12,
-                ciphers_span: opt("ciphers").map(|l| value_span(file, l)),
-                ciphers_tls13: tls13,
-                require_client_cert: verify && fail,
-                require_span: if verify && fail {
-                    opt("fail_if_no_peer_cert").map(|l| value_span(file, l))
-                } else {
-                    opt("verify")
-                        .or(opt("fail_if_no_peer_cert"))
-                        .map(|l| value_span(file, l))
-                },
-                identity_as_username: identity.is_some(),
-                identity_span: identity.map(|l| value_span(file, l)),
-            }
-        });
-        let authn_off = field("enable_authn").is_some_and(|l| l.text == "false");
-        let authn_own = field("authentication").is_some();
-        let cert_required = tls.as_ref().is_some_and(|t| t.require_client_cert);
-        let anonymous = !cert_required && (authn_off || !(authn_global || authn_own));
-        if anonymous {
-            if let Some(off) = field("enable_authn").filter(|_| authn_off) {
-                facts.tls_auth.listener_settings.push((
-                    facts.listeners.len(),
-                    "anonymous",
-                    value_span(file, off),
-                ));
-            }
         }
-        let max_connections = field("max_connections").and_then(|l| l.text.parse().ok());
-        let rate_limited = ["max_conn_rate", "limiter.connection.rate"]
-            .iter()
-            .filter_map(|k| field(k))
-            .any(|l| l.text != "infinity");
-        // EMQX 5 (emqx_channel set_peercert_infos): with the certificate's
-        // CN as username on a listener that requires certificates, the
-        // client cannot choose it; otherwise an unauthenticated client's
-        // username is whatever it sends. A mountpoint puts everything its
-        // clients do under a prefix no other client uses.
-        let cert_identity = cert_required && tls.as_ref().is_some_and(|t| t.identity_as_username);
-        let usernames_unproven =
-            anonymous_by_config(authn_off, authn_global, authn_own) && !cert_identity;
-        let isolated = field("mountpoint").is_some_and(|l| !l.text.trim_matches('"').is_empty());
-        facts.listeners.push(ListenerFact {
-            engine: Some(Engine::Emqx),
-            name: format!("{kind}.{name}"),
-            port,
-            bind: host,
-            tls,
-            anonymous,
-            max_connections,
-            rate_limited,
-            health_check_only: false,
-            usernames_unproven,
-            isolated,
-            span: if implicit {
-                Span::point(file, 1, 1)
+    }
+
+    /// An ssl or wss listener's `ssl_options`.
+    fn tls(&self, identity: Option<&Leaf>) -> TlsFact {
+        let file = self.file;
+        let opt = |k: &str| self.field(&format!("ssl_options.{k}"));
+        let verify = opt("verify").is_some_and(|l| l.text == "verify_peer");
+        let fail = opt("fail_if_no_peer_cert").is_some_and(|l| l.text == "true");
+        let (tls13, tls12): (Vec<String>, Vec<String>) = opt("ciphers")
+            .map(|l| {
+                l.text
+                    .split(',')
+                    .map(|c| c.trim().trim_matches('"').to_string())
+                    .filter(|c| !c.is_empty())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+            .into_iter()
+            .partition(|c| c.starts_with("TLS_"));
+        TlsFact {
+            min_version: opt("versions").and_then(|l| min_version(&l.text)),
+            min_version_span: opt("versions").map(|l| value_span(file, l)),
+            ciphers: tls12,
+            ciphers_span: opt("ciphers").map(|l| value_span(file, l)),
+            ciphers_tls13: tls13,
+            require_client_cert: verify && fail,
+            require_span: if verify && fail {
+                opt("fail_if_no_peer_cert").map(|l| value_span(file, l))
             } else {
-                span
+                opt("verify")
+                    .or(opt("fail_if_no_peer_cert"))
+                    .map(|l| value_span(file, l))
             },
-        });
+            identity_as_username: identity.is_some(),
+            identity_span: identity.map(|l| value_span(file, l)),
+        }
     }
 }
 

@@ -1024,52 +1024,26 @@ fn check_plan(
     p: &Proxy<'_>,
     errors: &mut Vec<Diagnostic>,
 ) -> Option<CheckPlan> {
-    let option = p.check_option();
-    let rules = p.tcp_check_rules();
     let mut plan = CheckPlan {
         connect_port: None,
         connect_ssl: false,
         mqtt: None,
         probe: None,
     };
-    let Some(opt) = option else {
-        let (what, span) = match rules.first() {
-            Some(r) => ("a bare TCP connect (`tcp-check` rules are ignored without `option tcp-check`): a broker that accepts TCP but serves no MQTT client stays UP".to_string(), line_span(file, r)),
-            None => ("a bare TCP connect (no `option tcp-check`): a broker that accepts TCP but serves no MQTT client stays UP".to_string(), line_span(file, &p.section.header)),
-        };
-        plan.probe = Some((what, span));
-        return Some(plan);
+    let rules = p.tcp_check_rules();
+    let opt = match p.check_option() {
+        Some(opt) if opt.word(1) == "tcp-check" => opt,
+        option => {
+            plan.probe = Some(not_tcp_check(file, p, option, &rules));
+            return Some(plan);
+        }
     };
-    if opt.word(1) != "tcp-check" {
-        let what = match opt.word(1) {
-            "httpchk" => "an HTTP request (`option httpchk`): an MQTT broker closes the connection, so every server is marked DOWN".to_string(),
-            "ssl-hello-chk" => "a TLS hello (`option ssl-hello-chk`): it proves TLS, not MQTT, so a broker that serves no MQTT client stays UP".to_string(),
-            o => format!("`option {o}`, a check of another protocol: it fails on every MQTT broker"),
-        };
-        plan.probe = Some((what, line_span(file, opt)));
-        return Some(plan);
-    }
     let mut send: Option<(Vec<u8>, Span)> = None;
     let mut expect: Option<(Vec<u8>, Span)> = None;
     let mut expect_seen = false;
     for r in &rules {
         match r.word(1) {
-            "connect" if send.is_none() => {
-                let mut i = 2;
-                while i < r.words.len() {
-                    match r.word(i) {
-                        "port" => {
-                            plan.connect_port = r.word(i + 1).parse().ok();
-                            i += 1;
-                        }
-                        "ssl" => plan.connect_ssl = true,
-                        // Options with an argument (flags such as `send-proxy` take none).
-                        "addr" | "sni" | "alpn" | "proto" | "comment" => i += 1,
-                        _ => {}
-                    }
-                    i += 1;
-                }
-            }
+            "connect" if send.is_none() => connect_options(&mut plan, r),
             "send-binary" if send.is_none() => match crate::mqtt::from_hex(r.word(2)) {
                 Ok(b) => send = Some((b, words_span(file, r, 2))),
                 Err(e) => {
@@ -1089,49 +1063,12 @@ fn check_plan(
             "send-lf" | "send-binary-lf" if send.is_none() => return Some(plan),
             "expect" if send.is_some() && !expect_seen => {
                 expect_seen = true;
-                // tcp-check expect [min-recv N] [comment M] [*-status S] [on-*] [!] <match> <pattern>
-                let mut i = 2;
-                let mut negate = false;
-                while i < r.words.len() {
-                    match r.word(i) {
-                        "min-recv" | "comment" | "ok-status" | "error-status" | "tout-status"
-                        | "on-success" | "on-error" | "status-code" => i += 2,
-                        "!" => {
-                            negate = true;
-                            i += 1;
-                        }
-                        _ => break,
+                match expected_literal(file, r) {
+                    Ok(found) => expect = found.or(expect),
+                    Err(e) => {
+                        errors.push(e);
+                        return None;
                     }
-                }
-                let kind = r.word(i);
-                let pattern = r.word(i + 1);
-                let literal = match kind {
-                    "binary" => match crate::mqtt::from_hex(pattern) {
-                        Ok(b) => Some(b),
-                        Err(e) => {
-                            errors.push(value_error(
-                                file,
-                                r,
-                                i + 1,
-                                format!("`tcp-check expect binary {pattern}`: {e}"),
-                            ));
-                            return None;
-                        }
-                    },
-                    "rbinary" => {
-                        let p = pattern.trim_start_matches('^');
-                        (!p.is_empty() && p.chars().all(|c| c.is_ascii_hexdigit()))
-                            .then(|| crate::mqtt::from_hex(p).ok())
-                            .flatten()
-                    }
-                    "string" => Some(pattern.as_bytes().to_vec()),
-                    _ => None,
-                };
-                if let (Some(b), false) = (literal, negate) {
-                    expect = Some((
-                        b,
-                        words_span(file, r, i.min(r.words.len().saturating_sub(1))),
-                    ));
                 }
             }
             _ => {}
@@ -1161,13 +1098,118 @@ fn check_plan(
     Some(plan)
 }
 
+/// What a backend without `option tcp-check` probes: a bare TCP connect, or
+/// another protocol's check.
+fn not_tcp_check(
+    file: &Arc<SourceFile>,
+    p: &Proxy<'_>,
+    option: Option<&Line>,
+    rules: &[&Line],
+) -> (String, Span) {
+    let Some(opt) = option else {
+        return match rules.first() {
+            Some(r) => ("a bare TCP connect (`tcp-check` rules are ignored without `option tcp-check`): a broker that accepts TCP but serves no MQTT client stays UP".to_string(), line_span(file, r)),
+            None => ("a bare TCP connect (no `option tcp-check`): a broker that accepts TCP but serves no MQTT client stays UP".to_string(), line_span(file, &p.section.header)),
+        };
+    };
+    let what = match opt.word(1) {
+        "httpchk" => "an HTTP request (`option httpchk`): an MQTT broker closes the connection, so every server is marked DOWN".to_string(),
+        "ssl-hello-chk" => "a TLS hello (`option ssl-hello-chk`): it proves TLS, not MQTT, so a broker that serves no MQTT client stays UP".to_string(),
+        o => format!("`option {o}`, a check of another protocol: it fails on every MQTT broker"),
+    };
+    (what, line_span(file, opt))
+}
+
+/// `tcp-check connect [port N] [ssl] ...`.
+fn connect_options(plan: &mut CheckPlan, r: &Line) {
+    let mut i = 2;
+    while i < r.words.len() {
+        match r.word(i) {
+            "port" => {
+                plan.connect_port = r.word(i + 1).parse().ok();
+                i += 1;
+            }
+            "ssl" => plan.connect_ssl = true,
+            // Options with an argument (flags such as `send-proxy` take none).
+            "addr" | "sni" | "alpn" | "proto" | "comment" => i += 1,
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
+/// The bytes a `tcp-check expect` rule matches literally, if it does (not
+/// negated; `binary`, a plain `rbinary` or `string`).
+fn expected_literal(
+    file: &Arc<SourceFile>,
+    r: &Line,
+) -> Result<Option<(Vec<u8>, Span)>, Diagnostic> {
+    // tcp-check expect [min-recv N] [comment M] [*-status S] [on-*] [!] <match> <pattern>
+    let mut i = 2;
+    let mut negate = false;
+    while i < r.words.len() {
+        match r.word(i) {
+            "min-recv" | "comment" | "ok-status" | "error-status" | "tout-status"
+            | "on-success" | "on-error" | "status-code" => i += 2,
+            "!" => {
+                negate = true;
+                i += 1;
+            }
+            _ => break,
+        }
+    }
+    let kind = r.word(i);
+    let pattern = r.word(i + 1);
+    let literal = match kind {
+        "binary" => match crate::mqtt::from_hex(pattern) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                return Err(value_error(
+                    file,
+                    r,
+                    i + 1,
+                    format!("`tcp-check expect binary {pattern}`: {e}"),
+                ))
+            }
+        },
+        "rbinary" => {
+            let p = pattern.trim_start_matches('^');
+            (!p.is_empty() && p.chars().all(|c| c.is_ascii_hexdigit()))
+                .then(|| crate::mqtt::from_hex(p).ok())
+                .flatten()
+        }
+        "string" => Some(pattern.as_bytes().to_vec()),
+        _ => None,
+    };
+    Ok(match (literal, negate) {
+        (Some(b), false) => Some((
+            b,
+            words_span(file, r, i.min(r.words.len().saturating_sub(1))),
+        )),
+        _ => None,
+    })
+}
+
 /// Extracts the facts of one haproxy.cfg. A syntax error stops extraction;
 /// values HAProxy would refuse are in `errors`, after the facts that could be read.
 pub fn extract_file(file: &Arc<SourceFile>) -> Result<Extracted, Diagnostic> {
     let cfg = parse(&file.text)
         .map_err(|e| super::parse_error(file, e.line, e.col, "haproxy.cfg", e.message))?;
     let mut out = Extracted::default();
-    // Every directive, for MQ-CFG-003.
+    directives(file, &cfg, &mut out);
+    unreadable_times(file, &cfg, &mut out);
+    let proxies = proxies(&cfg);
+    let tcp: Vec<&Proxy<'_>> = proxies.iter().filter(|p| p.mode_tcp()).collect();
+    let front = Front::of(file, &cfg, &tcp);
+    let forwarding = backends(file, &tcp, &mut out);
+    timeouts(file, &tcp, &mut out);
+    lb_fact(&front, forwarding, &mut out);
+    stats(file, &cfg, &proxies, &mut out);
+    Ok(out)
+}
+
+/// Every directive, for MQ-CFG-003.
+fn directives(file: &Arc<SourceFile>, cfg: &Config, out: &mut Extracted) {
     for s in &cfg.sections {
         if s.kind == SectionKind::Other {
             continue;
@@ -1191,7 +1233,10 @@ pub fn extract_file(file: &Arc<SourceFile>) -> Result<Extracted, Diagnostic> {
             });
         }
     }
-    // Times HAProxy cannot read.
+}
+
+/// Times HAProxy cannot read.
+fn unreadable_times(file: &Arc<SourceFile>, cfg: &Config, out: &mut Extracted) {
     for s in &cfg.sections {
         for l in &s.lines {
             if l.word(0) == "timeout" && !l.word(1).is_empty() && parse_time(l.word(2)).is_none() {
@@ -1208,53 +1253,83 @@ pub fn extract_file(file: &Arc<SourceFile>) -> Result<Extracted, Diagnostic> {
             }
         }
     }
-    let proxies = proxies(&cfg);
-    let tcp: Vec<&Proxy<'_>> = proxies.iter().filter(|p| p.mode_tcp()).collect();
-    let mut terminating: Option<Span> = None;
-    let mut rate_limited = false;
-    let mut lb_span: Option<Span> = None;
-    for p in &tcp {
-        if matches!(p.section.kind, SectionKind::Frontend | SectionKind::Listen) {
-            lb_span.get_or_insert_with(|| line_span(file, &p.section.header));
-            for l in p.section.lines.iter().filter(|l| l.word(0) == "bind") {
-                if terminating.is_none() && l.words.iter().skip(2).any(|w| w.text == "ssl") {
-                    terminating = Some(line_span(file, l));
+}
+
+/// What the TCP frontends (and listen sections) say about the load balancer.
+struct Front {
+    /// The first `bind ... ssl` line.
+    terminating: Option<Span>,
+    rate_limited: bool,
+    /// The first frontend's header.
+    lb_span: Option<Span>,
+}
+
+impl Front {
+    fn of(file: &Arc<SourceFile>, cfg: &Config, tcp: &[&Proxy<'_>]) -> Front {
+        let mut front = Front {
+            terminating: None,
+            rate_limited: false,
+            lb_span: None,
+        };
+        for p in tcp {
+            if matches!(p.section.kind, SectionKind::Frontend | SectionKind::Listen) {
+                front
+                    .lb_span
+                    .get_or_insert_with(|| line_span(file, &p.section.header));
+                for l in p.section.lines.iter().filter(|l| l.word(0) == "bind") {
+                    if front.terminating.is_none()
+                        && l.words.iter().skip(2).any(|w| w.text == "ssl")
+                    {
+                        front.terminating = Some(line_span(file, l));
+                    }
                 }
-            }
-            if p.last(|l| l.word(0) == "rate-limit" && l.word(1) == "sessions")
-                .is_some_and(|l| l.word(2).parse::<u64>().is_ok_and(|n| n > 0))
-            {
-                rate_limited = true;
-            }
-            if p.lines().any(|l| {
-                l.word(0) == "tcp-request"
-                    && l.words.iter().any(|w| w.text == "reject")
-                    && l.words.iter().any(|w| w.text.contains("_rate"))
-            }) {
-                rate_limited = true;
+                front.rate_limited |= rate_limits(p);
             }
         }
-    }
-    for s in cfg
-        .sections
-        .iter()
-        .filter(|s| s.kind == SectionKind::Global)
-    {
-        if s.lines
+        for s in cfg
+            .sections
             .iter()
-            .any(|l| matches!(l.word(0), "maxconnrate" | "maxsessrate"))
+            .filter(|s| s.kind == SectionKind::Global)
         {
-            rate_limited = true;
+            if s.lines
+                .iter()
+                .any(|l| matches!(l.word(0), "maxconnrate" | "maxsessrate"))
+            {
+                front.rate_limited = true;
+            }
         }
+        front
     }
-    // Backends, servers and their health checks.
-    let mut all_servers_forward_cn = true;
-    let mut any_server = false;
+}
+
+/// A frontend's `rate-limit sessions N`, or a `tcp-request ... reject` on a rate.
+fn rate_limits(p: &Proxy<'_>) -> bool {
+    p.last(|l| l.word(0) == "rate-limit" && l.word(1) == "sessions")
+        .is_some_and(|l| l.word(2).parse::<u64>().is_ok_and(|n| n > 0))
+        || p.lines().any(|l| {
+            l.word(0) == "tcp-request"
+                && l.words.iter().any(|w| w.text == "reject")
+                && l.words.iter().any(|w| w.text.contains("_rate"))
+        })
+}
+
+/// Whether the backends' servers forward the client's certificate name.
+#[derive(Clone, Copy)]
+struct Forwarding {
+    any_server: bool,
+    all_servers_forward_cn: bool,
+}
+
+/// Backends, servers and their health checks.
+fn backends(file: &Arc<SourceFile>, tcp: &[&Proxy<'_>], out: &mut Extracted) -> Forwarding {
+    let mut forwarding = Forwarding {
+        any_server: false,
+        all_servers_forward_cn: true,
+    };
     for p in tcp
         .iter()
         .filter(|p| matches!(p.section.kind, SectionKind::Backend | SectionKind::Listen))
     {
-        let name = p.section.name.clone();
         let mut defaults = ServerParams::default();
         let mut servers = Vec::new();
         let mut plan: Option<Option<CheckPlan>> = None;
@@ -1262,60 +1337,104 @@ pub fn extract_file(file: &Arc<SourceFile>) -> Result<Extracted, Diagnostic> {
             match l.word(0) {
                 "default-server" => defaults.apply(&l.words[1..]),
                 "server" | "server-template" => {
-                    let (sname, addr, params) = if l.word(0) == "server" {
-                        (l.word(1), l.word(2), 3)
-                    } else {
-                        (l.word(1), l.word(3), 4)
-                    };
-                    let mut sp = defaults.clone();
-                    sp.apply(l.words.get(params..).unwrap_or(&[]));
-                    any_server = true;
-                    if sp.proxy_v2.as_deref() != Some("send-proxy-v2-ssl-cn") {
-                        all_servers_forward_cn = false;
+                    let server = Server::of(l, &defaults);
+                    forwarding.any_server = true;
+                    if server.params.proxy_v2.as_deref() != Some("send-proxy-v2-ssl-cn") {
+                        forwarding.all_servers_forward_cn = false;
                     }
-                    let span = line_span(file, l);
-                    if sp.backup && out.standby.is_none() {
-                        out.standby = Some(span.clone());
+                    servers.push(server.fact(file, out));
+                    if server.params.check {
+                        let plan = plan.get_or_insert_with(|| check_plan(file, p, &mut out.errors));
+                        if let Some(plan) = plan {
+                            out.health_checks.push(server.health_check(
+                                file,
+                                &p.section.name,
+                                plan,
+                            ));
+                        }
                     }
-                    servers.push(ServerFact {
-                        name: sname.to_string(),
-                        backup: sp.backup,
-                        span: span.clone(),
-                    });
-                    if !sp.check {
-                        continue;
-                    }
-                    let plan = plan.get_or_insert_with(|| check_plan(file, p, &mut out.errors));
-                    let Some(plan) = plan else { continue };
-                    let port = plan
-                        .connect_port
-                        .or(sp.check_port)
-                        .or_else(|| addr_port(addr));
-                    let tls = plan.connect_ssl || sp.check_tls();
-                    out.health_checks.push(HealthCheckFact {
-                        mqtt: plan.mqtt.clone(),
-                        port,
-                        presents_cert: tls && sp.crt,
-                        span,
-                        backend: name.clone(),
-                        server: sname.to_string(),
-                        tls,
-                        probe: plan.probe.clone(),
-                    });
                 }
                 _ => {}
             }
         }
         if !servers.is_empty() {
             out.backends.push(BackendFact {
-                name,
+                name: p.section.name.clone(),
                 servers,
                 span: line_span(file, &p.section.header),
             });
         }
     }
-    // Idle timeouts of MQTT connections: `timeout tunnel` supersedes client
-    // and server timeouts once a TCP connection is established.
+    forwarding
+}
+
+/// A `server` or `server-template` line with its parameters (after `default-server`).
+struct Server<'a> {
+    line: &'a Line,
+    name: &'a str,
+    addr: &'a str,
+    params: ServerParams,
+}
+
+impl<'a> Server<'a> {
+    fn of(l: &'a Line, defaults: &ServerParams) -> Self {
+        let (name, addr, params) = if l.word(0) == "server" {
+            (l.word(1), l.word(2), 3)
+        } else {
+            (l.word(1), l.word(3), 4)
+        };
+        let mut sp = defaults.clone();
+        sp.apply(l.words.get(params..).unwrap_or(&[]));
+        Server {
+            line: l,
+            name,
+            addr,
+            params: sp,
+        }
+    }
+
+    /// The server's fact; the first backup server is the standby.
+    fn fact(&self, file: &Arc<SourceFile>, out: &mut Extracted) -> ServerFact {
+        let span = line_span(file, self.line);
+        if self.params.backup && out.standby.is_none() {
+            out.standby = Some(span.clone());
+        }
+        ServerFact {
+            name: self.name.to_string(),
+            backup: self.params.backup,
+            span,
+        }
+    }
+
+    /// The server's health check, following its backend's check plan.
+    fn health_check(
+        &self,
+        file: &Arc<SourceFile>,
+        backend: &str,
+        plan: &CheckPlan,
+    ) -> HealthCheckFact {
+        let sp = &self.params;
+        let port = plan
+            .connect_port
+            .or(sp.check_port)
+            .or_else(|| addr_port(self.addr));
+        let tls = plan.connect_ssl || sp.check_tls();
+        HealthCheckFact {
+            mqtt: plan.mqtt.clone(),
+            port,
+            presents_cert: tls && sp.crt,
+            span: line_span(file, self.line),
+            backend: backend.to_string(),
+            server: self.name.to_string(),
+            tls,
+            probe: plan.probe.clone(),
+        }
+    }
+}
+
+/// Idle timeouts of MQTT connections: `timeout tunnel` supersedes client
+/// and server timeouts once a TCP connection is established.
+fn timeouts(file: &Arc<SourceFile>, tcp: &[&Proxy<'_>], out: &mut Extracted) {
     // The first TCP backend (or listen section) of each name.
     let mut backends_by_name: std::collections::HashMap<&str, &Proxy<'_>> =
         std::collections::HashMap::new();
@@ -1327,23 +1446,21 @@ pub fn extract_file(file: &Arc<SourceFile>) -> Result<Extracted, Diagnostic> {
     }
     let backend_tunnel = |name: &str| backends_by_name.get(name).and_then(|b| b.timeout("tunnel"));
     let mut timeout_lines = std::collections::HashSet::new();
-    let mut push_timeout =
-        |out: &mut Extracted, p: &Proxy<'_>, what: &str, found: (&Line, Option<u64>)| {
-            let (l, ms) = found;
-            let Some(ms) = ms else { return };
-            let span = words_span(file, l, 2);
-            if !timeout_lines.insert(span.line) {
-                return;
-            }
-            out.timeouts.push(LbTimeoutFact {
-                what: format!("timeout {what}"),
-                section: p.section.label(),
-                ms,
-                span,
-            });
-        };
-    for p in &tcp {
-        let tunnel = p.timeout("tunnel");
+    let mut push_timeout = |out: &mut Extracted, p: &Proxy<'_>, what: &str, found| {
+        let (l, ms): (&Line, Option<u64>) = found;
+        let Some(ms) = ms else { return };
+        let span = words_span(file, l, 2);
+        if !timeout_lines.insert(span.line) {
+            return;
+        }
+        out.timeouts.push(LbTimeoutFact {
+            what: format!("timeout {what}"),
+            section: p.section.label(),
+            ms,
+            span,
+        });
+    };
+    for p in tcp {
         match p.section.kind {
             SectionKind::Frontend => {
                 let targets: Vec<&str> = p
@@ -1355,48 +1472,52 @@ pub fn extract_file(file: &Arc<SourceFile>) -> Result<Extracted, Diagnostic> {
                     !targets.is_empty() && targets.iter().all(|t| backend_tunnel(t).is_some());
                 if !covered {
                     if let Some(t) = p.timeout("client") {
-                        push_timeout(&mut out, p, "client", t);
+                        push_timeout(out, p, "client", t);
                     }
                 }
             }
-            SectionKind::Backend | SectionKind::Listen => match tunnel {
-                Some(t) => push_timeout(&mut out, p, "tunnel", t),
+            SectionKind::Backend | SectionKind::Listen => match p.timeout("tunnel") {
+                Some(t) => push_timeout(out, p, "tunnel", t),
                 None => {
                     if p.section.kind == SectionKind::Listen {
                         if let Some(t) = p.timeout("client") {
-                            push_timeout(&mut out, p, "client", t);
+                            push_timeout(out, p, "client", t);
                         }
                     }
                     if let Some(t) = p.timeout("server") {
-                        push_timeout(&mut out, p, "server", t);
+                        push_timeout(out, p, "server", t);
                     }
                 }
             },
             _ => {}
         }
     }
-    if let Some(span) = lb_span
+}
+
+/// The load balancer, when there is a TCP frontend or backend.
+fn lb_fact(front: &Front, forwarding: Forwarding, out: &mut Extracted) {
+    let Some(span) = front
+        .lb_span
         .clone()
         .or_else(|| out.backends.first().map(|b| b.span.clone()))
-    {
-        let min_s = |what: &str| {
-            out.timeouts
-                .iter()
-                .filter(|t| t.what == what || t.what == "timeout tunnel")
-                .map(|t| t.ms.div_ceil(1000))
-                .min()
-        };
-        out.lb = Some(LbFact {
-            terminates_tls: terminating.is_some(),
-            proxy_protocol: any_server && all_servers_forward_cn,
-            client_timeout_s: min_s("timeout client"),
-            server_timeout_s: min_s("timeout server"),
-            rate_limited,
-            span: terminating.unwrap_or(span),
-        });
-    }
-    stats(file, &cfg, &proxies, &mut out);
-    Ok(out)
+    else {
+        return;
+    };
+    let min_s = |what: &str| {
+        out.timeouts
+            .iter()
+            .filter(|t| t.what == what || t.what == "timeout tunnel")
+            .map(|t| t.ms.div_ceil(1000))
+            .min()
+    };
+    out.lb = Some(LbFact {
+        terminates_tls: front.terminating.is_some(),
+        proxy_protocol: forwarding.any_server && forwarding.all_servers_forward_cn,
+        client_timeout_s: min_s("timeout client"),
+        server_timeout_s: min_s("timeout server"),
+        rate_limited: front.rate_limited,
+        span: front.terminating.clone().unwrap_or(span),
+    });
 }
 
 /// The stats page (any proxy with `stats enable`/`stats uri`) and a stats socket on TCP.

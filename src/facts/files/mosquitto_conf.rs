@@ -427,270 +427,356 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
     let file = &input.file;
     let lines = parse(&file.text)
         .map_err(|(line, col, msg)| parse_error(file, line, col, "mosquitto.conf", msg))?;
-    let has_listener_line = lines.iter().any(|l| l.name == "listener");
-
-    let mut directives = Vec::new();
-    let mut plugins = Vec::new();
-    let mut secrets = Vec::new();
-    // Index 0: the default listener.
-    let mut listeners: Vec<Listener> = vec![Listener {
-        port: 1883,
-        ..Listener::default()
-    }];
-    let mut current = 0;
-    let mut per_listener = false;
-    let mut security_seen = false;
-    let mut plugin_seen = false;
-    let mut global_anonymous: Option<(bool, Span)> = None;
-    let mut global_checks_usernames = false;
-    // Logging and persistence.
-    let mut log_dests: Vec<(String, Span)> = Vec::new();
-    let mut log_types: Vec<(String, Span)> = Vec::new();
-    let mut connection_messages: Option<(bool, Span)> = None;
-    let mut log_timestamp: Option<(bool, Span)> = None;
-    let mut persistence: Option<(bool, Span)> = None;
-    let mut autosave: Option<u64> = None;
-    let mut autosave_on_changes = false;
-
+    let mut reader = Reader::new(file, lines.iter().any(|l| l.name == "listener"));
     for l in &lines {
-        let class = class(&l.name);
-        let before_listeners = current == 0;
-        let mut misplaced = false;
-        match class {
-            Some(Listener) => {
-                let port = l.word();
-                let port: u16 = port.parse().map_err(|_| {
-                    let given = if port.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", not `{port}`")
-                    };
-                    parse_error(
-                        file,
-                        l.line,
-                        l.value_col,
-                        "mosquitto.conf",
-                        format!("`listener` needs a port number from 0 to 65535{given}"),
-                    )
-                })?;
-                let bind = l
-                    .value
-                    .split(' ')
-                    .filter(|w| !w.is_empty())
-                    .nth(1)
-                    .map(str::to_string);
-                listeners.push(Listener {
-                    port,
-                    bind,
-                    span: Some(line_span(file, l)),
-                    ..Listener::default()
-                });
-                current = listeners.len() - 1;
-            }
-            Some(DefaultListener) => {
-                let d = &mut listeners[0];
-                d.opened = true;
-                d.span.get_or_insert_with(|| line_span(file, l));
-                if l.name == "port" {
-                    if let Ok(p) = l.word().parse() {
-                        d.port = p;
-                    }
-                } else {
-                    d.bind = Some(l.word().to_string());
-                }
-            }
-            Some(c @ (ListenerOpening | ListenerOption)) => {
-                misplaced = before_listeners && (has_listener_line || l.name == "mount_point");
-                let target = &mut listeners[current];
-                if current == 0 && c == ListenerOpening {
-                    target.opened = true;
-                    target.span.get_or_insert_with(|| line_span(file, l));
-                }
-                match l.name.as_str() {
-                    "certfile" | "keyfile" => target.tls_files = true,
-                    "psk_hint" => target.psk = true,
-                    "tls_version" => {
-                        target.tls_version = Some((l.word().to_string(), word_span(file, l)))
-                    }
-                    "ciphers" => target.ciphers = Some((l.value.clone(), value_span(file, l))),
-                    "ciphers_tls1.3" => {
-                        target.ciphers13 = Some((l.value.clone(), value_span(file, l)))
-                    }
-                    "require_certificate" => {
-                        target.require = Some((boolean(file, l)?, line_span(file, l)))
-                    }
-                    "use_identity_as_username" | "use_subject_as_username" => {
-                        let on = boolean(file, l)?;
-                        // Either option turns the identity on.
-                        if on || target.identity.is_none() {
-                            target.identity = Some((on, line_span(file, l)));
-                        }
-                    }
-                    "max_connections" => target.max_connections = l.word().parse().ok(),
-                    _ => {}
-                }
-            }
-            Some(Security) => {
-                let option = PREFIXES.iter().find_map(|(p, _)| l.name.strip_prefix(p));
-                if let Some(option) = option {
-                    misplaced = !plugin_seen;
-                    if l.name.starts_with("auth_opt_") {
-                        plugins.push(PluginFact {
-                            directive: l.name.clone(),
-                            path: None,
-                            deprecated: true,
-                            span: name_span(file, l),
-                        });
-                    }
-                    if secret_option(option) {
-                        secrets.push(SecretFact {
-                            what: format!("plugin option `{}`", l.name),
-                            inline: Some(l.value.clone()),
-                            span: value_span(file, l),
-                        });
-                    }
-                } else {
-                    security_seen = true;
-                    match l.name.as_str() {
-                        "allow_anonymous" => {
-                            let v = Some((boolean(file, l)?, line_span(file, l)));
-                            if per_listener {
-                                listeners[current].anonymous = v;
-                            } else {
-                                global_anonymous = v;
-                            }
-                        }
-                        "password_file" if per_listener => {
-                            listeners[current].checks_usernames = true;
-                        }
-                        "password_file" => global_checks_usernames = true,
-                        "plugin" | "auth_plugin" => {
-                            if per_listener {
-                                listeners[current].checks_usernames = true;
-                            } else {
-                                global_checks_usernames = true;
-                            }
-                            plugin_seen = true;
-                            plugins.push(PluginFact {
-                                directive: l.name.clone(),
-                                path: Some(l.value.clone()).filter(|v| !v.is_empty()),
-                                deprecated: l.name == "auth_plugin",
-                                span: line_span(file, l),
-                            });
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            Some(Bridge) => match l.name.as_str() {
-                "remote_password" | "local_password" | "password" => secrets.push(SecretFact {
-                    what: format!("bridge password (`{}`)", l.name),
-                    inline: Some(l.value.clone()),
-                    span: value_span(file, l),
-                }),
-                "bridge_psk" => secrets.push(SecretFact {
-                    what: "bridge pre-shared key (`bridge_psk`)".into(),
-                    inline: Some(l.value.clone()),
-                    span: value_span(file, l),
-                }),
-                _ => {}
-            },
-            Some(Global) => match l.name.as_str() {
-                "per_listener_settings" => {
-                    per_listener = boolean(file, l)?;
-                    misplaced = per_listener && security_seen;
-                }
-                "log_dest" => log_dests.push((l.word().to_string(), line_span(file, l))),
-                "log_type" => log_types.push((l.word().to_string(), line_span(file, l))),
-                "connection_messages" => {
-                    connection_messages = Some((boolean(file, l)?, line_span(file, l)))
-                }
-                "log_timestamp" => log_timestamp = Some((boolean(file, l)?, line_span(file, l))),
-                "persistence" => persistence = Some((boolean(file, l)?, line_span(file, l))),
-                "autosave_interval" => autosave = l.word().parse().ok(),
-                "autosave_on_changes" => autosave_on_changes = boolean(file, l)?,
-                _ => {}
-            },
-            None => {}
+        reader.read(l)?;
+    }
+    reader.finish(facts);
+    Ok(())
+}
+
+/// Logging and persistence directives, as read.
+#[derive(Default)]
+struct Logging {
+    dests: Vec<(String, Span)>,
+    types: Vec<(String, Span)>,
+    connection_messages: Option<(bool, Span)>,
+    timestamp: Option<(bool, Span)>,
+    persistence: Option<(bool, Span)>,
+    autosave: Option<u64>,
+    autosave_on_changes: bool,
+}
+
+/// What the file says so far, gathered in one pass over its lines.
+struct Reader<'a> {
+    file: &'a Arc<SourceFile>,
+    has_listener_line: bool,
+    directives: Vec<DirectiveFact>,
+    plugins: Vec<PluginFact>,
+    secrets: Vec<SecretFact>,
+    /// Index 0: the default listener.
+    listeners: Vec<Listener>,
+    /// The listener the options apply to (0 before any `listener` line).
+    current: usize,
+    per_listener: bool,
+    security_seen: bool,
+    plugin_seen: bool,
+    global_anonymous: Option<(bool, Span)>,
+    global_checks_usernames: bool,
+    logging: Logging,
+}
+
+impl<'a> Reader<'a> {
+    fn new(file: &'a Arc<SourceFile>, has_listener_line: bool) -> Self {
+        Reader {
+            file,
+            has_listener_line,
+            directives: Vec::new(),
+            plugins: Vec::new(),
+            secrets: Vec::new(),
+            listeners: vec![Listener {
+                port: 1883,
+                ..Listener::default()
+            }],
+            current: 0,
+            per_listener: false,
+            security_seen: false,
+            plugin_seen: false,
+            global_anonymous: None,
+            global_checks_usernames: false,
+            logging: Logging::default(),
         }
-        directives.push(DirectiveFact {
+    }
+
+    /// Reads one directive line: dispatches on its class, then records it.
+    fn read(&mut self, l: &Line) -> Result<(), Diagnostic> {
+        let class = class(&l.name);
+        let misplaced = match class {
+            Some(Listener) => self.listener(l).map(|()| false)?,
+            Some(DefaultListener) => {
+                self.default_listener(l);
+                false
+            }
+            Some(c @ (ListenerOpening | ListenerOption)) => self.listener_option(c, l)?,
+            Some(Security) => self.security(l)?,
+            Some(Bridge) => {
+                self.bridge(l);
+                false
+            }
+            Some(Global) => self.global(l)?,
+            None => false,
+        };
+        self.directives.push(DirectiveFact {
             format: "mosquitto",
             name: l.name.clone(),
             known: class.is_some(),
             misplaced,
             value: l.value.clone(),
-            span: name_span(file, l),
+            span: name_span(self.file, l),
+        });
+        Ok(())
+    }
+
+    /// `listener PORT [ADDRESS]`: a new listener the options below apply to.
+    fn listener(&mut self, l: &Line) -> Result<(), Diagnostic> {
+        let file = self.file;
+        let port = l.word();
+        let port: u16 = port.parse().map_err(|_| {
+            let given = if port.is_empty() {
+                String::new()
+            } else {
+                format!(", not `{port}`")
+            };
+            parse_error(
+                file,
+                l.line,
+                l.value_col,
+                "mosquitto.conf",
+                format!("`listener` needs a port number from 0 to 65535{given}"),
+            )
+        })?;
+        let bind = l
+            .value
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .nth(1)
+            .map(str::to_string);
+        self.listeners.push(Listener {
+            port,
+            bind,
+            span: Some(line_span(file, l)),
+            ..Listener::default()
+        });
+        self.current = self.listeners.len() - 1;
+        Ok(())
+    }
+
+    /// `port` or `bind_address`: opens and configures the default listener.
+    fn default_listener(&mut self, l: &Line) {
+        let d = &mut self.listeners[0];
+        d.opened = true;
+        d.span.get_or_insert_with(|| line_span(self.file, l));
+        if l.name == "port" {
+            if let Ok(p) = l.word().parse() {
+                d.port = p;
+            }
+        } else {
+            d.bind = Some(l.word().to_string());
+        }
+    }
+
+    /// An option of the listener above it. Returns whether it is misplaced.
+    fn listener_option(&mut self, class: Class, l: &Line) -> Result<bool, Diagnostic> {
+        let file = self.file;
+        let before_listeners = self.current == 0;
+        let misplaced = before_listeners && (self.has_listener_line || l.name == "mount_point");
+        let target = &mut self.listeners[self.current];
+        if before_listeners && class == ListenerOpening {
+            target.opened = true;
+            target.span.get_or_insert_with(|| line_span(file, l));
+        }
+        match l.name.as_str() {
+            "certfile" | "keyfile" => target.tls_files = true,
+            "psk_hint" => target.psk = true,
+            "tls_version" => target.tls_version = Some((l.word().to_string(), word_span(file, l))),
+            "ciphers" => target.ciphers = Some((l.value.clone(), value_span(file, l))),
+            "ciphers_tls1.3" => target.ciphers13 = Some((l.value.clone(), value_span(file, l))),
+            "require_certificate" => target.require = Some((boolean(file, l)?, line_span(file, l))),
+            "use_identity_as_username" | "use_subject_as_username" => {
+                let on = boolean(file, l)?;
+                // Either option turns the identity on.
+                if on || target.identity.is_none() {
+                    target.identity = Some((on, line_span(file, l)));
+                }
+            }
+            "max_connections" => target.max_connections = l.word().parse().ok(),
+            _ => {}
+        }
+        Ok(misplaced)
+    }
+
+    /// A security option: a plugin option, or one that is global or per
+    /// listener. Returns whether it is misplaced.
+    fn security(&mut self, l: &Line) -> Result<bool, Diagnostic> {
+        match PREFIXES.iter().find_map(|(p, _)| l.name.strip_prefix(p)) {
+            Some(option) => {
+                self.plugin_option(option, l);
+                Ok(!self.plugin_seen)
+            }
+            None => {
+                self.security_seen = true;
+                match l.name.as_str() {
+                    "allow_anonymous" => self.allow_anonymous(l)?,
+                    "password_file" => self.checks_usernames(),
+                    "plugin" | "auth_plugin" => self.plugin(l),
+                    _ => {}
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    /// `plugin_opt_*`, `auth_opt_*`: a deprecated directive, or an inline secret.
+    fn plugin_option(&mut self, option: &str, l: &Line) {
+        if l.name.starts_with("auth_opt_") {
+            self.plugins.push(PluginFact {
+                directive: l.name.clone(),
+                path: None,
+                deprecated: true,
+                span: name_span(self.file, l),
+            });
+        }
+        if secret_option(option) {
+            self.secrets.push(SecretFact {
+                what: format!("plugin option `{}`", l.name),
+                inline: Some(l.value.clone()),
+                span: value_span(self.file, l),
+            });
+        }
+    }
+
+    fn allow_anonymous(&mut self, l: &Line) -> Result<(), Diagnostic> {
+        let v = Some((boolean(self.file, l)?, line_span(self.file, l)));
+        if self.per_listener {
+            self.listeners[self.current].anonymous = v;
+        } else {
+            self.global_anonymous = v;
+        }
+        Ok(())
+    }
+
+    /// A password file or auth plugin: usernames are checked, globally or on
+    /// the current listener.
+    fn checks_usernames(&mut self) {
+        if self.per_listener {
+            self.listeners[self.current].checks_usernames = true;
+        } else {
+            self.global_checks_usernames = true;
+        }
+    }
+
+    /// `plugin PATH`, `auth_plugin PATH`.
+    fn plugin(&mut self, l: &Line) {
+        self.checks_usernames();
+        self.plugin_seen = true;
+        self.plugins.push(PluginFact {
+            directive: l.name.clone(),
+            path: Some(l.value.clone()).filter(|v| !v.is_empty()),
+            deprecated: l.name == "auth_plugin",
+            span: line_span(self.file, l),
         });
     }
 
-    // Listeners: the default one when something opened it, then the declared ones.
-    let base = facts.listeners.len();
-    let mut out = Vec::new();
-    for (i, l) in listeners.iter().enumerate() {
-        if i == 0 && !l.opened {
-            continue;
+    /// A bridge option: only inline passwords and keys matter.
+    fn bridge(&mut self, l: &Line) {
+        let what = match l.name.as_str() {
+            "remote_password" | "local_password" | "password" => {
+                format!("bridge password (`{}`)", l.name)
+            }
+            "bridge_psk" => "bridge pre-shared key (`bridge_psk`)".into(),
+            _ => return,
+        };
+        self.secrets.push(SecretFact {
+            what,
+            inline: Some(l.value.clone()),
+            span: value_span(self.file, l),
+        });
+    }
+
+    /// A global option. Returns whether it is misplaced.
+    fn global(&mut self, l: &Line) -> Result<bool, Diagnostic> {
+        let file = self.file;
+        let log = &mut self.logging;
+        match l.name.as_str() {
+            "per_listener_settings" => {
+                self.per_listener = boolean(file, l)?;
+                return Ok(self.per_listener && self.security_seen);
+            }
+            "log_dest" => log.dests.push((l.word().to_string(), line_span(file, l))),
+            "log_type" => log.types.push((l.word().to_string(), line_span(file, l))),
+            "connection_messages" => {
+                log.connection_messages = Some((boolean(file, l)?, line_span(file, l)))
+            }
+            "log_timestamp" => log.timestamp = Some((boolean(file, l)?, line_span(file, l))),
+            "persistence" => log.persistence = Some((boolean(file, l)?, line_span(file, l))),
+            "autosave_interval" => log.autosave = l.word().parse().ok(),
+            "autosave_on_changes" => log.autosave_on_changes = boolean(file, l)?,
+            _ => {}
         }
-        let span = l.span.clone().unwrap_or_else(|| span(file, 1, 1, 1));
-        let anonymous = if per_listener {
+        Ok(false)
+    }
+
+    /// Adds what was read to the facts.
+    fn finish(self, facts: &mut Facts) {
+        let file = self.file;
+        self.listener_facts(facts);
+        logging_fact(file, &self.logging, facts);
+        persistence_fact(file, self.logging, facts);
+        facts.engine.get_or_insert(Engine::Mosquitto);
+        facts.nodes.push(NodeFact {
+            name: file.name.clone(),
+            span: span(file, 1, 1, 1),
+        });
+        facts.directives.extend(self.directives);
+        facts.plugins.extend(self.plugins);
+        facts.secrets.extend(self.secrets);
+        if !facts
+            .tls_auth
+            .unknown_directive_help
+            .iter()
+            .any(|(f, _)| *f == "mosquitto")
+        {
+            facts
+                .tls_auth
+                .unknown_directive_help
+                .push(("mosquitto", unknown_help));
+        }
+    }
+
+    /// Listeners: the default one when something opened it, then the declared ones.
+    fn listener_facts(&self, facts: &mut Facts) {
+        let base = facts.listeners.len();
+        let mut out = Vec::new();
+        for (i, l) in self.listeners.iter().enumerate() {
+            if i == 0 && !l.opened {
+                continue;
+            }
+            let index = base + out.len();
+            out.push(self.listener_fact(i, l, index, facts));
+        }
+        facts.listeners.extend(out);
+    }
+
+    /// One listener's fact; `index` is its place in `facts.listeners`.
+    fn listener_fact(
+        &self,
+        i: usize,
+        l: &Listener,
+        index: usize,
+        facts: &mut Facts,
+    ) -> ListenerFact {
+        let span = l.span.clone().unwrap_or_else(|| span(self.file, 1, 1, 1));
+        let anonymous = if self.per_listener {
             l.anonymous.clone()
         } else {
-            global_anonymous.clone()
+            self.global_anonymous.clone()
         };
         // Mosquitto 2 (security.c): with no password file or plugin on the
         // listener, an anonymous-allowed client is accepted with whatever
         // username it sends, and gets that user's ACL lines.
-        let checks = if per_listener {
+        let checks = if self.per_listener {
             l.checks_usernames
         } else {
-            global_checks_usernames
+            self.global_checks_usernames
         };
-        let index = base + out.len();
         if let Some((true, s)) = &anonymous {
             facts
                 .tls_auth
                 .listener_settings
                 .push((index, "anonymous", s.clone()));
         }
-        let tls = (l.tls_files || l.psk).then(|| {
-            let min_version = l.tls_version.as_ref().map(|(v, _)| match v.as_str() {
-                "tlsv1.3" => "1.3".to_string(),
-                "tlsv1.2" => "1.2".to_string(),
-                "tlsv1.1" => "1.1".to_string(),
-                "tlsv1" | "tlsv1.0" => "1.0".to_string(),
-                other => other.trim_start_matches("tlsv").to_string(),
-            });
-            if let Some((_, s)) = &l.ciphers13 {
-                facts
-                    .tls_auth
-                    .listener_settings
-                    .push((index, "ciphers_tls13", s.clone()));
-            }
-            TlsFact {
-                min_version,
-                min_version_span: l.tls_version.as_ref().map(|(_, s)| s.clone()),
-                ciphers: crate::facts::ciphers::split(
-                    l.ciphers
-                        .as_ref()
-                        .map_or(DEFAULT_CIPHERS, |(c, _)| c.as_str()),
-                ),
-                ciphers_span: l.ciphers.as_ref().map(|(_, s)| s.clone()),
-                ciphers_tls13: l
-                    .ciphers13
-                    .as_ref()
-                    .map(|(c, _)| {
-                        c.split(':')
-                            .filter(|c| !c.is_empty())
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                require_client_cert: l.require.as_ref().is_some_and(|(r, _)| *r),
-                require_span: l.require.as_ref().map(|(_, s)| s.clone()),
-                identity_as_username: l.identity.as_ref().is_some_and(|(r, _)| *r),
-                identity_span: l.identity.as_ref().map(|(_, s)| s.clone()),
-            }
-        });
-        out.push(ListenerFact {
+        let tls = (l.tls_files || l.psk).then(|| tls_fact(l, index, facts));
+        ListenerFact {
             engine: Some(Engine::Mosquitto),
             name: if i == 0 {
                 "default".into()
@@ -709,22 +795,65 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
                 && !l.identity.as_ref().is_some_and(|(on, _)| *on),
             isolated: false,
             span,
-        });
+        }
     }
-    facts.listeners.extend(out);
+}
 
-    // Logging: what reaches a log, with timestamps.
-    let logging_off = log_dests.iter().find(|(d, _)| d == "none");
-    let notice = log_types.is_empty() || log_types.iter().any(|(t, _)| t == "notice" || t == "all");
-    let conn_off = connection_messages.as_ref().filter(|(on, _)| !on);
-    let ts_off = log_timestamp.as_ref().filter(|(on, _)| !on);
+/// A TLS listener's settings; `index` is its place in `facts.listeners`.
+fn tls_fact(l: &Listener, index: usize, facts: &mut Facts) -> TlsFact {
+    let min_version = l.tls_version.as_ref().map(|(v, _)| match v.as_str() {
+        "tlsv1.3" => "1.3".to_string(),
+        "tlsv1.2" => "1.2".to_string(),
+        "tlsv1.1" => "1.1".to_string(),
+        "tlsv1" | "tlsv1.0" => "1.0".to_string(),
+        other => other.trim_start_matches("tlsv").to_string(),
+    });
+    if let Some((_, s)) = &l.ciphers13 {
+        facts
+            .tls_auth
+            .listener_settings
+            .push((index, "ciphers_tls13", s.clone()));
+    }
+    TlsFact {
+        min_version,
+        min_version_span: l.tls_version.as_ref().map(|(_, s)| s.clone()),
+        ciphers: crate::facts::ciphers::split(
+            l.ciphers
+                .as_ref()
+                .map_or(DEFAULT_CIPHERS, |(c, _)| c.as_str()),
+        ),
+        ciphers_span: l.ciphers.as_ref().map(|(_, s)| s.clone()),
+        ciphers_tls13: l
+            .ciphers13
+            .as_ref()
+            .map(|(c, _)| {
+                c.split(':')
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        require_client_cert: l.require.as_ref().is_some_and(|(r, _)| *r),
+        require_span: l.require.as_ref().map(|(_, s)| s.clone()),
+        identity_as_username: l.identity.as_ref().is_some_and(|(r, _)| *r),
+        identity_span: l.identity.as_ref().map(|(_, s)| s.clone()),
+    }
+}
+
+/// Logging: what reaches a log, with timestamps. Replaces an earlier file's
+/// fact only when that one had no problem and this one has.
+fn logging_fact(file: &Arc<SourceFile>, log: &Logging, facts: &mut Facts) {
+    let logging_off = log.dests.iter().find(|(d, _)| d == "none");
+    let notice = log.types.is_empty() || log.types.iter().any(|(t, _)| t == "notice" || t == "all");
+    let conn_off = log.connection_messages.as_ref().filter(|(on, _)| !on);
+    let ts_off = log.timestamp.as_ref().filter(|(on, _)| !on);
     let problem_span = logging_off
         .map(|(_, s)| s)
         .or(conn_off.map(|(_, s)| s))
         .or(if notice {
             None
         } else {
-            log_types.first().map(|(_, s)| s)
+            log.types.first().map(|(_, s)| s)
         })
         .or(ts_off.map(|(_, s)| s))
         .cloned();
@@ -733,7 +862,7 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
         connection_messages: logging_off.is_none() && conn_off.is_none() && notice,
         span: problem_span
             .clone()
-            .or_else(|| log_dests.first().map(|(_, s)| s.clone()))
+            .or_else(|| log.dests.first().map(|(_, s)| s.clone()))
             .unwrap_or_else(|| span(file, 1, 1, 1)),
     };
     if facts.logging.is_none()
@@ -745,38 +874,22 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
     {
         facts.logging = Some(logging);
     }
+}
 
+/// Persistence, unless an earlier file set it.
+fn persistence_fact(file: &Arc<SourceFile>, log: Logging, facts: &mut Facts) {
     if facts.persistence.is_none() {
-        let enabled = persistence.as_ref().is_some_and(|(p, _)| *p);
+        let enabled = log.persistence.as_ref().is_some_and(|(p, _)| *p);
         facts.persistence = Some(PersistenceFact {
             enabled,
-            autosave_s: (enabled && !autosave_on_changes).then_some(autosave.unwrap_or(1800)),
-            span: persistence
+            autosave_s: (enabled && !log.autosave_on_changes)
+                .then_some(log.autosave.unwrap_or(1800)),
+            span: log
+                .persistence
                 .map(|(_, s)| s)
                 .unwrap_or_else(|| span(file, 1, 1, 1)),
         });
     }
-
-    facts.engine.get_or_insert(Engine::Mosquitto);
-    facts.nodes.push(NodeFact {
-        name: file.name.clone(),
-        span: span(file, 1, 1, 1),
-    });
-    facts.directives.extend(directives);
-    facts.plugins.extend(plugins);
-    facts.secrets.extend(secrets);
-    if !facts
-        .tls_auth
-        .unknown_directive_help
-        .iter()
-        .any(|(f, _)| *f == "mosquitto")
-    {
-        facts
-            .tls_auth
-            .unknown_directive_help
-            .push(("mosquitto", unknown_help));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -343,139 +343,173 @@ fn structure(doc: &Document) -> Vec<(String, Span)> {
     };
     let mut names: Vec<&str> = Vec::new();
     for (g, group) in groups.iter().enumerate() {
-        let gp = format!("/groups/{g}");
-        let Some(obj) = group.as_object() else {
+        rule_group(doc, &format!("/groups/{g}"), group, &mut names, &mut out);
+    }
+    out
+}
+
+/// One rule group at `gp`: its keys, a unique name, its interval and rules.
+fn rule_group<'a>(
+    doc: &Document,
+    gp: &str,
+    group: &'a Value,
+    names: &mut Vec<&'a str>,
+    out: &mut Vec<(String, Span)>,
+) {
+    let Some(obj) = group.as_object() else {
+        out.push((
+            "a rule group must be a mapping with `name` and `rules`".into(),
+            doc.spans.value(gp),
+        ));
+        return;
+    };
+    unknown_keys(doc, gp, obj, GROUP_KEYS, "a rule group", out);
+    match obj.get("name").and_then(Value::as_str) {
+        Some(n) if !n.trim().is_empty() => {
+            if names.contains(&n) {
+                out.push((
+                    format!("group name `{n}` is repeated in the same file"),
+                    doc.spans.value(&format!("{gp}/name")),
+                ));
+            }
+            names.push(n);
+        }
+        _ => out.push((
+            "a rule group needs a non-empty `name`".into(),
+            doc.spans.key(gp),
+        )),
+    }
+    if let Some(interval) = obj.get("interval") {
+        if !interval.as_str().is_some_and(valid_duration) {
             out.push((
-                "a rule group must be a mapping with `name` and `rules`".into(),
-                doc.spans.value(&gp),
+                "`interval` is not a duration (e.g. 1m)".into(),
+                doc.spans.value(&format!("{gp}/interval")),
             ));
+        }
+    }
+    let Some(rules) = obj.get("rules").and_then(Value::as_array) else {
+        if obj.get("rules").is_some_and(|r| !r.is_null()) {
+            out.push((
+                "`rules` must be a list".into(),
+                doc.spans.value(&format!("{gp}/rules")),
+            ));
+        }
+        return;
+    };
+    for (r, rule) in rules.iter().enumerate() {
+        let rp = format!("{gp}/rules/{r}");
+        let Some(rule) = rule.as_object() else {
+            out.push(("a rule must be a mapping".into(), doc.spans.value(&rp)));
             continue;
         };
-        for key in obj.keys() {
-            if !GROUP_KEYS.contains(&key.as_str()) {
+        unknown_keys(doc, &rp, rule, RULE_KEYS, "a rule", out);
+        rule_kind(doc, &rp, rule, out);
+        rule_fields(doc, &rp, rule, out);
+    }
+}
+
+/// Keys of the mapping at `at` that are not in `known`.
+fn unknown_keys(
+    doc: &Document,
+    at: &str,
+    obj: &serde_json::Map<String, Value>,
+    known: &[&str],
+    what: &str,
+    out: &mut Vec<(String, Span)>,
+) {
+    for key in obj.keys() {
+        if !known.contains(&key.as_str()) {
+            out.push((
+                format!("`{key}` is not a key of {what}"),
+                doc.spans.key(&format!("{at}/{key}")),
+            ));
+        }
+    }
+}
+
+/// A rule is an alert with a name, or a record with a metric name and no
+/// alerting keys.
+fn rule_kind(
+    doc: &Document,
+    rp: &str,
+    rule: &serde_json::Map<String, Value>,
+    out: &mut Vec<(String, Span)>,
+) {
+    match (rule.get("alert"), rule.get("record")) {
+        (Some(_), Some(_)) => out.push((
+            "a rule is either an `alert` or a `record`, not both".into(),
+            doc.spans.key(&format!("{rp}/record")),
+        )),
+        (None, None) => out.push((
+            "a rule needs `alert` or `record`".into(),
+            doc.spans.value(rp),
+        )),
+        (Some(a), None) => {
+            if a.as_str().is_none_or(|s| s.trim().is_empty()) {
                 out.push((
-                    format!("`{key}` is not a key of a rule group"),
-                    doc.spans.key(&format!("{gp}/{key}")),
+                    "the alert name must be a non-empty string".into(),
+                    doc.spans.value(&format!("{rp}/alert")),
                 ));
             }
         }
-        match obj.get("name").and_then(Value::as_str) {
-            Some(n) if !n.trim().is_empty() => {
-                if names.contains(&n) {
+        (None, Some(rec)) => {
+            if !rec.as_str().is_some_and(|s| valid_name(s, true)) {
+                out.push(("invalid recording rule name: it must be a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)".into(), doc.spans.value(&format!("{rp}/record"))));
+            }
+            for key in ["for", "keep_firing_for", "annotations"] {
+                if rule.contains_key(key) {
                     out.push((
-                        format!("group name `{n}` is repeated in the same file"),
-                        doc.spans.value(&format!("{gp}/name")),
-                    ));
-                }
-                names.push(n);
-            }
-            _ => out.push((
-                "a rule group needs a non-empty `name`".into(),
-                doc.spans.key(&gp),
-            )),
-        }
-        if let Some(interval) = obj.get("interval") {
-            if !interval.as_str().is_some_and(valid_duration) {
-                out.push((
-                    "`interval` is not a duration (e.g. 1m)".into(),
-                    doc.spans.value(&format!("{gp}/interval")),
-                ));
-            }
-        }
-        let Some(rules) = obj.get("rules").and_then(Value::as_array) else {
-            if obj.get("rules").is_some_and(|r| !r.is_null()) {
-                out.push((
-                    "`rules` must be a list".into(),
-                    doc.spans.value(&format!("{gp}/rules")),
-                ));
-            }
-            continue;
-        };
-        for (r, rule) in rules.iter().enumerate() {
-            let rp = format!("{gp}/rules/{r}");
-            let Some(rule) = rule.as_object() else {
-                out.push(("a rule must be a mapping".into(), doc.spans.value(&rp)));
-                continue;
-            };
-            for key in rule.keys() {
-                if !RULE_KEYS.contains(&key.as_str()) {
-                    out.push((
-                        format!("`{key}` is not a key of a rule"),
+                        format!("`{key}` only applies to alerting rules"),
                         doc.spans.key(&format!("{rp}/{key}")),
                     ));
                 }
             }
-            let alert = rule.get("alert");
-            let record = rule.get("record");
-            match (alert, record) {
-                (Some(_), Some(_)) => out.push((
-                    "a rule is either an `alert` or a `record`, not both".into(),
-                    doc.spans.key(&format!("{rp}/record")),
-                )),
-                (None, None) => out.push((
-                    "a rule needs `alert` or `record`".into(),
-                    doc.spans.value(&rp),
-                )),
-                (Some(a), None) => {
-                    if a.as_str().is_none_or(|s| s.trim().is_empty()) {
-                        out.push((
-                            "the alert name must be a non-empty string".into(),
-                            doc.spans.value(&format!("{rp}/alert")),
-                        ));
-                    }
-                }
-                (None, Some(rec)) => {
-                    if !rec.as_str().is_some_and(|s| valid_name(s, true)) {
-                        out.push(("invalid recording rule name: it must be a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)".into(), doc.spans.value(&format!("{rp}/record"))));
-                    }
-                    for key in ["for", "keep_firing_for", "annotations"] {
-                        if rule.contains_key(key) {
-                            out.push((
-                                format!("`{key}` only applies to alerting rules"),
-                                doc.spans.key(&format!("{rp}/{key}")),
-                            ));
-                        }
-                    }
-                }
+        }
+    }
+}
+
+/// A rule's expression, durations and label names.
+fn rule_fields(
+    doc: &Document,
+    rp: &str,
+    rule: &serde_json::Map<String, Value>,
+    out: &mut Vec<(String, Span)>,
+) {
+    match rule.get("expr") {
+        Some(Value::String(e)) => {
+            if let Some(p) = expr_problem(e) {
+                out.push((
+                    format!("could not parse expression: {p}"),
+                    doc.spans.value(&format!("{rp}/expr")),
+                ));
             }
-            match rule.get("expr") {
-                Some(Value::String(e)) => {
-                    if let Some(p) = expr_problem(e) {
-                        out.push((
-                            format!("could not parse expression: {p}"),
-                            doc.spans.value(&format!("{rp}/expr")),
-                        ));
-                    }
-                }
-                Some(Value::Number(_)) => {}
-                _ => out.push(("a rule needs an `expr` string".into(), doc.spans.key(&rp))),
-            }
-            for key in ["for", "keep_firing_for"] {
-                if let Some(v) = rule.get(key) {
-                    if !v.as_str().is_some_and(valid_duration) {
-                        out.push((
-                            format!("`{key}` is not a duration (e.g. 5m)"),
-                            doc.spans.value(&format!("{rp}/{key}")),
-                        ));
-                    }
-                }
-            }
-            if let Some(labels) = rule.get("labels").and_then(Value::as_object) {
-                for name in labels.keys() {
-                    if !valid_name(name, false) {
-                        out.push((
-                            format!("invalid label name `{name}`"),
-                            doc.spans.key(&format!(
-                                "{rp}/labels/{}",
-                                crate::source::pointer_segment(name)
-                            )),
-                        ));
-                    }
-                }
+        }
+        Some(Value::Number(_)) => {}
+        _ => out.push(("a rule needs an `expr` string".into(), doc.spans.key(rp))),
+    }
+    for key in ["for", "keep_firing_for"] {
+        if let Some(v) = rule.get(key) {
+            if !v.as_str().is_some_and(valid_duration) {
+                out.push((
+                    format!("`{key}` is not a duration (e.g. 5m)"),
+                    doc.spans.value(&format!("{rp}/{key}")),
+                ));
             }
         }
     }
-    out
+    if let Some(labels) = rule.get("labels").and_then(Value::as_object) {
+        for name in labels.keys() {
+            if !valid_name(name, false) {
+                out.push((
+                    format!("invalid label name `{name}`"),
+                    doc.spans.key(&format!(
+                        "{rp}/labels/{}",
+                        crate::source::pointer_segment(name)
+                    )),
+                ));
+            }
+        }
+    }
 }
 
 /// The `# mqttforge:capacity clients=N [connect_rate=R/s] [max_payload=SIZE]`

@@ -639,99 +639,13 @@ fn dotted(path: &[String]) -> String {
 /// Checks a parsed rumqttd.toml against rumqttd 0.20's `Config`.
 pub fn check(doc: &Document) -> Vec<Problem> {
     let mut out = Vec::new();
-    let unknown = |path: &[String], i: usize, known: &[Field], at: At, out: &mut Vec<Problem>| {
-        let names: Vec<&str> = known.iter().map(|f| f.name).collect();
-        let help = match crate::suggest::did_you_mean(&path[i], names.iter().copied()) {
-            Some(s) => format!(
-                "did you mean `{s}`? rumqttd 0.20 reads only: {}",
-                names.join(", ")
-            ),
-            None => format!("remove it; rumqttd 0.20 reads only: {}", names.join(", ")),
-        };
-        let at_table = if i == 0 {
-            String::new()
-        } else {
-            format!(" in `[{}]`", dotted(&path[..i]))
-        };
-        out.push(Problem {
-            message: format!(
-                "`{}`{at_table} is not a rumqttd 0.20 setting: rumqttd ignores it without a word",
-                path[i]
-            ),
-            help,
-            at,
-        });
-    };
-    // Unknown keys reported, by path: nothing under them is reported again.
-    let mut reported: std::collections::HashSet<&[String]> = std::collections::HashSet::new();
-    let mut longest_reported = 0;
+    let mut reported = Reported::default();
     for t in &doc.tables {
-        match lookup(&t.path) {
-            Lookup::Unknown(i, known) => {
-                if reported.insert(&t.path[..=i]) {
-                    longest_reported = longest_reported.max(i + 1);
-                    unknown(&t.path, i, known, t.at, &mut out);
-                }
-            }
-            Lookup::Leaf(_) | Lookup::Misplaced => out.push(Problem {
-                message: format!(
-                    "`[{}]` is a table where rumqttd expects a value",
-                    dotted(&t.path)
-                ),
-                help: format!(
-                    "write `{} = <value>` in its parent table",
-                    t.path.last().map(String::as_str).unwrap_or("")
-                ),
-                at: t.at,
-            }),
-            Lookup::Table => {}
-        }
+        table_problem(t, &mut reported, &mut out);
     }
     for e in &doc.entries {
-        if (1..=e.path.len().min(longest_reported)).any(|n| reported.contains(&e.path[..n])) {
-            continue;
-        }
-        // `transport = "tcp"` is the plain variant of the bridge's transport enum.
-        if e.path.len() == 2
-            && e.path[0] == "bridge"
-            && e.path[1] == "transport"
-            && e.value == TomlValue::String("tcp".into())
-        {
-            continue;
-        }
-        match lookup(&e.path) {
-            Lookup::Unknown(i, known) => {
-                reported.insert(&e.path[..=i]);
-                longest_reported = longest_reported.max(i + 1);
-                unknown(&e.path, i, known, e.key, &mut out);
-            }
-            Lookup::Misplaced => out.push(Problem {
-                message: format!("`{}` sits under a value, not a table", dotted(&e.path)),
-                help: "move the key to the table it belongs to".into(),
-                at: e.key,
-            }),
-            Lookup::Table => {
-                if e.value != TomlValue::Table {
-                    out.push(Problem {
-                        message: format!(
-                            "`{}` is {}, but rumqttd expects a table there",
-                            dotted(&e.path),
-                            e.value.kind()
-                        ),
-                        help: format!("write it as `[{}]` with its keys", dotted(&e.path)),
-                        at: e.value_at,
-                    });
-                }
-            }
-            Lookup::Leaf(kind) => {
-                if let Some(p) = value_problem(&e.path, kind, &e.value) {
-                    out.push(Problem {
-                        message: p.0,
-                        help: p.1,
-                        at: e.value_at,
-                    });
-                }
-            }
+        if !reported.covers(&e.path) {
+            entry_problem(e, &mut reported, &mut out);
         }
     }
     // Required keys: rumqttd refuses to load a config without them.
@@ -749,6 +663,121 @@ pub fn check(doc: &Document) -> Vec<Problem> {
     }
     out.sort_by_key(|p| (p.at.line, p.at.col));
     out
+}
+
+/// Unknown keys reported, by path: nothing under them is reported again.
+#[derive(Default)]
+struct Reported<'a> {
+    paths: std::collections::HashSet<&'a [String]>,
+    longest: usize,
+}
+
+impl<'a> Reported<'a> {
+    /// Records `path[..=i]`; false if it was reported already.
+    fn insert(&mut self, path: &'a [String], i: usize) -> bool {
+        self.longest = self.longest.max(i + 1);
+        self.paths.insert(&path[..=i])
+    }
+
+    /// Whether `path` is under a reported path.
+    fn covers(&self, path: &[String]) -> bool {
+        (1..=path.len().min(self.longest)).any(|n| self.paths.contains(&path[..n]))
+    }
+}
+
+/// A key rumqttd does not know: `path[i]`, in the table `path[..i]`.
+fn unknown_key(path: &[String], i: usize, known: &[Field], at: At) -> Problem {
+    let names: Vec<&str> = known.iter().map(|f| f.name).collect();
+    let help = match crate::suggest::did_you_mean(&path[i], names.iter().copied()) {
+        Some(s) => format!(
+            "did you mean `{s}`? rumqttd 0.20 reads only: {}",
+            names.join(", ")
+        ),
+        None => format!("remove it; rumqttd 0.20 reads only: {}", names.join(", ")),
+    };
+    let at_table = if i == 0 {
+        String::new()
+    } else {
+        format!(" in `[{}]`", dotted(&path[..i]))
+    };
+    Problem {
+        message: format!(
+            "`{}`{at_table} is not a rumqttd 0.20 setting: rumqttd ignores it without a word",
+            path[i]
+        ),
+        help,
+        at,
+    }
+}
+
+/// A `[table]` header rumqttd does not know, or where it expects a value.
+fn table_problem<'a>(t: &'a Table, reported: &mut Reported<'a>, out: &mut Vec<Problem>) {
+    match lookup(&t.path) {
+        Lookup::Unknown(i, known) => {
+            // Longest is raised only for a path reported for the first time.
+            if !reported.paths.contains(&t.path[..=i]) {
+                reported.insert(&t.path, i);
+                out.push(unknown_key(&t.path, i, known, t.at));
+            }
+        }
+        Lookup::Leaf(_) | Lookup::Misplaced => out.push(Problem {
+            message: format!(
+                "`[{}]` is a table where rumqttd expects a value",
+                dotted(&t.path)
+            ),
+            help: format!(
+                "write `{} = <value>` in its parent table",
+                t.path.last().map(String::as_str).unwrap_or("")
+            ),
+            at: t.at,
+        }),
+        Lookup::Table => {}
+    }
+}
+
+/// A `key = value` rumqttd does not know, misplaces, or cannot read.
+fn entry_problem<'a>(e: &'a Entry, reported: &mut Reported<'a>, out: &mut Vec<Problem>) {
+    // `transport = "tcp"` is the plain variant of the bridge's transport enum.
+    if e.path.len() == 2
+        && e.path[0] == "bridge"
+        && e.path[1] == "transport"
+        && e.value == TomlValue::String("tcp".into())
+    {
+        return;
+    }
+    match lookup(&e.path) {
+        Lookup::Unknown(i, known) => {
+            reported.insert(&e.path, i);
+            out.push(unknown_key(&e.path, i, known, e.key));
+        }
+        Lookup::Misplaced => out.push(Problem {
+            message: format!("`{}` sits under a value, not a table", dotted(&e.path)),
+            help: "move the key to the table it belongs to".into(),
+            at: e.key,
+        }),
+        Lookup::Table => {
+            if e.value != TomlValue::Table {
+                out.push(Problem {
+                    message: format!(
+                        "`{}` is {}, but rumqttd expects a table there",
+                        dotted(&e.path),
+                        e.value.kind()
+                    ),
+                    help: format!("write it as `[{}]` with its keys", dotted(&e.path)),
+                    at: e.value_at,
+                });
+            }
+        }
+        Lookup::Leaf(kind) => {
+            if let Some(p) = value_problem(&e.path, kind, &e.value) {
+                out.push(Problem {
+                    message: p.0,
+                    help: p.1,
+                    at: e.value_at,
+                });
+            }
+        }
+    }
 }
 
 fn find<'a>(doc: &'a Document, path: &[&str]) -> Option<&'a Entry> {

@@ -869,320 +869,34 @@ fn analyze(text: &str) -> Analysis {
         .iter()
         .map(|c| (command_words(c, &mut vars), c.piped, c.loc()))
         .collect();
-    let has_date_cutoff = cmds.iter().any(|(w, _, _)| {
-        w.first().is_some_and(|n| base_name(&n.text) == "date")
-            && w.iter().any(|x| {
-                x.text == "-d"
-                    || x.text.starts_with("--date")
-                    || x.text.starts_with("-v")
-                    || x.text.starts_with("-d")
-            })
-    });
+    let has_date_cutoff = has_date_cutoff(&cmds);
     let rest_of_pipeline = rest_of_pipelines(&cmds);
     let values = last_values(&vars);
     for (idx, (words, _, loc)) in cmds.iter().enumerate() {
         let Some(name) = words.first() else { continue };
-        let name = base_name(&name.text).to_string();
-        let args: Vec<String> = words[1..]
-            .iter()
-            .map(|w| expand(&w.text, &values))
-            .collect();
-        let loc = loc.unwrap_or(Loc {
-            line: 1,
-            col: 1,
-            end_line: 1,
-            end_col: 2,
-        });
-        let has = |f: &str| args.iter().any(|a| a == f);
         let (later_removes, later_tail_or_head) = rest_of_pipeline[idx];
-        match name.as_str() {
-            "set" => {
-                if a.set_line.is_none() {
-                    a.set_line = Some(loc.line);
-                }
-                set_flags(&mut a, &args);
-            }
-            "tar" | "bsdtar" => {
-                let (c, x) = tar_mode(&args);
-                a.creates |= c;
-                a.extracts |= x;
-            }
-            "zip" | "7z" | "pg_dump" | "mosquitto_sub" => a.creates = true,
-            "unzip" => a.extracts = true,
-            "emqx" | "emqx_ctl" => {
-                let rest: Vec<&str> = args
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|a| *a != "ctl")
-                    .collect();
-                match rest.as_slice() {
-                    ["data", "export", ..] => a.exports = true,
-                    ["data", "import", ..] => a.imports = true,
-                    ["stop", ..] => a.stop = a.stop.or(Some(loc)),
-                    _ => {}
-                }
-            }
-            "age" => {
-                if has("-d") || has("--decrypt") {
-                    a.decrypts = true;
-                } else {
-                    a.encrypts = true;
-                }
-            }
-            "gpg" | "gpg2" => {
-                let decrypt = has("-d") || has("--decrypt");
-                let encrypt = args.iter().any(|f| {
-                    f == "--encrypt"
-                        || f == "--symmetric"
-                        || (f.len() > 1
-                            && f.starts_with('-')
-                            && !f.starts_with("--")
-                            && f[1..].chars().all(|c| c.is_ascii_alphabetic())
-                            && (f.contains('e') || f.contains('c')))
-                });
-                if decrypt {
-                    a.decrypts = true;
-                } else if encrypt {
-                    a.encrypts = true;
-                }
-            }
-            "openssl" => match args.first().map(String::as_str) {
-                Some("smime" | "cms") if has("-encrypt") => a.encrypts = true,
-                Some("smime" | "cms") if has("-decrypt") => a.decrypts = true,
-                Some(sub)
-                    if sub == "enc"
-                        || sub.starts_with("aes")
-                        || sub.starts_with("chacha")
-                        || sub.starts_with("camellia") =>
-                {
-                    if has("-d") {
-                        a.decrypts = true;
-                    } else {
-                        a.encrypts = true;
-                    }
-                }
-                _ => {}
-            },
-            "restic" => match positionals(&args, BACKUP_TOOL_VALUE_FLAGS)
-                .first()
-                .map(String::as_str)
-            {
-                Some("backup") => {
-                    a.creates = true;
-                    a.encrypts = true;
-                    a.ships.push(loc);
-                }
-                Some("forget" | "prune") => a.retention = true,
-                Some("restore") => a.extracts = true,
-                _ => {}
-            },
-            "borg" => match positionals(&args, BACKUP_TOOL_VALUE_FLAGS)
-                .first()
-                .map(String::as_str)
-            {
-                Some("create") => {
-                    a.creates = true;
-                    a.encrypts = true;
-                    a.ships.push(loc);
-                }
-                Some("prune") => a.retention = true,
-                Some("extract") => a.extracts = true,
-                _ => {}
-            },
-            "duplicity" => {
-                let sub = args
-                    .iter()
-                    .find(|a| !a.starts_with('-'))
-                    .map(String::as_str);
-                match sub {
-                    Some(
-                        "remove-older-than"
-                        | "remove-all-but-n-full"
-                        | "remove-all-inc-of-but-n-full",
-                    ) => a.retention = true,
-                    Some("restore") => a.extracts = true,
-                    _ => {
-                        a.creates = true;
-                        a.encrypts |= !has("--no-encryption");
-                        a.ships.push(loc);
-                    }
-                }
-            }
-            "aws" => aws(&mut a, &args, loc, has_date_cutoff),
-            "gsutil" => {
-                if let Some(sub @ ("cp" | "rsync" | "mv")) = args
-                    .iter()
-                    .find(|a| !a.starts_with('-'))
-                    .map(String::as_str)
-                {
-                    let pos = positionals(&args, &[]);
-                    let sub_at = pos.iter().position(|p| p == sub).unwrap_or(0);
-                    ship(&mut a, &pos[sub_at + 1..], loc, |d| d.starts_with("gs://"));
-                }
-            }
-            "az" => {
-                if args.iter().any(|x| x == "upload" || x == "upload-batch") {
-                    a.ships.push(loc);
-                    let sources: Vec<String> = args
-                        .windows(2)
-                        .filter(|w| {
-                            w[0] == "--file" || w[0] == "-f" || w[0] == "--source" || w[0] == "-s"
-                        })
-                        .map(|w| w[1].clone())
-                        .collect();
-                    plaintext(&mut a, &sources, loc);
-                }
-            }
-            "rclone" => match args
+        let call = Call {
+            name: base_name(&name.text),
+            path: &name.text,
+            args: words[1..]
                 .iter()
-                .find(|a| !a.starts_with('-'))
-                .map(String::as_str)
-            {
-                Some(sub @ ("copy" | "sync" | "move" | "copyto" | "moveto")) => {
-                    let pos = positionals(
-                        &args,
-                        &[
-                            "--config",
-                            "--min-age",
-                            "--max-age",
-                            "--include",
-                            "--exclude",
-                            "--filter",
-                            "--transfers",
-                            "--bwlimit",
-                        ],
-                    );
-                    let sub_at = pos.iter().position(|p| p == sub).unwrap_or(0);
-                    ship(&mut a, &pos[sub_at + 1..], loc, remote_path);
-                }
-                Some("delete" | "purge") if args.iter().any(|x| x.starts_with("--min-age")) => {
-                    a.retention = true
-                }
-                _ => {}
-            },
-            "rsync" | "scp" => {
-                let pos = positionals(
-                    &args,
-                    &[
-                        "-e",
-                        "--rsh",
-                        "-i",
-                        "-P",
-                        "-o",
-                        "-F",
-                        "--exclude",
-                        "--include",
-                        "--filter",
-                        "-c",
-                        "-l",
-                        "-S",
-                        "--chmod",
-                        "--chown",
-                    ],
-                );
-                ship(&mut a, &pos, loc, |d| {
-                    remote_path(d) || d.starts_with("rsync://")
-                });
-            }
-            "curl" => {
-                let uploads: Vec<String> = args
-                    .windows(2)
-                    .filter(|w| w[0] == "-T" || w[0] == "--upload-file")
-                    .map(|w| w[1].clone())
-                    .collect();
-                if !uploads.is_empty() {
-                    a.ships.push(loc);
-                    plaintext(&mut a, &uploads, loc);
-                }
-            }
-            "find" => {
-                let aged = args.iter().any(|x| {
-                    matches!(
-                        x.as_str(),
-                        "-mtime"
-                            | "-mmin"
-                            | "-ctime"
-                            | "-cmin"
-                            | "-atime"
-                            | "-amin"
-                            | "-newermt"
-                            | "-newer"
-                    )
-                });
-                let deletes = has("-delete")
-                    || args.windows(2).any(|w| {
-                        (w[0] == "-exec" || w[0] == "-execdir") && base_name(&w[1]) == "rm"
-                    })
-                    || later_removes;
-                a.retention |= aged && deletes;
-            }
-            "ls" | "tail" | "head" => {
-                if later_removes && (name != "ls" || later_tail_or_head) {
-                    a.retention = true;
-                }
-            }
-            "systemctl" => {
-                let pos = positionals(
-                    &args,
-                    &[
-                        "-H",
-                        "--host",
-                        "-M",
-                        "--machine",
-                        "-s",
-                        "--signal",
-                        "--kill-who",
-                    ],
-                );
-                if let Some(verb @ ("stop" | "kill")) = pos.first().map(String::as_str) {
-                    let save_signal = verb == "kill"
-                        && args.iter().any(|x| x.contains("USR1") || x.contains("HUP"));
-                    if !save_signal && pos[1..].iter().any(|u| is_broker(u)) {
-                        a.stop = a.stop.or(Some(loc));
-                    }
-                }
-            }
-            "service" | "rc-service" | "invoke-rc.d" => {
-                if args.len() >= 2 && args[1] == "stop" && is_broker(&args[0]) {
-                    a.stop = a.stop.or(Some(loc));
-                }
-            }
-            "docker" | "podman" | "docker-compose" | "nerdctl" => {
-                let stops = args
-                    .iter()
-                    .any(|x| x == "stop" || x == "kill" || x == "down");
-                if stops && args.iter().any(|x| is_broker(x)) {
-                    a.stop = a.stop.or(Some(loc));
-                }
-            }
-            "pkill" | "killall" | "kill" => {
-                let save = args.iter().any(|x| {
-                    x.contains("USR1")
-                        || x.contains("USR2")
-                        || x.contains("HUP")
-                        || x == "-0"
-                        || x == "-10"
-                        || x == "-12"
-                        || x == "-1"
-                });
-                if !save && args.iter().any(|x| is_broker(x)) {
-                    a.stop = a.stop.or(Some(loc));
-                }
-            }
-            "vernemq" | "mosquitto_ctrl" => {
-                if has("stop") {
-                    a.stop = a.stop.or(Some(loc));
-                }
-            }
-            _ => {
-                // `/etc/init.d/mosquitto stop`
-                if let Some(w) = words.first() {
-                    if w.text.contains("init.d/") && is_broker(base_name(&w.text)) && has("stop") {
-                        a.stop = a.stop.or(Some(loc));
-                    }
-                }
-            }
-        }
+                .map(|w| expand(&w.text, &values))
+                .collect(),
+            loc: loc.unwrap_or(Loc {
+                line: 1,
+                col: 1,
+                end_line: 1,
+                end_col: 2,
+            }),
+            later_removes,
+            later_tail_or_head,
+            has_date_cutoff,
+        };
+        let handler = COMMANDS
+            .iter()
+            .find(|(names, _)| names.contains(&call.name))
+            .map_or(init_script as Handler, |(_, handler)| *handler);
+        handler(&mut a, &call);
     }
     if lexed
         .comments
@@ -1192,6 +906,396 @@ fn analyze(text: &str) -> Analysis {
         a.retention = true;
     }
     a
+}
+
+/// Whether a command computes a date to compare against (`date -d ...`).
+fn has_date_cutoff(cmds: &[(Vec<Word>, bool, Option<Loc>)]) -> bool {
+    cmds.iter().any(|(w, _, _)| {
+        w.first().is_some_and(|n| base_name(&n.text) == "date")
+            && w.iter().any(|x| {
+                x.text == "-d"
+                    || x.text.starts_with("--date")
+                    || x.text.starts_with("-v")
+                    || x.text.starts_with("-d")
+            })
+    })
+}
+
+/// One command of the script, as a handler sees it.
+struct Call<'a> {
+    /// The command's base name (`tar` for `/usr/bin/tar`).
+    name: &'a str,
+    /// The command word as written.
+    path: &'a str,
+    /// The arguments, known variables expanded.
+    args: Vec<String>,
+    loc: Loc,
+    /// A later command of its pipeline removes files.
+    later_removes: bool,
+    /// A later command of its pipeline is `tail` or `head`.
+    later_tail_or_head: bool,
+    /// Some command of the script computes a date cutoff.
+    has_date_cutoff: bool,
+}
+
+impl Call<'_> {
+    fn has(&self, flag: &str) -> bool {
+        self.args.iter().any(|a| a == flag)
+    }
+
+    /// The first argument that is not a flag.
+    fn subcommand(&self) -> Option<&str> {
+        self.args
+            .iter()
+            .find(|a| !a.starts_with('-'))
+            .map(String::as_str)
+    }
+}
+
+type Handler = fn(&mut Analysis, &Call);
+
+/// What each command does to a backup: one handler per command (by base
+/// name); any other command goes to [`init_script`].
+const COMMANDS: &[(&[&str], Handler)] = &[
+    (&["set"], set_command),
+    (&["tar", "bsdtar"], tar),
+    (&["zip", "7z", "pg_dump", "mosquitto_sub"], |a, _| {
+        a.creates = true
+    }),
+    (&["unzip"], |a, _| a.extracts = true),
+    (&["emqx", "emqx_ctl"], emqx),
+    (&["age"], age),
+    (&["gpg", "gpg2"], gpg),
+    (&["openssl"], openssl),
+    (&["restic"], restic),
+    (&["borg"], borg),
+    (&["duplicity"], duplicity),
+    (&["aws"], |a, c| aws(a, &c.args, c.loc, c.has_date_cutoff)),
+    (&["gsutil"], gsutil),
+    (&["az"], az),
+    (&["rclone"], rclone),
+    (&["rsync", "scp"], rsync),
+    (&["curl"], curl),
+    (&["find"], find),
+    (&["ls", "tail", "head"], listing),
+    (&["systemctl"], systemctl),
+    (&["service", "rc-service", "invoke-rc.d"], service),
+    (
+        &["docker", "podman", "docker-compose", "nerdctl"],
+        container,
+    ),
+    (&["pkill", "killall", "kill"], kill),
+    (&["vernemq", "mosquitto_ctrl"], |a, c| {
+        if c.has("stop") {
+            a.stop = a.stop.or(Some(c.loc));
+        }
+    }),
+];
+
+fn set_command(a: &mut Analysis, c: &Call) {
+    if a.set_line.is_none() {
+        a.set_line = Some(c.loc.line);
+    }
+    set_flags(a, &c.args);
+}
+
+fn tar(a: &mut Analysis, c: &Call) {
+    let (creates, extracts) = tar_mode(&c.args);
+    a.creates |= creates;
+    a.extracts |= extracts;
+}
+
+/// `emqx ctl data export|import`, `emqx stop`.
+fn emqx(a: &mut Analysis, c: &Call) {
+    let rest: Vec<&str> = c
+        .args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != "ctl")
+        .collect();
+    match rest.as_slice() {
+        ["data", "export", ..] => a.exports = true,
+        ["data", "import", ..] => a.imports = true,
+        ["stop", ..] => a.stop = a.stop.or(Some(c.loc)),
+        _ => {}
+    }
+}
+
+fn age(a: &mut Analysis, c: &Call) {
+    if c.has("-d") || c.has("--decrypt") {
+        a.decrypts = true;
+    } else {
+        a.encrypts = true;
+    }
+}
+
+/// `gpg -d` decrypts; `--encrypt`, `--symmetric` or a short flag cluster
+/// with `e` or `c` encrypts.
+fn gpg(a: &mut Analysis, c: &Call) {
+    let decrypt = c.has("-d") || c.has("--decrypt");
+    let encrypt = c.args.iter().any(|f| {
+        f == "--encrypt"
+            || f == "--symmetric"
+            || (f.len() > 1
+                && f.starts_with('-')
+                && !f.starts_with("--")
+                && f[1..].chars().all(|c| c.is_ascii_alphabetic())
+                && (f.contains('e') || f.contains('c')))
+    });
+    if decrypt {
+        a.decrypts = true;
+    } else if encrypt {
+        a.encrypts = true;
+    }
+}
+
+/// `openssl smime|cms -encrypt|-decrypt`, `openssl enc` and cipher commands.
+fn openssl(a: &mut Analysis, c: &Call) {
+    match c.args.first().map(String::as_str) {
+        Some("smime" | "cms") if c.has("-encrypt") => a.encrypts = true,
+        Some("smime" | "cms") if c.has("-decrypt") => a.decrypts = true,
+        Some(sub)
+            if sub == "enc"
+                || sub.starts_with("aes")
+                || sub.starts_with("chacha")
+                || sub.starts_with("camellia") =>
+        {
+            if c.has("-d") {
+                a.decrypts = true;
+            } else {
+                a.encrypts = true;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The subcommand of a backup tool, skipping flags and their values.
+fn backup_tool_subcommand(c: &Call) -> Option<String> {
+    positionals(&c.args, BACKUP_TOOL_VALUE_FLAGS)
+        .into_iter()
+        .next()
+}
+
+/// restic encrypts what it backs up, to its repository.
+fn restic(a: &mut Analysis, c: &Call) {
+    match backup_tool_subcommand(c).as_deref() {
+        Some("backup") => encrypted_backup(a, c),
+        Some("forget" | "prune") => a.retention = true,
+        Some("restore") => a.extracts = true,
+        _ => {}
+    }
+}
+
+/// borg encrypts what it backs up, to its repository.
+fn borg(a: &mut Analysis, c: &Call) {
+    match backup_tool_subcommand(c).as_deref() {
+        Some("create") => encrypted_backup(a, c),
+        Some("prune") => a.retention = true,
+        Some("extract") => a.extracts = true,
+        _ => {}
+    }
+}
+
+/// A backup tool that creates, encrypts and ships in one command.
+fn encrypted_backup(a: &mut Analysis, c: &Call) {
+    a.creates = true;
+    a.encrypts = true;
+    a.ships.push(c.loc);
+}
+
+/// duplicity backs up (encrypted unless `--no-encryption`) by default.
+fn duplicity(a: &mut Analysis, c: &Call) {
+    match c.subcommand() {
+        Some("remove-older-than" | "remove-all-but-n-full" | "remove-all-inc-of-but-n-full") => {
+            a.retention = true
+        }
+        Some("restore") => a.extracts = true,
+        _ => {
+            a.creates = true;
+            a.encrypts |= !c.has("--no-encryption");
+            a.ships.push(c.loc);
+        }
+    }
+}
+
+/// `gsutil cp|rsync|mv ... gs://...`.
+fn gsutil(a: &mut Analysis, c: &Call) {
+    if let Some(sub @ ("cp" | "rsync" | "mv")) = c.subcommand() {
+        let pos = positionals(&c.args, &[]);
+        let sub_at = pos.iter().position(|p| p == sub).unwrap_or(0);
+        ship(a, &pos[sub_at + 1..], c.loc, |d| d.starts_with("gs://"));
+    }
+}
+
+/// `az storage blob upload[-batch] --file|--source ...`.
+fn az(a: &mut Analysis, c: &Call) {
+    if c.args.iter().any(|x| x == "upload" || x == "upload-batch") {
+        a.ships.push(c.loc);
+        let sources: Vec<String> = c
+            .args
+            .windows(2)
+            .filter(|w| w[0] == "--file" || w[0] == "-f" || w[0] == "--source" || w[0] == "-s")
+            .map(|w| w[1].clone())
+            .collect();
+        plaintext(a, &sources, c.loc);
+    }
+}
+
+/// `rclone copy|sync|move ... remote:`, `rclone delete --min-age`.
+fn rclone(a: &mut Analysis, c: &Call) {
+    match c.subcommand() {
+        Some(sub @ ("copy" | "sync" | "move" | "copyto" | "moveto")) => {
+            let pos = positionals(
+                &c.args,
+                &[
+                    "--config",
+                    "--min-age",
+                    "--max-age",
+                    "--include",
+                    "--exclude",
+                    "--filter",
+                    "--transfers",
+                    "--bwlimit",
+                ],
+            );
+            let sub_at = pos.iter().position(|p| p == sub).unwrap_or(0);
+            ship(a, &pos[sub_at + 1..], c.loc, remote_path);
+        }
+        Some("delete" | "purge") if c.args.iter().any(|x| x.starts_with("--min-age")) => {
+            a.retention = true
+        }
+        _ => {}
+    }
+}
+
+/// `rsync`/`scp ... host:path`.
+fn rsync(a: &mut Analysis, c: &Call) {
+    let pos = positionals(
+        &c.args,
+        &[
+            "-e",
+            "--rsh",
+            "-i",
+            "-P",
+            "-o",
+            "-F",
+            "--exclude",
+            "--include",
+            "--filter",
+            "-c",
+            "-l",
+            "-S",
+            "--chmod",
+            "--chown",
+        ],
+    );
+    ship(a, &pos, c.loc, |d| {
+        remote_path(d) || d.starts_with("rsync://")
+    });
+}
+
+/// `curl -T FILE`: an upload.
+fn curl(a: &mut Analysis, c: &Call) {
+    let uploads: Vec<String> = c
+        .args
+        .windows(2)
+        .filter(|w| w[0] == "-T" || w[0] == "--upload-file")
+        .map(|w| w[1].clone())
+        .collect();
+    if !uploads.is_empty() {
+        a.ships.push(c.loc);
+        plaintext(a, &uploads, c.loc);
+    }
+}
+
+/// `find ... -mtime +N -delete` (or `-exec rm`, or piped to a removal): retention.
+fn find(a: &mut Analysis, c: &Call) {
+    let aged = c.args.iter().any(|x| {
+        matches!(
+            x.as_str(),
+            "-mtime" | "-mmin" | "-ctime" | "-cmin" | "-atime" | "-amin" | "-newermt" | "-newer"
+        )
+    });
+    let deletes = c.has("-delete")
+        || c.args
+            .windows(2)
+            .any(|w| (w[0] == "-exec" || w[0] == "-execdir") && base_name(&w[1]) == "rm")
+        || c.later_removes;
+    a.retention |= aged && deletes;
+}
+
+/// `ls -t | tail -n +N | xargs rm`: retention.
+fn listing(a: &mut Analysis, c: &Call) {
+    if c.later_removes && (c.name != "ls" || c.later_tail_or_head) {
+        a.retention = true;
+    }
+}
+
+/// `systemctl stop|kill BROKER` (a kill with a save signal does not stop it).
+fn systemctl(a: &mut Analysis, c: &Call) {
+    let pos = positionals(
+        &c.args,
+        &[
+            "-H",
+            "--host",
+            "-M",
+            "--machine",
+            "-s",
+            "--signal",
+            "--kill-who",
+        ],
+    );
+    if let Some(verb @ ("stop" | "kill")) = pos.first().map(String::as_str) {
+        let save_signal = verb == "kill"
+            && c.args
+                .iter()
+                .any(|x| x.contains("USR1") || x.contains("HUP"));
+        if !save_signal && pos[1..].iter().any(|u| is_broker(u)) {
+            a.stop = a.stop.or(Some(c.loc));
+        }
+    }
+}
+
+/// `service BROKER stop`.
+fn service(a: &mut Analysis, c: &Call) {
+    if c.args.len() >= 2 && c.args[1] == "stop" && is_broker(&c.args[0]) {
+        a.stop = a.stop.or(Some(c.loc));
+    }
+}
+
+/// `docker stop|kill|down` naming the broker.
+fn container(a: &mut Analysis, c: &Call) {
+    let stops = c
+        .args
+        .iter()
+        .any(|x| x == "stop" || x == "kill" || x == "down");
+    if stops && c.args.iter().any(|x| is_broker(x)) {
+        a.stop = a.stop.or(Some(c.loc));
+    }
+}
+
+/// `pkill`/`killall`/`kill` of the broker without a save signal.
+fn kill(a: &mut Analysis, c: &Call) {
+    let save = c.args.iter().any(|x| {
+        x.contains("USR1")
+            || x.contains("USR2")
+            || x.contains("HUP")
+            || x == "-0"
+            || x == "-10"
+            || x == "-12"
+            || x == "-1"
+    });
+    if !save && c.args.iter().any(|x| is_broker(x)) {
+        a.stop = a.stop.or(Some(c.loc));
+    }
+}
+
+/// Any other command: `/etc/init.d/mosquitto stop`.
+fn init_script(a: &mut Analysis, c: &Call) {
+    if c.path.contains("init.d/") && is_broker(c.name) && c.has("stop") {
+        a.stop = a.stop.or(Some(c.loc));
+    }
 }
 
 /// Applies `set` arguments (or shebang flags) to the strict-mode flags.

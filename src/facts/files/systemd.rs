@@ -15,11 +15,12 @@
 //! Cost: linear in the file's bytes (one pass over its lines).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use super::{parse_error, Input};
 use crate::diag::Diagnostic;
 use crate::facts::Facts;
-use crate::source::Span;
+use crate::source::{SourceFile, Span};
 
 /// systemd's default soft limit on open files.
 pub const SYSTEMD_DEFAULT_NOFILE: u64 = 1024;
@@ -75,46 +76,51 @@ fn parse_nofile(value: &str) -> Option<u64> {
 pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
     super::prometheus::capacity_comment(input, facts)?;
     let file = &input.file;
-    let mut section = String::new();
-    let mut service_header: Option<Span> = None;
-    let mut exec_start: Option<String> = None;
-    let mut nofile: Option<(u64, Span)> = None;
+    let mut unit = Unit::default();
     let mut continued = false;
     for (i, line) in file.text.lines().enumerate() {
-        let n = i + 1;
         let was_continued = continued;
         continued = line.trim_end().ends_with('\\');
-        if was_continued {
-            continue;
+        if !was_continued {
+            unit.read(file, i + 1, line)?;
         }
+    }
+    unit.apply(input, facts);
+    Ok(())
+}
+
+/// What a unit file says, so far, about the broker's service.
+#[derive(Default)]
+struct Unit {
+    section: String,
+    service_header: Option<Span>,
+    exec_start: Option<String>,
+    nofile: Option<(u64, Span)>,
+}
+
+impl Unit {
+    /// Reads line `n` (not a continuation): a comment, a `[Section]`
+    /// header, or a `Key=Value` setting.
+    fn read(&mut self, file: &Arc<SourceFile>, n: usize, line: &str) -> Result<(), Diagnostic> {
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') || t.starts_with(';') {
-            continue;
+            return Ok(());
         }
         let indent = line[..line.len() - line.trim_start().len()].chars().count();
+        let refuse = |message: String| parse_error(file, n, indent + 1, "a systemd unit", message);
         if t.starts_with('[') {
             if !is_section(t) {
-                return Err(parse_error(
-                    file,
-                    n,
-                    indent + 1,
-                    "a systemd unit",
-                    "a section header is `[Name]`",
-                ));
+                return Err(refuse("a section header is `[Name]`".into()));
             }
-            section = t[1..t.len() - 1].to_string();
-            if section == "Service" {
-                service_header = Some(super::line_span(file, n));
+            self.section = t[1..t.len() - 1].to_string();
+            if self.section == "Service" {
+                self.service_header = Some(super::line_span(file, n));
             }
-            continue;
+            return Ok(());
         }
         let Some(eq) = line.find('=') else {
-            return Err(parse_error(
-                file,
-                n,
-                indent + 1,
-                "a systemd unit",
-                "expected `Key=Value` or a `[Section]` header",
+            return Err(refuse(
+                "expected `Key=Value` or a `[Section]` header".into(),
             ));
         };
         let key = line[..eq].trim();
@@ -123,37 +129,35 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
-            return Err(parse_error(
-                file,
-                n,
-                indent + 1,
-                "a systemd unit",
-                format!("`{key}` is not a unit setting name"),
-            ));
+            return Err(refuse(format!("`{key}` is not a unit setting name")));
         }
-        if section.is_empty() {
-            return Err(parse_error(
-                file,
-                n,
-                indent + 1,
-                "a systemd unit",
-                format!("`{key}=` comes before any `[Section]` header"),
-            ));
+        if self.section.is_empty() {
+            return Err(refuse(format!(
+                "`{key}=` comes before any `[Section]` header"
+            )));
         }
-        if section != "Service" {
-            continue;
+        if self.section == "Service" {
+            self.service_setting(file, n, line, eq)?;
         }
+        Ok(())
+    }
+
+    /// A `[Service]` setting whose `=` is at byte `eq` of line `n`.
+    fn service_setting(
+        &mut self,
+        file: &Arc<SourceFile>,
+        n: usize,
+        line: &str,
+        eq: usize,
+    ) -> Result<(), Diagnostic> {
         let after = &line[eq + 1..];
         let value = after.trim().trim_end_matches('\\').trim();
         let lead = after.len() - after.trim_start().len();
         let col = line[..eq + 1 + lead].chars().count() + 1;
-        match key {
-            "ExecStart" if !value.is_empty() => exec_start = Some(value.to_string()),
+        match line[..eq].trim() {
+            "ExecStart" if !value.is_empty() => self.exec_start = Some(value.to_string()),
+            "LimitNOFILE" if value.is_empty() => self.nofile = None,
             "LimitNOFILE" => {
-                if value.is_empty() {
-                    nofile = None;
-                    continue;
-                }
                 let Some(v) = parse_nofile(value) else {
                     return Err(parse_error(
                         file,
@@ -170,37 +174,44 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
                     end_line: n,
                     end_col: col + value.chars().count(),
                 };
-                nofile = Some((v, span));
+                self.nofile = Some((v, span));
             }
             _ => {}
         }
+        Ok(())
     }
-    // Whose unit is it?
-    let words = [service_name(&input.path), exec_start.clone()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_ascii_lowercase();
-    let named = service_name(&input.path).is_some() || exec_start.is_some();
-    if named && !BROKERS.iter().any(|b| words.contains(b)) {
-        return Ok(());
-    }
-    match nofile {
-        Some(n) => {
-            facts.nofile = Some(n);
-            facts.obs.nofile_default = None;
+
+    /// The broker's open-file limit, if the unit is a broker's: its own
+    /// LimitNOFILE, or systemd's default for a service that sets none.
+    fn apply(self, input: &Input, facts: &mut Facts) {
+        // Whose unit is it?
+        let words = [service_name(&input.path), self.exec_start.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_ascii_lowercase();
+        let named = service_name(&input.path).is_some() || self.exec_start.is_some();
+        if named && !BROKERS.iter().any(|b| words.contains(b)) {
+            return;
         }
-        None if exec_start.is_some() && facts.nofile.is_none() => {
-            let span = service_header.unwrap_or_else(|| super::line_span(file, 1));
-            facts.nofile = Some((SYSTEMD_DEFAULT_NOFILE, span));
-            facts.obs.nofile_default = Some(format!(
-                "this unit sets no LimitNOFILE=, so systemd's default soft limit of {SYSTEMD_DEFAULT_NOFILE} applies"
-            ));
+        match self.nofile {
+            Some(n) => {
+                facts.nofile = Some(n);
+                facts.obs.nofile_default = None;
+            }
+            None if self.exec_start.is_some() && facts.nofile.is_none() => {
+                let span = self
+                    .service_header
+                    .unwrap_or_else(|| super::line_span(&input.file, 1));
+                facts.nofile = Some((SYSTEMD_DEFAULT_NOFILE, span));
+                facts.obs.nofile_default = Some(format!(
+                    "this unit sets no LimitNOFILE=, so systemd's default soft limit of {SYSTEMD_DEFAULT_NOFILE} applies"
+                ));
+            }
+            None => {}
         }
-        None => {}
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::facts::prometheus_files as files;
 use crate::facts::{AlertFact, CapacityFact, Facts, MonitoringFact, ScrapeJobFact, SysctlFact};
 use crate::formats::hocon;
 use crate::formats::yaml::load_yaml;
-use crate::source::SourceFile;
+use crate::source::{SourceFile, Span};
 use crate::spec::model::{Engine, RedundancyMode};
 
 const PROMETHEUS_YML: &str = "prometheus/prometheus.yml";
@@ -32,30 +32,53 @@ const SERVICE_DEFAULTS: &[(Engine, u64, &str)] = &[
 ];
 
 pub fn extract(input: &Input<'_>, facts: &mut Facts) {
-    let spec = &input.site.spec;
-    let d = input.derived;
-    let has = |p: &str| input.site.spans.get(p).is_some();
+    let rate_span = capacity(input, facts);
+    monitoring(input, facts);
+    thresholds(input, facts);
+    // Where alerts live, or should.
+    let prometheus_span = prometheus_span(input);
+    facts.obs.rule_files.push(prometheus_span.clone());
+    scrape_jobs(input, facts, &prometheus_span);
+    alerts(input, facts, &prometheus_span);
+    broker_metrics(input, facts);
+    sysctls(input, facts, &rate_span);
+    nofile(input, facts);
+    modules(input, facts);
+    connections(input, facts);
+}
 
-    // Capacity: what the site declares; the connect rate a node must take.
+fn has(input: &Input<'_>, pointer: &str) -> bool {
+    input.site.spans.get(pointer).is_some()
+}
+
+/// Capacity: what the site declares; the connect rate a node must take.
+/// Returns where the connect rate comes from.
+fn capacity(input: &Input<'_>, facts: &mut Facts) -> Span {
+    let spec = &input.site.spec;
     facts.capacity = Some(CapacityFact {
         clients: spec.capacity.clients,
-        connect_rate_per_s: Some(d.limits.connect_rate_per_s as f64),
+        connect_rate_per_s: Some(input.derived.limits.connect_rate_per_s as f64),
         max_payload: spec.capacity.max_payload.bytes(),
         span: input.span("/capacity/clients"),
     });
     facts.obs.max_payload_span = Some(input.span("/capacity/max_payload"));
-    let rate_span = if has("/limits/connect_rate") {
+    let declared = has(input, "/limits/connect_rate");
+    let rate_span = if declared {
         input.span("/limits/connect_rate")
     } else {
         input.span("/capacity/clients")
     };
-    facts.obs.connect_rate_source = Some(if has("/limits/connect_rate") {
+    facts.obs.connect_rate_source = Some(if declared {
         (rate_span.clone(), "connect rate declared here".to_string())
     } else {
         (rate_span.clone(), "connect rate derived from the capacity (a node's clients reconnecting within a minute)".to_string())
     });
+    rate_span
+}
 
-    // Dashboards, tracing, central logs.
+/// Dashboards, tracing, central logs; a declared load test.
+fn monitoring(input: &Input<'_>, facts: &mut Facts) {
+    let spec = &input.site.spec;
     if let Some(m) = &spec.monitoring {
         facts.monitoring = MonitoringFact {
             dashboards: m.dashboards.is_some(),
@@ -67,12 +90,14 @@ pub fn extract(input: &Input<'_>, facts: &mut Facts) {
     if spec.load_test.is_some() {
         facts.load_test = Some(input.key_span("/load_test"));
     }
+}
 
-    // Thresholds the spec sets.
+/// Thresholds the spec sets.
+fn thresholds(input: &Input<'_>, facts: &mut Facts) {
     for item in exporters::CHECKLIST {
         for level in ["warning", "critical"] {
             let p = format!("/monitoring/alerts/{}_{level}", item.key);
-            if has(&p) {
+            if has(input, &p) {
                 facts
                     .obs
                     .thresholds
@@ -80,60 +105,69 @@ pub fn extract(input: &Input<'_>, facts: &mut Facts) {
             }
         }
     }
+}
 
-    // Where alerts live, or should.
-    let prometheus_span = if has("/monitoring/prometheus") {
+/// `monitoring.prometheus`, else `monitoring`, else `environment`.
+fn prometheus_span(input: &Input<'_>) -> Span {
+    if has(input, "/monitoring/prometheus") {
         input.key_span("/monitoring/prometheus")
-    } else if has("/monitoring") {
+    } else if has(input, "/monitoring") {
         input.key_span("/monitoring")
     } else {
         input.span("/environment")
-    };
-    facts.obs.rule_files.push(prometheus_span.clone());
+    }
+}
 
-    // Scrape jobs of the rendered prometheus.yml.
-    if let Some(doc) = rendered_yaml(input, PROMETHEUS_YML) {
-        let port_span = if has("/monitoring/prometheus/exporter_port") {
-            input.span("/monitoring/prometheus/exporter_port")
+/// Scrape jobs of the rendered prometheus.yml; the broker's at `exporter_port`.
+fn scrape_jobs(input: &Input<'_>, facts: &mut Facts, prometheus_span: &Span) {
+    let Some(doc) = rendered_yaml(input, PROMETHEUS_YML) else {
+        return;
+    };
+    let port_span = if has(input, "/monitoring/prometheus/exporter_port") {
+        input.span("/monitoring/prometheus/exporter_port")
+    } else {
+        prometheus_span.clone()
+    };
+    let broker_job = exporters::exporter_of_engine(input.site.spec.engine).map(|e| e.job_hints[0]);
+    for job in files::scrape_jobs(&doc) {
+        let span = if Some(job.job.as_str()) == broker_job {
+            port_span.clone()
         } else {
             prometheus_span.clone()
         };
-        let broker_job = exporters::exporter_of_engine(spec.engine).map(|e| e.job_hints[0]);
-        for job in files::scrape_jobs(&doc) {
-            let span = if Some(job.job.as_str()) == broker_job {
-                port_span.clone()
-            } else {
-                prometheus_span.clone()
-            };
-            facts.scrape_jobs.push(ScrapeJobFact { span, ..job });
-        }
+        facts.scrape_jobs.push(ScrapeJobFact { span, ..job });
     }
+}
 
-    // Alerts of the rendered rule file, each at the spec value behind its threshold.
-    if let Some(doc) = rendered_yaml(input, RULES_YML) {
-        let (alerts, recorded) = files::rules(&doc);
-        facts.obs.recorded.extend(recorded);
-        for a in alerts {
-            let items = exporters::covers(&a.name, &a.expr);
-            let key = items.first().map(|i| exporters::checklist(*i).key);
-            let threshold = key
-                .zip(a.severity.as_deref())
-                .map(|(k, sev)| format!("/monitoring/alerts/{k}_{sev}"));
-            let span = match (threshold, key) {
-                (Some(p), _) if has(&p) => input.span(&p),
-                (_, Some("clients")) => input.span("/capacity/clients"),
-                _ => prometheus_span.clone(),
-            };
-            facts.obs.alert_text.push((span.clone(), a.text));
-            facts.alerts.push(AlertFact {
-                name: a.name,
-                expr: a.expr,
-                span,
-            });
-        }
+/// Alerts of the rendered rule file, each at the spec value behind its threshold.
+fn alerts(input: &Input<'_>, facts: &mut Facts, prometheus_span: &Span) {
+    let Some(doc) = rendered_yaml(input, RULES_YML) else {
+        return;
+    };
+    let (alerts, recorded) = files::rules(&doc);
+    facts.obs.recorded.extend(recorded);
+    for a in alerts {
+        let items = exporters::covers(&a.name, &a.expr);
+        let key = items.first().map(|i| exporters::checklist(*i).key);
+        let threshold = key
+            .zip(a.severity.as_deref())
+            .map(|(k, sev)| format!("/monitoring/alerts/{k}_{sev}"));
+        let span = match (threshold, key) {
+            (Some(p), _) if has(input, &p) => input.span(&p),
+            (_, Some("clients")) => input.span("/capacity/clients"),
+            _ => prometheus_span.clone(),
+        };
+        facts.obs.alert_text.push((span.clone(), a.text));
+        facts.alerts.push(AlertFact {
+            name: a.name,
+            expr: a.expr,
+            span,
+        });
     }
+}
 
-    // Where the broker serves its own metrics (EMQX's dashboard listener, rumqttd's [prometheus]).
+/// Where the broker serves its own metrics (EMQX's dashboard listener, rumqttd's [prometheus]).
+fn broker_metrics(input: &Input<'_>, facts: &mut Facts) {
     for (path, file) in &input.tree.files {
         let text = String::from_utf8_lossy(&file.contents);
         if path.starts_with("emqx/") && path.ends_with("/emqx.conf") {
@@ -156,47 +190,49 @@ pub fn extract(input: &Input<'_>, facts: &mut Facts) {
             }
         }
     }
+}
 
-    // Sysctls, each at the spec value that drives it.
-    match input.tree.files.get(SYSCTL_CONF) {
-        Some(file) => {
-            let text = String::from_utf8_lossy(&file.contents);
-            for line in text
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            {
-                let Some((key, value)) = line.split_once('=') else {
-                    continue;
-                };
-                let key = key.trim();
-                let span = match key {
-                    "net.core.somaxconn" | "net.ipv4.tcp_max_syn_backlog" => rate_span.clone(),
-                    "net.ipv4.tcp_congestion_control" | "net.core.default_qdisc" => {
-                        input.span("/os/congestion_control")
-                    }
-                    k if k.starts_with("fs.") || k == "net.core.netdev_max_backlog" => {
-                        input.span("/capacity/clients")
-                    }
-                    _ => input.key_span("/os"),
-                };
-                facts.sysctls.push(SysctlFact {
-                    key: key.to_string(),
-                    value: value.trim().to_string(),
-                    span,
-                });
+/// Sysctls, each at the spec value that drives it; without a rendered
+/// file, the kernel's defaults.
+fn sysctls(input: &Input<'_>, facts: &mut Facts, rate_span: &Span) {
+    let Some(file) = input.tree.files.get(SYSCTL_CONF) else {
+        facts.obs.kernel_defaults = Some(if has(input, "/os/sysctl") {
+            input.span("/os/sysctl")
+        } else {
+            input.key_span("/capacity")
+        });
+        return;
+    };
+    let text = String::from_utf8_lossy(&file.contents);
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        let span = match key {
+            "net.core.somaxconn" | "net.ipv4.tcp_max_syn_backlog" => rate_span.clone(),
+            "net.ipv4.tcp_congestion_control" | "net.core.default_qdisc" => {
+                input.span("/os/congestion_control")
             }
-        }
-        None => {
-            facts.obs.kernel_defaults = Some(if has("/os/sysctl") {
-                input.span("/os/sysctl")
-            } else {
-                input.key_span("/capacity")
-            });
-        }
+            k if k.starts_with("fs.") || k == "net.core.netdev_max_backlog" => {
+                input.span("/capacity/clients")
+            }
+            _ => input.key_span("/os"),
+        };
+        facts.sysctls.push(SysctlFact {
+            key: key.to_string(),
+            value: value.trim().to_string(),
+            span,
+        });
     }
+}
 
-    // LimitNOFILE: the rendered drop-in, or the service's own default.
+/// LimitNOFILE: the rendered drop-in, or the service's own default.
+fn nofile(input: &Input<'_>, facts: &mut Facts) {
     let dropin = input
         .tree
         .files
@@ -205,7 +241,8 @@ pub fn extract(input: &Input<'_>, facts: &mut Facts) {
     match dropin.and_then(|(_, f)| limit_nofile(&String::from_utf8_lossy(&f.contents))) {
         Some(n) => facts.nofile = Some((n, input.span("/capacity/clients"))),
         None => {
-            if let Some((_, n, why)) = SERVICE_DEFAULTS.iter().find(|(e, _, _)| *e == spec.engine) {
+            let engine = input.site.spec.engine;
+            if let Some((_, n, why)) = SERVICE_DEFAULTS.iter().find(|(e, _, _)| *e == engine) {
                 facts.nofile = Some((*n, input.span("/engine")));
                 facts.obs.nofile_default = Some(format!(
                     "{why} and no drop-in raises it (the spec has no `os` section)"
@@ -213,6 +250,10 @@ pub fn extract(input: &Input<'_>, facts: &mut Facts) {
             }
         }
     }
+}
+
+/// Kernel modules loaded at boot.
+fn modules(input: &Input<'_>, facts: &mut Facts) {
     if let Some(file) = input.tree.files.get(MODULES_CONF) {
         let text = String::from_utf8_lossy(&file.contents);
         facts.modules.extend(
@@ -222,8 +263,12 @@ pub fn extract(input: &Input<'_>, facts: &mut Facts) {
                 .map(String::from),
         );
     }
+}
 
-    // Connections one broker process accepts, and what the site accepts from devices.
+/// Connections one broker process accepts, and what the site accepts from devices.
+fn connections(input: &Input<'_>, facts: &mut Facts) {
+    let spec = &input.site.spec;
+    let d = input.derived;
     let per_node: u64 = d.listeners.iter().map(|l| l.max_connections).sum();
     facts.obs.connections_per_node = Some((per_node, input.span("/capacity/clients")));
     let active = match (spec.engine, spec.cluster.as_ref().and_then(|c| c.mode)) {
@@ -236,26 +281,27 @@ pub fn extract(input: &Input<'_>, facts: &mut Facts) {
         .enumerate()
         .filter(|(_, l)| l.device_facing)
         .collect();
-    if !device.is_empty() {
-        let per_node_devices: u64 = device.iter().map(|(_, l)| l.max_connections).sum();
-        let names: Vec<String> = device
-            .iter()
-            .map(|(_, l)| format!("{} on `{}`", l.max_connections, l.name))
-            .collect();
-        let explicit = device
-            .iter()
-            .find(|(i, _)| has(&format!("/listeners/{i}/max_connections")));
-        let span = match explicit {
-            Some((i, _)) => input.span(&format!("/listeners/{i}/max_connections")),
-            None => input.span("/capacity/clients"),
-        };
-        let how = format!(
-            "{active} active node{} x {}",
-            if active == 1 { "" } else { "s" },
-            names.join(" + ")
-        );
-        facts.obs.device_connection_ceiling = Some((per_node_devices * active, how, span));
+    if device.is_empty() {
+        return;
     }
+    let per_node_devices: u64 = device.iter().map(|(_, l)| l.max_connections).sum();
+    let names: Vec<String> = device
+        .iter()
+        .map(|(_, l)| format!("{} on `{}`", l.max_connections, l.name))
+        .collect();
+    let explicit = device
+        .iter()
+        .find(|(i, _)| has(input, &format!("/listeners/{i}/max_connections")));
+    let span = match explicit {
+        Some((i, _)) => input.span(&format!("/listeners/{i}/max_connections")),
+        None => input.span("/capacity/clients"),
+    };
+    let how = format!(
+        "{active} active node{} x {}",
+        if active == 1 { "" } else { "s" },
+        names.join(" + ")
+    );
+    facts.obs.device_connection_ceiling = Some((per_node_devices * active, how, span));
 }
 
 fn rendered_yaml(input: &Input<'_>, path: &str) -> Option<crate::formats::yaml::Document> {

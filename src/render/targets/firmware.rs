@@ -10,6 +10,7 @@ use super::access::{self, Grant};
 use crate::diag::Diagnostic;
 use crate::render::{Artifact, Comment, RenderCtx};
 use crate::spec::checks::{firmware_macro_name, firmware_publish_topic};
+use crate::spec::model::{DeviceEntry, FirmwareProfile};
 use crate::spec::units::Duration;
 
 /// MQTT overhead on top of topic and payload: fixed header (up to 5 bytes),
@@ -68,8 +69,65 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
     else {
         return Ok(Vec::new());
     };
-    let host = site
-        .spec
+    let broker = Broker {
+        host: broker_host(site),
+        port,
+        tls: d
+            .listeners
+            .iter()
+            .any(|l| l.device_facing && l.port == port && l.tls.is_some()),
+    };
+    let mut headers: Vec<Header> = Vec::new();
+    // One header per path (a fleet's role header once), found in a set: a
+    // scan of the headers so far made 10,000 listed devices quadratic.
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for dev in &site.spec.devices {
+        let Some(profile_name) = &dev.firmware else {
+            continue;
+        };
+        let Some(profile) = site.spec.firmware.get(profile_name.as_str()) else {
+            continue;
+        };
+        let Some(target) = HeaderTarget::of(dev, profile_name.as_str()) else {
+            continue;
+        };
+        if !seen.insert(target.path.clone()) {
+            continue;
+        }
+        let context = header_context(
+            ctx,
+            &broker,
+            &target,
+            dev.role.as_str(),
+            profile_name.as_str(),
+            profile,
+        );
+        headers.push(Header {
+            path: target.path,
+            context,
+        });
+    }
+    let mut out: Vec<Artifact> = headers
+        .into_iter()
+        .map(|h| Artifact::config(h.path, "firmware/mqtt_config.h.j2", Comment::C, h.context))
+        .collect();
+    if let Some(ca) = ca_certificate(ctx) {
+        out.push(ca);
+    }
+    Ok(out)
+}
+
+/// Where devices connect: the first device-facing listener (TLS first).
+struct Broker {
+    host: String,
+    port: u16,
+    tls: bool,
+}
+
+/// The name devices connect to: the load balancer's, the cluster's virtual
+/// address, or the first node's.
+fn broker_host(site: &crate::spec::Site) -> String {
+    site.spec
         .load_balancer
         .as_ref()
         .and_then(|lb| lb.dns_name.as_ref().map(|a| a.0.clone()))
@@ -85,110 +143,107 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
                 .first()
                 .map(|n| n.dns_names.first().unwrap_or(&n.address).0.clone())
         })
-        .unwrap_or_default();
-    let tls = d
-        .listeners
-        .iter()
-        .any(|l| l.device_facing && l.port == port && l.tls.is_some());
-    let mut headers: Vec<Header> = Vec::new();
-    // One header per path (a fleet's role header once), found in a set: a
-    // scan of the headers so far made 10,000 listed devices quadratic.
-    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-    for (entry, dev) in site.spec.devices.iter().enumerate() {
-        let Some(profile_name) = &dev.firmware else {
-            continue;
-        };
-        let Some(profile) = site.spec.firmware.get(profile_name.as_str()) else {
-            continue;
-        };
+        .unwrap_or_default()
+}
+
+/// The header a device entry gets: its own (a single device) or its role's
+/// (a fleet, the id given at build time).
+struct HeaderTarget {
+    path: String,
+    fixed_id: Option<String>,
+    /// The longest id the header serves.
+    id_len: u64,
+}
+
+impl HeaderTarget {
+    fn of(dev: &DeviceEntry, profile_name: &str) -> Option<HeaderTarget> {
         let role = dev.role.as_str();
-        let grants = access::grants(&site.role(role).unwrap_or_default());
-        let (path, fixed_id, id_len) = match (&dev.id, &dev.fleet) {
-            (Some(id), _) => (
-                format!("firmware/{profile_name}/device-{id}.h"),
-                Some(id.0.clone()),
-                id.0.len() as u64,
-            ),
-            (None, Some(f)) => {
-                let longest = access::fleet_ids(f)
+        match (&dev.id, &dev.fleet) {
+            (Some(id), _) => Some(HeaderTarget {
+                path: format!("firmware/{profile_name}/device-{id}.h"),
+                fixed_id: Some(id.0.clone()),
+                id_len: id.0.len() as u64,
+            }),
+            (None, Some(f)) => Some(HeaderTarget {
+                path: format!("firmware/{profile_name}/role-{role}.h"),
+                fixed_id: None,
+                id_len: access::fleet_ids(f)
                     .map(|i| i.len() as u64)
                     .max()
-                    .unwrap_or(0);
-                (
-                    format!("firmware/{profile_name}/role-{role}.h"),
-                    None,
-                    longest,
-                )
-            }
-            (None, None) => continue,
-        };
-        if !seen.insert(path.clone()) {
-            continue;
-        }
-        let publish = topic_macros(grants.iter().filter(|g| g.access.publishes()), true);
-        let subscribe = topic_macros(grants.iter().filter(|g| g.access.subscribes()), false);
-        let status = grants
-            .iter()
-            .find(|g| g.access.publishes() && g.topic.ends_with("{id}/status"))
-            .map(|g| topic_parts(&g.topic, true));
-        let longest_topic = grants
-            .iter()
-            .map(|g| g.topic.replace("{id}", "").len() as u64 + id_len)
-            .max()
-            .unwrap_or(0);
-        let (initial, max, jitter) = profile
-            .backoff
-            .as_ref()
-            .map(|b| (b.initial.millis(), b.max.millis(), b.jitter.millis()))
-            .unwrap_or(DEFAULT_BACKOFF);
-        let online = format!("{{\"status\":\"online\",\"fw\":\"{}\"}}", profile.version);
-        let guard: String = format!(
-            "MQTTFORGE_{}_{}",
-            site.name(),
-            path.rsplit('/').next().unwrap_or("")
-        )
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-        let _ = entry;
-        headers.push(Header {
-            path,
-            context: json!({
-                "guard": guard,
-                "site": site.name(),
-                "role": role,
-                "profile": profile_name.as_str(),
-                "fixed_id": fixed_id,
-                "host": host,
-                "port": port,
-                "tls": tls,
-                "publish": publish,
-                "subscribe": subscribe,
-                "status": status,
-                "offline_payload": "{\"status\":\"offline\"}",
-                "online_payload": online,
-                "version": profile.version,
-                "keepalive_s": d.limits.keepalive_s.min(Duration(300_000).secs()),
-                "backoff": {"initial": initial, "max": max, "jitter": jitter},
-                "buffer": site.spec.capacity.max_payload.bytes() + longest_topic + PACKET_OVERHEAD,
-                "max_payload": site.spec.capacity.max_payload.bytes(),
+                    .unwrap_or(0),
             }),
-        });
+            (None, None) => None,
+        }
     }
-    let mut out: Vec<Artifact> = headers
-        .into_iter()
-        .map(|h| Artifact::config(h.path, "firmware/mqtt_config.h.j2", Comment::C, h.context))
-        .collect();
-    if let Some(ca) = ca_certificate(ctx) {
-        out.push(ca);
-    }
-    Ok(out)
+}
+
+/// The template context of one header: broker, identity, the role's
+/// topics, last will, backoff and buffer size.
+fn header_context(
+    ctx: &RenderCtx<'_>,
+    broker: &Broker,
+    target: &HeaderTarget,
+    role: &str,
+    profile_name: &str,
+    profile: &FirmwareProfile,
+) -> serde_json::Value {
+    let site = ctx.site;
+    let grants = access::grants(&site.role(role).unwrap_or_default());
+    let publish = topic_macros(grants.iter().filter(|g| g.access.publishes()), true);
+    let subscribe = topic_macros(grants.iter().filter(|g| g.access.subscribes()), false);
+    let status = grants
+        .iter()
+        .find(|g| g.access.publishes() && g.topic.ends_with("{id}/status"))
+        .map(|g| topic_parts(&g.topic, true));
+    let longest_topic = grants
+        .iter()
+        .map(|g| g.topic.replace("{id}", "").len() as u64 + target.id_len)
+        .max()
+        .unwrap_or(0);
+    let (initial, max, jitter) = profile
+        .backoff
+        .as_ref()
+        .map(|b| (b.initial.millis(), b.max.millis(), b.jitter.millis()))
+        .unwrap_or(DEFAULT_BACKOFF);
+    let online = format!("{{\"status\":\"online\",\"fw\":\"{}\"}}", profile.version);
+    json!({
+        "guard": include_guard(site.name(), &target.path),
+        "site": site.name(),
+        "role": role,
+        "profile": profile_name,
+        "fixed_id": target.fixed_id,
+        "host": broker.host,
+        "port": broker.port,
+        "tls": broker.tls,
+        "publish": publish,
+        "subscribe": subscribe,
+        "status": status,
+        "offline_payload": "{\"status\":\"offline\"}",
+        "online_payload": online,
+        "version": profile.version,
+        "keepalive_s": ctx.derived.limits.keepalive_s.min(Duration(300_000).secs()),
+        "backoff": {"initial": initial, "max": max, "jitter": jitter},
+        "buffer": site.spec.capacity.max_payload.bytes() + longest_topic + PACKET_OVERHEAD,
+        "max_payload": site.spec.capacity.max_payload.bytes(),
+    })
+}
+
+/// `MQTTFORGE_<SITE>_<FILE>`, every other character an underscore.
+fn include_guard(site: &str, path: &str) -> String {
+    format!(
+        "MQTTFORGE_{}_{}",
+        site,
+        path.rsplit('/').next().unwrap_or("")
+    )
+    .chars()
+    .map(|c| {
+        if c.is_ascii_alphanumeric() {
+            c.to_ascii_uppercase()
+        } else {
+            '_'
+        }
+    })
+    .collect()
 }
 
 /// `firmware/mqtt_ca.h`: the site's CA certificate as a C string, when the

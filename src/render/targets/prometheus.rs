@@ -152,119 +152,27 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
         .iter()
         .map(|n| format!("{}:{NODE_EXPORTER_PORT}", n.address))
         .collect();
-    let instance = broker_targets.first().cloned().unwrap_or_default();
+    let broker = BrokerSeries {
+        job: m.job,
+        instance: broker_targets.first().cloned().unwrap_or_default(),
+    };
     let host = node_targets.first().cloned().unwrap_or_default();
     let t = &d.thresholds;
-    let broker_series =
-        |metric: &str| format!("{metric}{{job=\"{}\",instance=\"{instance}\"}}", m.job);
-    let mut alerts = Vec::new();
-    for (sev, count, pct) in [
-        ("warning", t.clients_warning, t.clients_warning_pct),
-        ("critical", t.clients_critical, t.clients_critical_pct),
-    ] {
-        if let Some(metric) = m.clients {
-            alerts.push(Alert {
-                name: format!("MQTTConnections{}", cap(sev)),
-                severity: sev,
-                expr: format!("sum({metric}) > {count}"),
-                for_: "5m",
-                summary: format!(
-                    "Connected clients above {}% of the declared capacity ({count} of {})",
-                    num(pct),
-                    site.spec.capacity.clients
-                ),
-                labels: Vec::new(),
-                test: AlertTest {
-                    series: vec![(
-                        broker_series(metric),
-                        step(count as f64, count as f64 + 1.0),
-                    )],
-                    quiet_at: "15m",
-                    firing_at: "40m",
-                },
-            });
-        }
-    }
+    let mut alerts = client_alerts(m, t, site.spec.capacity.clients, &broker);
     match m.queued {
         Some(QueueMetric::Gauge(metric)) => {
-            alerts.extend(queued_gauge_alerts(metric, t, &broker_series(metric)));
+            alerts.extend(queued_gauge_alerts(metric, t, &broker.of(metric)));
         }
         Some(QueueMetric::OverflowCounter(metric)) => alerts.extend(queue_overflow_alerts(
             metric,
             d.limits.max_queued,
-            &broker_series(metric),
+            &broker.of(metric),
         )),
         None => {}
     }
-    for (sev, per_min) in [
-        ("warning", t.auth_failures_warning),
-        ("critical", t.auth_failures_critical),
-    ] {
-        if let Some(metric) = m.auth_failures {
-            alerts.push(Alert {
-                name: format!("MQTTAuthFailures{}", cap(sev)),
-                severity: sev,
-                // rate() is per second: times 60 compares it with a per-minute figure.
-                expr: format!("sum(rate({metric}[5m])) * 60 > {per_min}"),
-                for_: "5m",
-                summary: format!("More than {per_min} authentication failures per minute"),
-                labels: Vec::new(),
-                test: AlertTest {
-                    series: vec![(
-                        broker_series(metric),
-                        counter(per_min as f64 * 0.9, per_min as f64 * 1.1),
-                    )],
-                    quiet_at: "15m",
-                    firing_at: "30m",
-                },
-            });
-        }
-    }
-    for (sev, pct) in [("warning", t.cpu_warning), ("critical", t.cpu_critical)] {
-        let idle = |used: f64| ((100.0 - used) / 100.0 * 60.0 * 1000.0).round() / 1000.0;
-        alerts.push(Alert {
-            name: format!("MQTTBrokerCPU{}", cap(sev)),
-            severity: sev,
-            expr: format!("100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{{job=\"node\",mode=\"idle\"}}[5m]))) > {}", num(pct)),
-            for_: "10m",
-            summary: format!("Broker host CPU above {}%", num(pct)),
-            labels: vec![("instance".into(), host.clone())],
-            test: AlertTest {
-                series: vec![(
-                    format!("node_cpu_seconds_total{{job=\"node\",instance=\"{host}\",cpu=\"0\",mode=\"idle\"}}"),
-                    counter(idle(pct - 1.0), idle((pct + 1.0).min(100.0))),
-                )],
-                quiet_at: "15m",
-                firing_at: "40m",
-            },
-        });
-    }
-    for (sev, pct) in [
-        ("warning", t.memory_warning),
-        ("critical", t.memory_critical),
-    ] {
-        const TOTAL: f64 = 1_000_000.0;
-        let available = |used: f64| (TOTAL * (100.0 - used) / 100.0).round();
-        alerts.push(Alert {
-            name: format!("MQTTBrokerMemory{}", cap(sev)),
-            severity: sev,
-            expr: format!("100 * (1 - node_memory_MemAvailable_bytes{{job=\"node\"}} / node_memory_MemTotal_bytes{{job=\"node\"}}) > {}", num(pct)),
-            for_: "5m",
-            summary: format!("Broker host memory above {}%", num(pct)),
-            labels: vec![("instance".into(), host.clone()), ("job".into(), "node".into())],
-            test: AlertTest {
-                series: vec![
-                    (format!("node_memory_MemTotal_bytes{{job=\"node\",instance=\"{host}\"}}"), step(TOTAL, TOTAL)),
-                    (
-                        format!("node_memory_MemAvailable_bytes{{job=\"node\",instance=\"{host}\"}}"),
-                        step(available(pct - 0.5), available((pct + 0.5).min(100.0))),
-                    ),
-                ],
-                quiet_at: "15m",
-                firing_at: "40m",
-            },
-        });
-    }
+    alerts.extend(auth_failure_alerts(m, t, &broker));
+    alerts.extend(cpu_alerts(t, &host));
+    alerts.extend(memory_alerts(t, &host));
     let l = ctx.layout.host("prometheus");
     let i = &ctx.installed;
     let host = ["prometheus"];
@@ -301,6 +209,137 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
         )
         .installed_at(i.prometheus("rules/mqttforge.rules.test.yml"), &host),
     ])
+}
+
+/// A broker metric's series on the first node, for promtool tests.
+struct BrokerSeries {
+    job: &'static str,
+    instance: String,
+}
+
+impl BrokerSeries {
+    fn of(&self, metric: &str) -> String {
+        format!(
+            "{metric}{{job=\"{}\",instance=\"{}\"}}",
+            self.job, self.instance
+        )
+    }
+}
+
+/// Connected clients above a share of the declared capacity.
+fn client_alerts(
+    m: &EngineMetrics,
+    t: &Thresholds,
+    capacity: u64,
+    broker: &BrokerSeries,
+) -> Vec<Alert> {
+    let Some(metric) = m.clients else {
+        return Vec::new();
+    };
+    [
+        ("warning", t.clients_warning, t.clients_warning_pct),
+        ("critical", t.clients_critical, t.clients_critical_pct),
+    ]
+    .into_iter()
+    .map(|(sev, count, pct)| Alert {
+        name: format!("MQTTConnections{}", cap(sev)),
+        severity: sev,
+        expr: format!("sum({metric}) > {count}"),
+        for_: "5m",
+        summary: format!(
+            "Connected clients above {}% of the declared capacity ({count} of {capacity})",
+            num(pct),
+        ),
+        labels: Vec::new(),
+        test: AlertTest {
+            series: vec![(broker.of(metric), step(count as f64, count as f64 + 1.0))],
+            quiet_at: "15m",
+            firing_at: "40m",
+        },
+    })
+    .collect()
+}
+
+/// Authentication failures per minute.
+fn auth_failure_alerts(m: &EngineMetrics, t: &Thresholds, broker: &BrokerSeries) -> Vec<Alert> {
+    let Some(metric) = m.auth_failures else {
+        return Vec::new();
+    };
+    [
+        ("warning", t.auth_failures_warning),
+        ("critical", t.auth_failures_critical),
+    ]
+    .into_iter()
+    .map(|(sev, per_min)| Alert {
+        name: format!("MQTTAuthFailures{}", cap(sev)),
+        severity: sev,
+        // rate() is per second: times 60 compares it with a per-minute figure.
+        expr: format!("sum(rate({metric}[5m])) * 60 > {per_min}"),
+        for_: "5m",
+        summary: format!("More than {per_min} authentication failures per minute"),
+        labels: Vec::new(),
+        test: AlertTest {
+            series: vec![(
+                broker.of(metric),
+                counter(per_min as f64 * 0.9, per_min as f64 * 1.1),
+            )],
+            quiet_at: "15m",
+            firing_at: "30m",
+        },
+    })
+    .collect()
+}
+
+/// Broker host CPU, from node_exporter.
+fn cpu_alerts(t: &Thresholds, host: &str) -> Vec<Alert> {
+    let idle = |used: f64| ((100.0 - used) / 100.0 * 60.0 * 1000.0).round() / 1000.0;
+    [("warning", t.cpu_warning), ("critical", t.cpu_critical)]
+        .into_iter()
+        .map(|(sev, pct)| Alert {
+            name: format!("MQTTBrokerCPU{}", cap(sev)),
+            severity: sev,
+            expr: format!("100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{{job=\"node\",mode=\"idle\"}}[5m]))) > {}", num(pct)),
+            for_: "10m",
+            summary: format!("Broker host CPU above {}%", num(pct)),
+            labels: vec![("instance".into(), host.to_string())],
+            test: AlertTest {
+                series: vec![(
+                    format!("node_cpu_seconds_total{{job=\"node\",instance=\"{host}\",cpu=\"0\",mode=\"idle\"}}"),
+                    counter(idle(pct - 1.0), idle((pct + 1.0).min(100.0))),
+                )],
+                quiet_at: "15m",
+                firing_at: "40m",
+            },
+        })
+        .collect()
+}
+
+/// Broker host memory, from node_exporter.
+fn memory_alerts(t: &Thresholds, host: &str) -> Vec<Alert> {
+    const TOTAL: f64 = 1_000_000.0;
+    let available = |used: f64| (TOTAL * (100.0 - used) / 100.0).round();
+    [("warning", t.memory_warning), ("critical", t.memory_critical)]
+        .into_iter()
+        .map(|(sev, pct)| Alert {
+            name: format!("MQTTBrokerMemory{}", cap(sev)),
+            severity: sev,
+            expr: format!("100 * (1 - node_memory_MemAvailable_bytes{{job=\"node\"}} / node_memory_MemTotal_bytes{{job=\"node\"}}) > {}", num(pct)),
+            for_: "5m",
+            summary: format!("Broker host memory above {}%", num(pct)),
+            labels: vec![("instance".into(), host.to_string()), ("job".into(), "node".into())],
+            test: AlertTest {
+                series: vec![
+                    (format!("node_memory_MemTotal_bytes{{job=\"node\",instance=\"{host}\"}}"), step(TOTAL, TOTAL)),
+                    (
+                        format!("node_memory_MemAvailable_bytes{{job=\"node\",instance=\"{host}\"}}"),
+                        step(available(pct - 0.5), available((pct + 0.5).min(100.0))),
+                    ),
+                ],
+                quiet_at: "15m",
+                firing_at: "40m",
+            },
+        })
+        .collect()
 }
 
 fn queued_gauge_alerts(metric: &str, t: &Thresholds, series: &str) -> Vec<Alert> {
