@@ -1110,7 +1110,7 @@ fn check_field(field: &Field, value: &str) -> Result<(), String> {
             let here = diags
                 .iter()
                 .any(|d| d.primary_span().is_some_and(|s| s.line == line));
-            if here {
+            if here || renamed_away(field, value, &diags) {
                 Ok(())
             } else {
                 Err(format!("refused, but not at line {line}: {diags:#?}"))
@@ -1126,6 +1126,20 @@ fn check_field(field: &Field, value: &str) -> Result<(), String> {
             same_structure(&hostile, benign.as_ref())
         }
     }
+}
+
+/// A value that is itself acceptable but renames a name the spec refers to
+/// elsewhere (`health` → `ahealth`) is refused where the reference now
+/// dangles, naming the old name; one that collides with another name is
+/// refused as a duplicate naming it. Both are refusals of this value.
+fn renamed_away(field: &Field, value: &str, diags: &[mqttforge::diag::Diagnostic]) -> bool {
+    let old = format!("`{}`", original(field));
+    let new = format!("`{value}`");
+    !diags.is_empty()
+        && diags.iter().all(|d| {
+            (d.code == "unknown-reference" && d.message.contains(&old))
+                || (d.code == "duplicate-name" && d.message.contains(&new))
+        })
 }
 
 /// The spec's own path, in every header: every file keeps the structure it
@@ -1167,6 +1181,29 @@ fn every_field_refuses_or_keeps_the_structure_with_every_atom() {
             );
         }
     }
+}
+
+/// Found by the property test: `health` → `ahealth` is a good name, refused
+/// where the load balancer's health check still names `health`.
+#[test]
+fn renaming_a_referenced_name_is_refused_at_the_reference() {
+    let field = fields()
+        .iter()
+        .find(|f| {
+            examples()[f.example].name == "mosquitto-ha"
+                && f.pointer.starts_with("/listeners/")
+                && f.pointer.ends_with("/name")
+                && original(f) == "health"
+        })
+        .expect("mosquitto-ha's health listener");
+    fail_on_error(check_field(field, "ahealth"), "health -> ahealth");
+    let diags = load_text(&substitute(field, "ahealth")).unwrap_err();
+    assert!(renamed_away(field, "ahealth", &diags));
+    // A dangling reference to another name is not this value's doing.
+    let other =
+        mqttforge::diag::Diagnostic::error("unknown-reference", "listener `other` does not exist");
+    assert!(!renamed_away(field, "ahealth", &[other]));
+    assert!(!renamed_away(field, "ahealth", &[]));
 }
 
 fn fragment() -> impl Strategy<Value = String> {
