@@ -438,11 +438,25 @@ pub(crate) fn run(c: &Ctx<'_>) -> Vec<Probe> {
                 data_age.as_secs_f64()
             )),
             Some((scenario, o)) if data_age.as_millis() as u64 <= o.rpo.millis() => {
+                use crate::spec::model::BackupSchedule;
+                let every = match backup.schedule {
+                    BackupSchedule::Hourly => ("hourly", 3_600_000),
+                    BackupSchedule::Daily => ("daily", 86_400_000),
+                    BackupSchedule::Weekly => ("weekly", 604_800_000),
+                };
+                let caveat = if every.1 > o.rpo.millis() {
+                    format!(
+                        "; but {} backups restore state up to {} old, beyond the RPO",
+                        every.0,
+                        human(crate::spec::model::Duration(every.1))
+                    )
+                } else {
+                    format!("; {} backups keep within it", every.0)
+                };
                 Outcome::Pass(format!(
-                    "the restored data is {:.1} s old (taken when the backup began); RPO {} ({scenario}); scheduled backups run {}",
+                    "the restored data is {:.1} s old (taken when the backup began); RPO {} ({scenario}){caveat}",
                     data_age.as_secs_f64(),
                     human(o.rpo),
-                    format!("{:?}", backup.schedule).to_lowercase()
                 ))
             }
             Some((scenario, o)) => Outcome::Fail(format!(
