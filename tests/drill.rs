@@ -35,6 +35,18 @@ fn drill(example: &str) -> (Option<i32>, Value) {
     (out.status.code(), doc)
 }
 
+/// The drill restores as root, as production does (owners and modes come back).
+fn require_root() {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+    assert!(
+        root,
+        "the drill restores as root, as production does: run this test as root (CI does)"
+    );
+}
+
 fn probe<'a>(doc: &'a Value, name: &str) -> &'a Value {
     doc["probes"]
         .as_array()
@@ -63,6 +75,7 @@ fn assert_drill_passes(doc: &Value) {
 
 #[test]
 fn the_drill_passes_on_the_edge_example() {
+    require_root();
     let (code, doc) = drill("edge-mosquitto");
     assert_eq!(code, Some(0), "{doc:#}");
     assert_drill_passes(&doc);
@@ -79,6 +92,7 @@ fn the_drill_passes_on_the_edge_example() {
 /// drill, which starts it again and drills on it.
 #[test]
 fn the_drill_passes_on_the_ha_example() {
+    require_root();
     let (_, doc) = drill("mosquitto-ha");
     assert_drill_passes(&doc);
 }
@@ -87,6 +101,7 @@ fn the_drill_passes_on_the_ha_example() {
 /// complete, the script succeeds, and the drill says what did not come back.
 #[test]
 fn a_restore_that_skips_the_retained_store_fails_the_drill() {
+    require_root();
     let site =
         mqttforge::spec::load(&common::root().join("site-examples/edge-mosquitto.yaml")).unwrap();
     let work = tempfile::tempdir().unwrap();
