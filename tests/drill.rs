@@ -174,3 +174,23 @@ fn the_drill_on_an_emqx_site_says_what_it_needs() {
         "{why}"
     );
 }
+
+/// Another runtime: the drill is reported not run, naming the runtime it needs.
+#[test]
+fn the_drill_on_the_bundled_runtime_names_the_local_one() {
+    let out = common::mqttforge(&[
+        "verify",
+        "site-examples/dev-rumqttd.yaml",
+        "--drill",
+        "--format",
+        "json",
+    ]);
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let p = probe(&doc, "backup→restore drill");
+    assert_eq!(p["result"], "not_applicable", "{doc:#}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("--runtime local"),
+        "{doc:#}"
+    );
+}
