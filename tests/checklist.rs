@@ -122,6 +122,7 @@ fn every_item_names_real_rules_and_probes() {
         "src/verify/bundled.rs",
         "src/verify/mod.rs",
         "src/verify/emqx.rs",
+        "src/verify/drill.rs",
     ]
     .iter()
     .map(|p| std::fs::read_to_string(common::root().join(p)).unwrap())

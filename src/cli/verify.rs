@@ -25,7 +25,10 @@ pub enum Runtime {
     after_help = "The site is rendered into a temporary directory (free loopback ports, a throwaway\n\
 PKI issued with the site's profiles), started, probed and torn down.\n\
 Exit status: 0 every applicable probe passed, 1 a probe failed or the site could not start.\n\n\
-Examples:\n  mqttforge verify site-examples/edge-mosquitto.yaml\n  mqttforge verify site.yaml --runtime bundled --format json"
+With --drill (local runtime), the rendered backup script runs against the serving broker and\n\
+the rendered restore script onto a fresh host; the measured restore time is reported beside\n\
+the spec's RTO and the restored data's age beside its RPO.\n\n\
+Examples:\n  mqttforge verify site-examples/edge-mosquitto.yaml\n  mqttforge verify site.yaml --runtime bundled --format json\n  mqttforge verify site-examples/mosquitto-ha.yaml --runtime local --drill"
 )]
 pub struct Args {
     /// The site spec (YAML).
@@ -38,6 +41,11 @@ pub struct Args {
     /// builds equivalents from Debian packages).
     #[arg(long = "image", value_name = "ROLE=NAME:TAG")]
     pub images: Vec<String>,
+    /// Also run the backup→restore drill: back up the serving broker with the rendered
+    /// backup script (age-encrypted), restore onto a fresh host with the rendered restore
+    /// script, and check what came back against the spec's RTO and RPO (local runtime).
+    #[arg(long)]
+    pub drill: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -61,7 +69,14 @@ pub fn run(args: Args) -> u8 {
     let quiet = args.format == Format::Json;
     let result = match args.runtime {
         Runtime::Bundled => verify::bundled(&site, &args.spec.display().to_string(), &work, quiet),
-        Runtime::Local => verify::local::run(&site, &args.spec.display().to_string(), &work, quiet),
+        Runtime::Local => verify::local::run_with_options(
+            &site,
+            &args.spec.display().to_string(),
+            &work,
+            quiet,
+            verify::local::Options { drill: args.drill },
+            &|_| {},
+        ),
         Runtime::Docker => match docker(&site, &args, &work, quiet) {
             Ok(r) => r,
             Err(code) => {
@@ -72,7 +87,17 @@ pub fn run(args: Args) -> u8 {
     };
     let _ = std::fs::remove_dir_all(&work);
     let probes = match result {
-        Ok(p) => p,
+        Ok(mut p) => {
+            if args.drill && args.runtime != Runtime::Local {
+                p.push(verify::Probe {
+                    name: verify::drill::DRILL,
+                    outcome: Outcome::NotApplicable(
+                        "not run: the drill runs on the local runtime (`--runtime local`)".into(),
+                    ),
+                });
+            }
+            p
+        }
         Err(d) => {
             print!("{}", diag::render_text(&d, style));
             return exit::FAILED;

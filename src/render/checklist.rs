@@ -429,7 +429,10 @@ pub const ITEMS: &[ItemDef] = &[
         area: "recovery",
         title: "Restore procedure tested",
         rules: &["MQ-DR-005", "MQ-DR-006"],
-        probes: &[],
+        // `verify --runtime local --drill`: the rendered scripts, run.
+        probes: &[mosquitto(
+            "drill: the rendered restore script restores onto a fresh host",
+        )],
         judge: |j| {
             when(
                 j.site.spec.backup.is_some(),

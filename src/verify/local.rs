@@ -151,6 +151,13 @@ pub fn run(
     run_with(site, spec_name, work, quiet, &|_| {})
 }
 
+/// What the local runtime runs beyond the default probes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// The backup→restore drill ([`super::drill`]), after the other probes.
+    pub drill: bool,
+}
+
 /// [`run`], with a change to the rendered tree before anything starts (tests
 /// prove that a broken config makes the matching probe fail).
 pub fn run_with(
@@ -160,9 +167,25 @@ pub fn run_with(
     quiet: bool,
     tamper: &dyn Fn(&mut crate::render::OutputTree),
 ) -> Result<Vec<Probe>, Vec<Diagnostic>> {
+    run_with_options(site, spec_name, work, quiet, Options::default(), tamper)
+}
+
+/// [`run_with`], with [`Options`].
+pub fn run_with_options(
+    site: &Site,
+    spec_name: &str,
+    work: &Path,
+    quiet: bool,
+    options: Options,
+    tamper: &dyn Fn(&mut crate::render::OutputTree),
+) -> Result<Vec<Probe>, Vec<Diagnostic>> {
     let fail = |m: String| vec![Diagnostic::error("verify", m)];
     if site.spec.engine == Engine::Emqx {
-        return super::emqx::structural(site, spec_name);
+        let mut probes = super::emqx::structural(site, spec_name)?;
+        if options.drill {
+            probes.push(super::drill::emqx_not_run());
+        }
+        return Ok(probes);
     }
     if site.spec.engine != Engine::Mosquitto {
         return Ok(vec![Probe {
@@ -241,12 +264,104 @@ pub fn run_with(
         &variant.secrets,
         quiet,
     )?);
+    if options.drill {
+        progress(quiet, "backup→restore drill");
+        probes.extend(drill(site, &hosts, &variant, work));
+    }
     Ok(probes)
+}
+
+/// The drill on node 0 (started again if the failover probe stopped it).
+fn drill(site: &Site, hosts: &LocalHosts, variant: &Variant, work: &Path) -> Vec<Probe> {
+    let not_run = |why: String| {
+        vec![Probe {
+            name: super::drill::DRILL,
+            outcome: Outcome::NotApplicable(why),
+        }]
+    };
+    let fail = |why: String| {
+        vec![Probe {
+            name: super::drill::DRILL,
+            outcome: Outcome::Fail(why),
+        }]
+    };
+    let device = site.devices().next().map(|d| d.id);
+    let device_listener = site.spec.listeners.iter().find(|l| {
+        l.tls
+            .as_ref()
+            .is_some_and(|t| t.client_certs == ClientCerts::Required)
+    });
+    let plain = site.spec.listeners.iter().find(|l| l.tls.is_none());
+    let admin = site.spec.users.iter().find_map(|u| {
+        let key = u
+            .password
+            .as_ref()?
+            .env
+            .clone()
+            .or(u.password.as_ref()?.file.clone())?;
+        let all = site.role(u.role.as_str()).is_some_and(|r| {
+            crate::render::targets::access::grants(&r)
+                .iter()
+                .any(|g| g.topic == "#" && g.access.publishes() && g.access.subscribes())
+        });
+        all.then(|| (u.name.0.clone(), variant.secrets.get(&key).cloned()))
+    });
+    let (Some(id), Some(l), Some(plain), Some((user, Some(password)))) =
+        (device, device_listener, plain, admin)
+    else {
+        return not_run(
+            "needs a device, an mTLS listener, and an admin user on a plaintext listener".into(),
+        );
+    };
+    let node = &site.spec.nodes[0];
+    let server_name = node
+        .dns_names
+        .first()
+        .map(|d| d.0.clone())
+        .unwrap_or_else(|| node.name.0.clone());
+    let read =
+        |p: PathBuf| std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()));
+    let tls = (|| -> Result<Tls, String> {
+        Ok(Tls {
+            ca_pem: read(variant.pki.join("ca.pem"))?,
+            client: Some((
+                read(variant.pki.join(format!("devices/{id}.pem")))?,
+                read(variant.pki.join(format!("devices/{id}.key")))?,
+            )),
+            server_name,
+            only_tls12: false,
+        })
+    })();
+    let tls = match tls {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    if let Err(e) = hosts.ensure_running(0) {
+        return fail(format!("node {} did not start again: {e}", node.name));
+    }
+    let Some(main_pid) = hosts.pid(0) else {
+        return fail(format!("node {} is not running", node.name));
+    };
+    let stop = || hosts.stop(0);
+    super::drill::run(&super::drill::Ctx {
+        site,
+        tree: &variant.tree,
+        mosquitto: &hosts.mosquitto,
+        host: install::host_root(&variant.root, &node.name.0),
+        work,
+        device_addr: hosts.addr(0, l.name.as_str()),
+        plain_addr: hosts.addr(0, plain.name.as_str()),
+        device_tls: tls,
+        device: id,
+        admin: (user, password),
+        main_pid,
+        stop: &stop,
+    })
 }
 
 /// What the Debian package's unit gives Mosquitto (its data, log and run
 /// directories, owned by `mosquitto`).
-const MOSQUITTO_PACKAGE_DIRS: &[&str] =
+pub(crate) const MOSQUITTO_PACKAGE_DIRS: &[&str] =
     &["/run/mosquitto", "/var/log/mosquitto", "/var/lib/mosquitto"];
 
 fn config_loads_failed(node: &str, why: &str) -> Probe {
@@ -286,6 +401,11 @@ impl Variant {
             ports.insert(format!("lb.{}", l.name), free_port().map_err(fail)?);
         }
         ports.insert("lb.stats".into(), free_port().map_err(fail)?);
+        // Backups go to a local directory standing in for the off-site target.
+        let mut site = site;
+        if let Some(b) = site.spec.backup.as_mut() {
+            b.target = super::drill::offsite(work).display().to_string();
+        }
         let secrets = super::generated_secrets(&site);
         progress(quiet, "issuing a PKI with the site's profiles");
         let pki = work.join("pki");
@@ -807,7 +927,7 @@ fn acl_matrix(
 
 /// Reads until this exact message arrives (retained messages and others
 /// are skipped) or the read times out.
-fn receives(c: &mut Client, topic: &str, payload: &str) -> bool {
+pub(crate) fn receives(c: &mut Client, topic: &str, payload: &str) -> bool {
     loop {
         match c.next_message() {
             Ok((t, p)) if t == topic && p == payload.as_bytes() => return true,
@@ -968,6 +1088,26 @@ struct LocalHosts {
     haproxy: std::cell::RefCell<Option<Proc>>,
     /// HAProxy raises its own open-file limit to about 2 x maxconn.
     nofile: u64,
+}
+
+impl LocalHosts {
+    /// Starts a node again if a probe stopped it.
+    fn ensure_running(&self, node: usize) -> Result<(), String> {
+        if self.pid(node).is_some() {
+            return Ok(());
+        }
+        self.restart(node)
+    }
+
+    /// The pid of a node's broker, if it runs.
+    fn pid(&self, node: usize) -> Option<u32> {
+        let mut brokers = self.brokers.borrow_mut();
+        let proc = brokers[node].4.as_mut()?;
+        match proc.0.try_wait() {
+            Ok(None) => Some(proc.0.id()),
+            _ => None,
+        }
+    }
 }
 
 impl Hosts for LocalHosts {

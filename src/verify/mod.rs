@@ -11,6 +11,7 @@ mod bundled;
 pub mod client;
 #[cfg(feature = "docker")]
 pub mod docker;
+pub mod drill;
 pub mod emqx;
 pub mod install;
 pub mod local;

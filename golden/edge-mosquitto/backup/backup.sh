@@ -14,6 +14,7 @@ readonly STAGING='/var/backups/mqttforge'
 readonly CONF_DIR='/etc/mosquitto'
 readonly DATA_DIR='/var/lib/mosquitto'
 readonly PID_FILE='/run/mosquitto/mosquitto.pid'
+readonly SERVICE='mosquitto.service'
 RECIPIENT="${BACKUP_AGE_RECIPIENT:?set BACKUP_AGE_RECIPIENT to the age recipient backups are encrypted to}"
 readonly RECIPIENT
 
@@ -26,16 +27,34 @@ work=$(mktemp -d "${STAGING}/work.XXXXXX")
 trap 'rm -rf -- "$work"' EXIT
 
 # Mosquitto writes its persistence database on SIGUSR1 and keeps serving;
-# wait for the new file before copying it.
+# wait for the new file before copying it. Mosquitto writes its pid file only
+# when it daemonizes; under systemd (the package's unit runs it in the
+# foreground) the pid is the service's MainPID.
 db="${DATA_DIR}/mosquitto.db"
-before=$(stat -c %Y "$db" 2>/dev/null || echo 0)
+before=$(stat -c %.9Y "$db" 2>/dev/null || echo 0)
+pid=""
 if [[ -s "$PID_FILE" ]]; then
-  kill -USR1 "$(cat "$PID_FILE")"
-  for _ in $(seq 1 30); do
-    now=$(stat -c %Y "$db" 2>/dev/null || echo 0)
-    [[ "$now" != "$before" ]] && break
-    sleep 1
+  pid=$(cat "$PID_FILE")
+else
+  pid=$(systemctl show --property=MainPID --value "$SERVICE" 2>/dev/null || true)
+fi
+if [[ -n "$pid" && "$pid" != 0 ]]; then
+  kill -USR1 "$pid"
+  saved=false
+  for _ in $(seq 1 150); do
+    now=$(stat -c %.9Y "$db" 2>/dev/null || echo 0)
+    if [[ "$now" != "$before" ]]; then
+      saved=true
+      break
+    fi
+    sleep 0.2
   done
+  if [[ "$saved" != true ]]; then
+    log "mosquitto (pid ${pid}) did not save ${db} within 30 s"
+    exit 1
+  fi
+else
+  log "${SERVICE} is not running: backing up the database it saved when it stopped"
 fi
 tar -C / -czf "${work}/${name}" "${CONF_DIR#/}" "${DATA_DIR#/}"
 

@@ -1,0 +1,618 @@
+//! The backup→restore drill (`verify --drill`, local runtime): state a
+//! restore must bring back (retained messages, a persistent session with
+//! queued QoS 1 messages), the RENDERED backup script run against the
+//! serving broker (a client stays connected and has every publish acked),
+//! encrypted with age to a local directory standing in for the off-site
+//! target, then the host is lost: a replacement host with only the
+//! package's empty directories and mqttforge's scripts runs the RENDERED
+//! restore script, and the drill checks what came back, how long it took
+//! (beside the spec's RTO) and how old the restored data is (beside its RPO).
+//!
+//! What the drill supplies that a real host would: the off-site directory
+//! (the test variant renders the site with its backup target pointing
+//! there), the age identity (generated), and `systemctl` — a stand-in on
+//! PATH that runs Mosquitto as the package's unit does (`mosquitto -c
+//! CONF`), daemonized so the script can return. The scripts themselves run
+//! as apply installs them, unchanged.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::client::{Client, Tls};
+use super::{install, Outcome, Probe};
+use crate::render::OutputTree;
+use crate::spec::Site;
+
+/// Where the test variant ships backups: a directory under verify's work
+/// directory stands in for the off-site target.
+pub fn offsite(work: &Path) -> PathBuf {
+    work.join("offsite")
+}
+
+/// The name of the drill's probes when the drill cannot run at all.
+pub const DRILL: &str = "backup→restore drill";
+
+/// The drill's probe on an EMQX site: not run, and why.
+pub fn emqx_not_run() -> Probe {
+    Probe {
+        name: DRILL,
+        outcome: Outcome::NotApplicable(
+            "not run: the EMQX drill needs an EMQX image (emqx/emqx:5, docker runtime) to run \
+             `emqx ctl data export`/`import`; the local runtime runs Mosquitto only"
+                .into(),
+        ),
+    }
+}
+
+/// What the drill needs from the runtime that started the site.
+pub(crate) struct Ctx<'a> {
+    pub site: &'a Site,
+    pub tree: &'a OutputTree,
+    pub mosquitto: &'a Path,
+    /// Node 0's root (it stands for `/` on that host).
+    pub host: PathBuf,
+    pub work: &'a Path,
+    /// Node 0's device (mTLS) and plaintext listeners.
+    pub device_addr: SocketAddr,
+    pub plain_addr: SocketAddr,
+    pub device_tls: Tls,
+    pub device: String,
+    /// An admin user and its password.
+    pub admin: (String, String),
+    /// The pid of node 0's broker (run in the foreground, as systemd does).
+    pub main_pid: u32,
+    /// Stops node 0's broker (the host is lost).
+    pub stop: &'a dyn Fn(),
+}
+
+/// The `systemctl` the drill puts on PATH: `show` (MainPID), `stop`,
+/// `start` and `is-active` of the one broker, tracked in a state file.
+const SYSTEMCTL: &str = r#"#!/bin/sh
+# verify --drill: a stand-in for systemctl on the drill's host. It runs the
+# broker as the package's unit does (mosquitto -c CONF), daemonized so the
+# calling script can go on, and tracks its pid as systemd's MainPID.
+set -eu
+state="${MQTTFORGE_DRILL_STATE:?}/mainpid"
+cmd=$1
+pid=$(cat "$state" 2>/dev/null || echo 0)
+case "$cmd" in
+  show) echo "$pid" ;;
+  is-active) [ "$pid" != 0 ] && kill -0 "$pid" 2>/dev/null ;;
+  stop)
+    if [ "$pid" != 0 ] && kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid"
+      i=0
+      while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+    fi
+    echo 0 >"$state" ;;
+  start)
+    rm -f "$MQTTFORGE_DRILL_PID_FILE"
+    "$MQTTFORGE_DRILL_MOSQUITTO" -c "$MQTTFORGE_DRILL_CONF" -d
+    i=0
+    while [ ! -s "$MQTTFORGE_DRILL_PID_FILE" ] && [ "$i" -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+    cat "$MQTTFORGE_DRILL_PID_FILE" >"$state" ;;
+  *) echo "drill systemctl: $cmd is not supported" >&2; exit 1 ;;
+esac
+"#;
+
+/// Stops the broker the stand-in started (by its pid) when the drill ends.
+struct Daemon(PathBuf);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(self.0.join("mainpid")) {
+            let pid = pid.trim();
+            if pid != "0" && !pid.is_empty() {
+                let _ = Command::new("kill").args(["-TERM", pid]).status();
+            }
+        }
+    }
+}
+
+fn fail(name: &'static str, why: String) -> Vec<Probe> {
+    vec![Probe {
+        name,
+        outcome: Outcome::Fail(why),
+    }]
+}
+
+fn run_script(mut cmd: Command, what: &str) -> Result<String, String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {what}: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    if !out.status.success() {
+        return Err(format!("{what} exited ({}): {stderr}", out.status));
+    }
+    Ok(stderr)
+}
+
+/// The objective a restore from backup is held to: corruption's, else a
+/// datacenter loss's, else a single node failure's.
+fn objective(site: &Site) -> Option<(&'static str, &crate::spec::model::Objective)> {
+    let dr = site.spec.dr.as_ref()?;
+    ["corruption", "datacenter_loss", "single_node_failure"]
+        .into_iter()
+        .find_map(|s| dr.objective(s).map(|o| (s, o)))
+}
+
+/// A spec duration as written (`15m`, `1h`).
+fn human(d: crate::spec::model::Duration) -> String {
+    let ms = d.millis();
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+    ] {
+        if ms >= size && ms.is_multiple_of(size) {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    format!("{ms}ms")
+}
+
+const RETAINED: [&str; 2] = ["status", "drill/config"];
+const QUEUED: usize = 3;
+
+pub(crate) fn run(c: &Ctx<'_>) -> Vec<Probe> {
+    let site = c.site;
+    let Some(backup) = &site.spec.backup else {
+        return vec![Probe {
+            name: DRILL,
+            outcome: Outcome::NotApplicable("the spec has no backup".into()),
+        }];
+    };
+    if !site.spec.persistence.enabled {
+        return vec![Probe {
+            name: DRILL,
+            outcome: Outcome::NotApplicable(
+                "persistence is off in the spec: a backup holds no retained messages or sessions"
+                    .into(),
+            ),
+        }];
+    }
+    if !crate::plan::write::running_as_root() {
+        return vec![Probe {
+            name: DRILL,
+            outcome: Outcome::NotApplicable(
+                "not run: the restore script runs as root (sudo, as the runbook says) so that \
+                 the archive's owners and modes come back; run verify as root to drill"
+                    .into(),
+            ),
+        }];
+    }
+    let recipient_env = backup
+        .encrypt
+        .as_ref()
+        .and_then(|e| e.age_recipient.env.clone());
+    let dir = c.work.join("drill");
+    let bin = dir.join("bin");
+    if let Err(e) = std::fs::create_dir_all(&bin).and_then(|_| {
+        use std::os::unix::fs::PermissionsExt;
+        let p = bin.join("systemctl");
+        std::fs::write(&p, SYSTEMCTL)?;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))?;
+        std::fs::write(dir.join("mainpid"), format!("{}\n", c.main_pid))
+    }) {
+        return fail(DRILL, format!("cannot prepare the drill: {e}"));
+    }
+    let _daemon = Daemon(dir.clone());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mosquitto_conf = c.host.join("etc/mosquitto/mosquitto.conf");
+    let pid_file = c.host.join("run/mosquitto/mosquitto.pid");
+    let script_env = |cmd: &mut Command| {
+        cmd.env("PATH", &path)
+            .env("MQTTFORGE_DRILL_STATE", &dir)
+            .env("MQTTFORGE_DRILL_MOSQUITTO", c.mosquitto)
+            .env("MQTTFORGE_DRILL_CONF", &mosquitto_conf)
+            .env("MQTTFORGE_DRILL_PID_FILE", &pid_file);
+    };
+
+    // The age key pair: backups are encrypted to its recipient.
+    let identity = dir.join("identity.txt");
+    let mut recipient = String::new();
+    if recipient_env.is_some() {
+        let keygen = Command::new("age-keygen").arg("-o").arg(&identity).output();
+        let public = Command::new("age-keygen").arg("-y").arg(&identity).output();
+        match (keygen, public) {
+            (Ok(k), Ok(p)) if k.status.success() && p.status.success() => {
+                recipient = String::from_utf8_lossy(&p.stdout).trim().to_string()
+            }
+            _ => {
+                return fail(
+                    DRILL,
+                    "`age-keygen` failed or is not on PATH (Debian package age)".into(),
+                )
+            }
+        }
+    }
+
+    // State a restore must bring back.
+    let (plain_addr, admin_user) = (c.plain_addr, &c.admin);
+    let admin = move |cid: &str| -> Result<Client, String> {
+        let mut a = Client::open(plain_addr, None)?;
+        let (_, rc) = a.connect_with_credentials(cid, &admin_user.0, &admin_user.1)?;
+        if rc != 0 {
+            return Err(format!("user `{}` refused (CONNACK {rc})", admin_user.0));
+        }
+        Ok(a)
+    };
+    let id = &c.device;
+    let cmd_topic = format!("devices/{id}/cmd/drill");
+    let seeded = (|| -> Result<(), String> {
+        let mut a = admin("verify-drill-seed")?;
+        for t in RETAINED {
+            a.publish(
+                &format!("devices/{id}/{t}"),
+                format!("drill retained {t}").as_bytes(),
+                1,
+                true,
+            )?;
+        }
+        let mut d = Client::open(c.device_addr, Some(&c.device_tls))?;
+        d.connect(id, false)?;
+        if d.subscribe(&cmd_topic, 1)? > 1 {
+            return Err(format!("SUBACK refused `{cmd_topic}` for device `{id}`"));
+        }
+        d.disconnect();
+        // The broker must have seen the device go before the commands queue.
+        std::thread::sleep(Duration::from_millis(200));
+        for n in 1..=QUEUED {
+            a.publish(&cmd_topic, format!("queued {n}").as_bytes(), 1, false)?;
+        }
+        a.disconnect();
+        Ok(())
+    })();
+    if let Err(e) = seeded {
+        return fail(DRILL, format!("cannot set up the state to back up: {e}"));
+    }
+
+    // The backup, while a client stays connected and publishes.
+    let mut probes = Vec::new();
+    let backup_script = c.host.join("usr/local/sbin/mqttforge-backup");
+    let stop = AtomicBool::new(false);
+    let taken_at = Instant::now();
+    let (backup_result, serving) = std::thread::scope(|s| {
+        let serving = s.spawn(|| -> Result<(usize, Duration), String> {
+            let mut cl = admin("verify-drill-serving")?;
+            let (mut acked, mut worst) = (0usize, Duration::ZERO);
+            while !stop.load(Ordering::Relaxed) || acked == 0 {
+                let t = Instant::now();
+                cl.publish("drill/serving", format!("{acked}").as_bytes(), 1, false)
+                    .map_err(|e| format!("publish {} during the backup: {e}", acked + 1))?;
+                worst = worst.max(t.elapsed());
+                acked += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            cl.disconnect();
+            Ok((acked, worst))
+        });
+        let mut cmd = Command::new("bash");
+        cmd.arg(&backup_script);
+        script_env(&mut cmd);
+        if let Some(var) = &recipient_env {
+            cmd.env(var, &recipient);
+        }
+        let r = run_script(cmd, "the rendered backup script");
+        stop.store(true, Ordering::Relaxed);
+        let serving = serving
+            .join()
+            .unwrap_or_else(|_| Err("the serving client panicked".into()));
+        (r, serving)
+    });
+    let backup_took = taken_at.elapsed();
+    let target = PathBuf::from(&backup.target);
+    let artifact = std::fs::read_dir(&target).ok().and_then(|entries| {
+        entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|n| n.starts_with(&format!("{}-", site.name())) && !n.ends_with(".sha256"))
+    });
+    let backed_up = match (&backup_result, &artifact) {
+        (Err(e), _) => Err(e.clone()),
+        (Ok(_), None) => Err(format!(
+            "no backup of `{}` in {}",
+            site.name(),
+            target.display()
+        )),
+        (Ok(_), Some(name)) => {
+            let head = std::fs::read(target.join(name)).unwrap_or_default();
+            if recipient_env.is_some() && !head.starts_with(b"age-encryption.org/v1") {
+                Err(format!("{name} is not age-encrypted"))
+            } else {
+                Ok(name.clone())
+            }
+        }
+    };
+    probes.push(Probe {
+        name: "drill: the rendered backup script runs while the broker serves",
+        outcome: match (&backed_up, &serving) {
+            (Err(e), _) => Outcome::Fail(e.clone()),
+            (_, Err(e)) => Outcome::Fail(format!("the broker stopped serving: {e}")),
+            (Ok(name), Ok((acked, worst))) => Outcome::Pass(format!(
+                "{name} ({}) shipped to the off-site stand-in in {:.1} s; a client stayed connected, {acked} QoS 1 publishes acked (slowest {} ms)",
+                if recipient_env.is_some() { "age-encrypted" } else { "not encrypted: the spec has no encrypt" },
+                backup_took.as_secs_f64(),
+                worst.as_millis()
+            )),
+        },
+    });
+    let Ok(artifact) = backed_up else {
+        return probes;
+    };
+
+    // The host is lost; a replacement has the package's empty directories
+    // and mqttforge's scripts, nothing else.
+    (c.stop)();
+    let lost = c.host.with_extension("lost");
+    let replaced = (|| -> Result<(), String> {
+        std::fs::rename(&c.host, &lost).map_err(|e| format!("cannot move the host away: {e}"))?;
+        let mut scripts = c.tree.clone();
+        scripts.files.retain(|k, _| k.starts_with("backup/"));
+        let node = &site.spec.nodes[0].name.0;
+        install::install(site, &scripts, None, node, &c.host, c.work)?;
+        for d in ["etc", "var/lib", "var/log", "run"] {
+            let p = c.host.join(d);
+            std::fs::create_dir_all(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        }
+        install::package_directories(&c.host, super::local::MOSQUITTO_PACKAGE_DIRS, "mosquitto")
+    })();
+    if let Err(e) = replaced {
+        probes.extend(fail(
+            "drill: the rendered restore script restores onto a fresh host",
+            e,
+        ));
+        return probes;
+    }
+    let started = Instant::now();
+    let restore_script = c.host.join("usr/local/sbin/mqttforge-restore");
+    let mut cmd = Command::new("bash");
+    cmd.arg(&restore_script).arg(&artifact);
+    script_env(&mut cmd);
+    cmd.env("BACKUP_AGE_IDENTITY", &identity);
+    let restored = run_script(cmd, "the rendered restore script").and_then(|_| {
+        // Serving again: a device completes the mTLS handshake and CONNACK.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let attempt = Client::open(c.device_addr, Some(&c.device_tls))
+                .and_then(|mut d| d.connect(&format!("{id}-drill"), true).map(|r| (d, r)));
+            match attempt {
+                Ok((d, (_, 0))) => {
+                    d.disconnect();
+                    return Ok(started.elapsed());
+                }
+                Ok((_, (_, rc))) if Instant::now() > deadline => {
+                    return Err(format!("the restored broker answers CONNACK {rc}"))
+                }
+                Err(e) if Instant::now() > deadline => {
+                    return Err(format!("the restored broker does not serve: {e}"))
+                }
+                _ => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    });
+    let restore_took = match restored {
+        Ok(t) => t,
+        Err(e) => {
+            probes.extend(fail(
+                "drill: the rendered restore script restores onto a fresh host",
+                e,
+            ));
+            return probes;
+        }
+    };
+    let data_age = taken_at.elapsed();
+    let objective = objective(site);
+    probes.push(Probe {
+        name: "drill: the rendered restore script restores onto a fresh host",
+        outcome: Outcome::Pass(format!(
+            "{artifact} decrypted, checked and restored; serving mTLS {:.1} s after the restore began",
+            restore_took.as_secs_f64()
+        )),
+    });
+    probes.push(Probe {
+        name: "drill: restore time within the RTO",
+        outcome: match objective {
+            None => Outcome::NotApplicable(format!(
+                "measured restore time {:.1} s; the spec states no RTO (dr)",
+                restore_took.as_secs_f64()
+            )),
+            Some((scenario, o)) if restore_took.as_millis() as u64 <= o.rto.millis() => {
+                Outcome::Pass(format!(
+                    "measured restore time {:.1} s; RTO {} ({scenario})",
+                    restore_took.as_secs_f64(),
+                    human(o.rto)
+                ))
+            }
+            Some((scenario, o)) => Outcome::Fail(format!(
+                "measured restore time {:.1} s exceeds the RTO {} ({scenario})",
+                restore_took.as_secs_f64(),
+                human(o.rto)
+            )),
+        },
+    });
+    probes.push(Probe {
+        name: "drill: restored data age within the RPO",
+        outcome: match objective {
+            None => Outcome::NotApplicable(format!(
+                "the restored data is {:.1} s old; the spec states no RPO (dr)",
+                data_age.as_secs_f64()
+            )),
+            Some((scenario, o)) if data_age.as_millis() as u64 <= o.rpo.millis() => {
+                use crate::spec::model::BackupSchedule;
+                let every = match backup.schedule {
+                    BackupSchedule::Hourly => ("hourly", 3_600_000),
+                    BackupSchedule::Daily => ("daily", 86_400_000),
+                    BackupSchedule::Weekly => ("weekly", 604_800_000),
+                };
+                let caveat = if every.1 > o.rpo.millis() {
+                    format!(
+                        "; but {} backups restore state up to {} old, beyond the RPO",
+                        every.0,
+                        human(crate::spec::model::Duration(every.1))
+                    )
+                } else {
+                    format!("; {} backups keep within it", every.0)
+                };
+                Outcome::Pass(format!(
+                    "the restored data is {:.1} s old (taken when the backup began); RPO {} ({scenario}){caveat}",
+                    data_age.as_secs_f64(),
+                    human(o.rpo),
+                ))
+            }
+            Some((scenario, o)) => Outcome::Fail(format!(
+                "the restored data is {:.1} s old, beyond the RPO {} ({scenario})",
+                data_age.as_secs_f64(),
+                human(o.rpo)
+            )),
+        },
+    });
+
+    // What came back.
+    probes.push(Probe {
+        name: "drill: retained messages restored",
+        outcome: (|| -> Result<Outcome, String> {
+            let mut a = admin("verify-drill-retained")?;
+            a.set_read_timeout(Duration::from_secs(2));
+            let mut missing = Vec::new();
+            for t in RETAINED {
+                let topic = format!("devices/{id}/{t}");
+                a.subscribe(&topic, 1)?;
+                let want = format!("drill retained {t}");
+                if !super::local::receives(&mut a, &topic, &want) {
+                    missing.push(topic);
+                }
+            }
+            a.disconnect();
+            Ok(if missing.is_empty() {
+                Outcome::Pass(format!(
+                    "{} retained message(s) back after the restore",
+                    RETAINED.len()
+                ))
+            } else {
+                Outcome::Fail(format!(
+                    "the retained store was not restored: no retained message on {}",
+                    missing.join(", ")
+                ))
+            })
+        })()
+        .unwrap_or_else(Outcome::Fail),
+    });
+    probes.push(Probe {
+        name: "drill: queued session messages restored",
+        outcome: (|| -> Result<Outcome, String> {
+            let mut d = Client::open(c.device_addr, Some(&c.device_tls))?;
+            let (present, _) = d.connect(id, false)?;
+            d.set_read_timeout(Duration::from_secs(2));
+            let mut got = 0;
+            for n in 1..=QUEUED {
+                if super::local::receives(&mut d, &cmd_topic, &format!("queued {n}")) {
+                    got += 1;
+                }
+            }
+            d.disconnect();
+            // Leave no persistent session behind.
+            let mut clean = Client::open(c.device_addr, Some(&c.device_tls))?;
+            clean.connect(id, true)?;
+            clean.disconnect();
+            Ok(if present && got == QUEUED {
+                Outcome::Pass(format!(
+                    "device `{id}`'s persistent session is back (session present) with its {QUEUED} queued QoS 1 messages"
+                ))
+            } else {
+                Outcome::Fail(format!(
+                    "the persistent session was not restored: session present = {present}, {got} of {QUEUED} queued messages delivered"
+                ))
+            })
+        })()
+        .unwrap_or_else(Outcome::Fail),
+    });
+    let files = compare_conf(&lost, &c.host);
+    for (name, kind, pred) in [
+        (
+            "drill: ACL restored",
+            "ACL",
+            (|p: &str| p.ends_with("/acl") || p.contains("acl")) as fn(&str) -> bool,
+        ),
+        (
+            "drill: password file restored",
+            "password file",
+            |p: &str| p.contains("passw"),
+        ),
+        ("drill: certificates restored", "certificate", |p: &str| {
+            p.contains("/certs/")
+        }),
+    ] {
+        let mine: Vec<_> = files.iter().filter(|(p, _)| pred(p)).collect();
+        let bad: Vec<String> = mine
+            .iter()
+            .filter_map(|(p, r)| r.as_ref().err().map(|e| format!("{p}: {e}")))
+            .collect();
+        probes.push(Probe {
+            name,
+            outcome: if mine.is_empty() {
+                Outcome::NotApplicable(format!("the host had no {kind}"))
+            } else if bad.is_empty() {
+                Outcome::Pass(format!(
+                    "{} file(s) back with the same bytes, mode and owner; the broker serves with them",
+                    mine.len()
+                ))
+            } else {
+                Outcome::Fail(format!("{kind} not restored: {}", bad.join("; ")))
+            },
+        });
+    }
+    probes
+}
+
+/// Every file of the lost host's Mosquitto configuration directory against
+/// the restored host's: path (relative to the host) -> same or what differs.
+fn compare_conf(lost: &Path, restored: &Path) -> BTreeMap<String, Result<(), String>> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = BTreeMap::new();
+    let mut stack = vec![lost.join("etc/mosquitto")];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let rel = p.strip_prefix(lost).unwrap_or(&p).to_path_buf();
+            let there = restored.join(&rel);
+            let verdict = match (std::fs::metadata(&p), std::fs::metadata(&there)) {
+                (_, Err(_)) => Err("missing".to_string()),
+                (Ok(a), Ok(b)) => {
+                    if std::fs::read(&p).ok() != std::fs::read(&there).ok() {
+                        Err("different contents".into())
+                    } else if a.mode() != b.mode() {
+                        Err(format!(
+                            "mode {:o}, was {:o}",
+                            b.mode() & 0o7777,
+                            a.mode() & 0o7777
+                        ))
+                    } else if (a.uid(), a.gid()) != (b.uid(), b.gid()) {
+                        Err("owner or group differs".into())
+                    } else {
+                        Ok(())
+                    }
+                }
+                (Err(e), _) => Err(e.to_string()),
+            };
+            out.insert(format!("/{}", rel.display()), verdict);
+        }
+    }
+    out
+}
