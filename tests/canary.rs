@@ -165,6 +165,8 @@ fn forms(canary: &str) -> Vec<String> {
 struct Scan {
     needles: Vec<(String, String)>,
     leaks: Vec<String>,
+    /// The [`SECRET_FILES`] entries a canary was found in.
+    allowed_seen: std::collections::BTreeSet<&'static str>,
     commands: usize,
     files: usize,
 }
@@ -235,7 +237,8 @@ impl Scan {
                 .iter()
                 .find(|(suffix, _)| path.ends_with(suffix))
             {
-                Some((_, widest)) => {
+                Some((suffix, widest)) => {
+                    self.allowed_seen.insert(suffix);
                     let mode = std::fs::symlink_metadata(&path)
                         .unwrap()
                         .permissions()
@@ -558,6 +561,39 @@ fn run_everything(example: &str, form: Form, node: &str, device: &str, user: &st
         }
         scan.check_output(&what, &out);
     }
+    // The load balancer's host gets HAProxy's environment file.
+    if json.get("load_balancer").is_some() {
+        for args in [
+            [
+                "apply",
+                "spec.yaml",
+                "--root",
+                "lb",
+                "--host",
+                "lb",
+                "--auto-approve",
+            ],
+            [
+                "plan",
+                "spec2.yaml",
+                "--root",
+                "lb",
+                "--host",
+                "lb",
+                "--no-secrets",
+            ],
+        ] {
+            let out = with(&env, &args);
+            if !out.status.success() {
+                failed.push(format!(
+                    "`{}` failed: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            scan.check_output(&args.join(" "), &out);
+        }
+    }
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 
     // The audit of everything written (the rendered trees, the host root,
@@ -586,7 +622,7 @@ fn run_everything(example: &str, form: Form, node: &str, device: &str, user: &st
     scan
 }
 
-fn assert_no_leak(scan: Scan) {
+fn assert_no_leak(scan: &Scan) {
     assert!(
         scan.leaks.is_empty(),
         "secrets leaked ({} commands, {} files scanned):\n{}",
@@ -597,31 +633,42 @@ fn assert_no_leak(scan: Scan) {
     assert!(scan.commands > 40 && scan.files > 20, "too little scanned");
 }
 
+/// The EMQX site writes every file of [`SECRET_FILES`] (so the table holds
+/// no entry that allows nothing).
+fn assert_every_secret_file_seen(scan: &Scan) {
+    let all: std::collections::BTreeSet<&str> = SECRET_FILES.iter().map(|(p, _)| *p).collect();
+    assert_eq!(scan.allowed_seen, all);
+}
+
 #[test]
 fn emqx_cluster_inline_secrets_never_leave_the_secret_files() {
-    assert_no_leak(run_everything(
+    let scan = run_everything(
         "emqx-cluster.yaml",
         Form::Inline,
         "mqtt1",
         "valve-001",
         "admin",
-    ));
+    );
+    assert_no_leak(&scan);
+    assert_every_secret_file_seen(&scan);
 }
 
 #[test]
 fn emqx_cluster_referenced_secrets_never_leave_the_secret_files() {
-    assert_no_leak(run_everything(
+    let scan = run_everything(
         "emqx-cluster.yaml",
         Form::Reference,
         "mqtt1",
         "valve-001",
         "admin",
-    ));
+    );
+    assert_no_leak(&scan);
+    assert_every_secret_file_seen(&scan);
 }
 
 #[test]
 fn mosquitto_inline_secrets_never_leave_the_secret_files() {
-    assert_no_leak(run_everything(
+    assert_no_leak(&run_everything(
         "edge-mosquitto.yaml",
         Form::Inline,
         "edge1",
@@ -632,7 +679,7 @@ fn mosquitto_inline_secrets_never_leave_the_secret_files() {
 
 #[test]
 fn mosquitto_referenced_secrets_never_leave_the_secret_files() {
-    assert_no_leak(run_everything(
+    assert_no_leak(&run_everything(
         "edge-mosquitto.yaml",
         Form::Reference,
         "edge1",
