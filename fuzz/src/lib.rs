@@ -110,8 +110,9 @@ pub fn check_diagnostics(input: &str, diags: &[Diagnostic]) {
     }
 }
 
-/// The body lines of every PEM private key block in the text (long enough
-/// not to occur by chance in a message).
+/// The base64 body lines of every PEM private key block in the text (long
+/// enough not to occur by chance in a message; the markers and headers, which
+/// messages name, are not the key).
 fn private_key_lines(text: &str) -> Vec<&str> {
     let mut lines = Vec::new();
     let mut inside = false;
@@ -121,7 +122,12 @@ fn private_key_lines(text: &str) -> Vec<&str> {
             inside = true;
         } else if line.starts_with("-----END") {
             inside = false;
-        } else if inside && line.len() >= 16 {
+        } else if inside
+            && line.len() >= 16
+            && line
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+        {
             lines.push(line);
         }
     }
