@@ -110,26 +110,40 @@ pub fn check_diagnostics(input: &str, diags: &[Diagnostic]) {
     }
 }
 
-/// The base64 body lines of every PEM private key block in the text (long
-/// enough not to occur by chance in a message; the markers and headers, which
-/// messages name, are not the key).
+/// The base64 body lines of every well-formed PEM private key block in the
+/// text (exact `-----BEGIN ...PRIVATE KEY-----` and matching END lines), long
+/// enough not to occur by chance, and not also part of a line outside the
+/// blocks (which a snippet may show for its own sake).
 fn private_key_lines(text: &str) -> Vec<&str> {
-    let mut lines = Vec::new();
-    let mut inside = false;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with("-----BEGIN") && line.contains("PRIVATE KEY") {
-            inside = true;
-        } else if line.starts_with("-----END") {
-            inside = false;
-        } else if inside
-            && line.len() >= 16
-            && line
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
-        {
-            lines.push(line);
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let mut body = Vec::new();
+    let mut outside = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let begin = lines[i];
+        let label = begin
+            .strip_prefix("-----BEGIN ")
+            .and_then(|l| l.strip_suffix("-----"))
+            .filter(|l| l.ends_with("PRIVATE KEY"));
+        let end = label.and_then(|label| {
+            let end = format!("-----END {label}-----");
+            (i + 1..lines.len()).find(|&j| lines[j] == end)
+        });
+        match end {
+            Some(j) => {
+                body.extend(lines[i + 1..j].iter().copied().filter(|l| {
+                    l.len() >= 16
+                        && l.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+                }));
+                i = j + 1;
+            }
+            None => {
+                outside.push(begin);
+                i += 1;
+            }
         }
     }
-    lines
+    body.retain(|b| !outside.iter().any(|o| o.contains(b)));
+    body
 }
