@@ -42,7 +42,7 @@ impl Label {
     pub fn primary(span: Span, message: impl Into<String>) -> Label {
         Label {
             span,
-            message: message.into(),
+            message: one_line(message.into()),
             primary: true,
         }
     }
@@ -50,10 +50,30 @@ impl Label {
     pub fn secondary(span: Span, message: impl Into<String>) -> Label {
         Label {
             span,
-            message: message.into(),
+            message: one_line(message.into()),
             primary: false,
         }
     }
+}
+
+/// A message, label or help as every output shows it: one line, control
+/// characters escaped (`\u{c}`, `\r`, `\n`), whatever value of the input it
+/// quotes, so no input can send terminal escapes or forge a line of output.
+/// Every diagnostic's text goes through here (the constructors below); the
+/// source lines of snippets through `SourceFile::shown_line`.
+fn one_line(text: String) -> String {
+    if !text.chars().any(char::is_control) {
+        return text;
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// One problem: what is wrong with which value, and how to fix it.
@@ -71,7 +91,7 @@ impl Diagnostic {
         Diagnostic {
             code: code.into(),
             severity: Severity::Error,
-            message: message.into(),
+            message: one_line(message.into()),
             labels: Vec::new(),
             help: None,
         }
@@ -83,7 +103,7 @@ impl Diagnostic {
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
-        self.help = Some(help.into());
+        self.help = Some(one_line(help.into()));
         self
     }
 
@@ -104,4 +124,21 @@ pub fn sort(diags: &mut [Diagnostic]) {
         };
         key(a).cmp(&key(b))
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_labels_and_help_hold_no_control_character() {
+        let file = crate::source::SourceFile::new("x", "a\n");
+        let d = Diagnostic::error("c", "on `\u{c}127.0.0.1`\rforged\x1b[31m")
+            .with_label(Label::primary(Span::point(&file, 1, 1), "at\nhere"))
+            .with_help("use\ta word");
+        assert_eq!(d.message, "on `\\u{c}127.0.0.1`\\rforged\\u{1b}[31m");
+        assert_eq!(d.labels[0].message, "at\\nhere");
+        assert_eq!(d.help.as_deref(), Some("use\\ta word"));
+        assert_eq!(one_line("plain `text` é".into()), "plain `text` é");
+    }
 }
