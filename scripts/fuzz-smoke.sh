@@ -37,16 +37,21 @@ bash scripts/fuzz-seeds.sh >/dev/null
 cargo $toolchain metadata --locked --format-version 1 --manifest-path fuzz/Cargo.toml >/dev/null
 
 cd fuzz
-build=(--sanitizer none --dev)
+# Release with debug assertions and overflow checks: of the two measured
+# builds (15 targets from scratch, loaded machine), 11.8 CPU-min against
+# 16.4 for --dev, at the same speed of execution.
+build=(--sanitizer none --debug-assertions)
 started=$(date +%s)
-cargo $toolchain fuzz build "${build[@]}"
-echo "fuzz-smoke: built in $(($(date +%s) - started)) s"
-
 if [ $# -gt 0 ]; then
     targets=("$@")
+    for target in "${targets[@]}"; do
+        cargo $toolchain fuzz build "${build[@]}" "$target"
+    done
 else
     mapfile -t targets < <(cargo $toolchain fuzz list)
+    cargo $toolchain fuzz build "${build[@]}"
 fi
+echo "fuzz-smoke: built in $(($(date +%s) - started)) s"
 
 failed=()
 for target in "${targets[@]}"; do

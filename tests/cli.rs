@@ -63,3 +63,35 @@ fn a_man_page_per_subcommand() {
         );
     }
 }
+
+/// `mqttforge ... | head` closes the pipe early: the command ends as a
+/// Unix filter does (killed by SIGPIPE, nothing on stderr), never with a
+/// panic about a failed print.
+#[test]
+fn a_closed_stdout_ends_the_command_without_a_panic() {
+    use std::io::Read as _;
+    use std::os::unix::process::ExitStatusExt as _;
+    // More than a pipe holds (64 KiB), so the command is still writing
+    // when the reader goes away.
+    let whole = common::mqttforge(&["explain", "--all"]).stdout.len();
+    assert!(whole > 65_536, "explain --all prints only {whole} bytes");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mqttforge"))
+        .args(["explain", "--all"])
+        .current_dir(common::root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The read end is closed now; the rest of the output has nowhere to go.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?} {stderr}",
+        out.status
+    );
+}
