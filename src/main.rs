@@ -1,18 +1,28 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    restore_sigpipe();
+    quiet_on_closed_stdout();
     mqttforge::cli::run()
 }
 
-/// Rust ignores SIGPIPE, so printing to a closed pipe (`mqttforge audit
-/// ... | head`) would panic in `println!`. A command-line filter is killed
-/// by the signal instead, silently, as `cat` and `grep` are.
-#[allow(unsafe_code)] // libc::signal: std has no way to restore the default.
-fn restore_sigpipe() {
-    // SAFETY: called first in main, before any thread exists; SIG_DFL is
-    // a valid disposition for SIGPIPE.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+/// Printing to a closed pipe (`mqttforge audit ... | head`) makes
+/// `println!` panic. A command-line filter ends quietly then, as `cat` and
+/// `grep` do: exit 141 (128 + SIGPIPE, what a shell reports for them), no
+/// message. SIGPIPE itself stays ignored: the process writes to child
+/// processes and sockets, where a closed reader is an error to handle, not
+/// a reason to die.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }

@@ -160,96 +160,167 @@ const RETAINED: [&str; 2] = ["status", "drill/config"];
 const QUEUED: usize = 3;
 
 pub(crate) fn run(c: &Ctx<'_>) -> Vec<Probe> {
-    let site = c.site;
+    let backup = match preconditions(c.site) {
+        Ok(backup) => backup,
+        Err(why) => {
+            return vec![Probe {
+                name: DRILL,
+                outcome: Outcome::NotApplicable(why),
+            }]
+        }
+    };
+    let drill = match Drill::prepare(c, backup) {
+        Ok(drill) => drill,
+        Err(e) => return fail(DRILL, e),
+    };
+    let _daemon = Daemon(drill.dir.clone());
+    if let Err(e) = drill.seed_state() {
+        return fail(DRILL, format!("cannot set up the state to back up: {e}"));
+    }
+    let taken_at = Instant::now();
+    let (probe, artifact) = drill.backup_while_serving();
+    let mut probes = vec![probe];
+    let Some(artifact) = artifact else {
+        return probes;
+    };
+    let lost = c.host.with_extension("lost");
+    let restored = drill
+        .replace_host(&lost)
+        .and_then(|()| drill.restore(&artifact));
+    let restore_took = match restored {
+        Ok(took) => took,
+        Err(e) => {
+            probes.extend(fail(RESTORE, e));
+            return probes;
+        }
+    };
+    let data_age = taken_at.elapsed();
+    probes.push(Probe {
+        name: RESTORE,
+        outcome: Outcome::Pass(format!(
+            "{artifact} decrypted, checked and restored; serving mTLS {:.1} s after the restore began",
+            restore_took.as_secs_f64()
+        )),
+    });
+    probes.push(rto_probe(c.site, restore_took));
+    probes.push(rpo_probe(c.site, backup, data_age));
+    probes.push(Probe {
+        name: "drill: retained messages restored",
+        outcome: drill.retained_back().unwrap_or_else(Outcome::Fail),
+    });
+    probes.push(Probe {
+        name: "drill: queued session messages restored",
+        outcome: drill.session_back().unwrap_or_else(Outcome::Fail),
+    });
+    probes.extend(file_probes(&lost, &c.host));
+    probes
+}
+
+const RESTORE: &str = "drill: the rendered restore script restores onto a fresh host";
+
+/// Why the drill cannot run on this site, or its backup.
+fn preconditions(site: &Site) -> Result<&crate::spec::model::Backup, String> {
     let Some(backup) = &site.spec.backup else {
-        return vec![Probe {
-            name: DRILL,
-            outcome: Outcome::NotApplicable("the spec has no backup".into()),
-        }];
+        return Err("the spec has no backup".into());
     };
     if !site.spec.persistence.enabled {
-        return vec![Probe {
-            name: DRILL,
-            outcome: Outcome::NotApplicable(
-                "persistence is off in the spec: a backup holds no retained messages or sessions"
-                    .into(),
-            ),
-        }];
+        return Err(
+            "persistence is off in the spec: a backup holds no retained messages or sessions"
+                .into(),
+        );
     }
     if !crate::plan::write::running_as_root() {
-        return vec![Probe {
-            name: DRILL,
-            outcome: Outcome::NotApplicable(
-                "not run: the restore script runs as root (sudo, as the runbook says) so that \
-                 the archive's owners and modes come back; run verify as root to drill"
-                    .into(),
-            ),
-        }];
+        return Err(
+            "not run: the restore script runs as root (sudo, as the runbook says) so that \
+             the archive's owners and modes come back; run verify as root to drill"
+                .into(),
+        );
     }
-    let recipient_env = backup
-        .encrypt
-        .as_ref()
-        .and_then(|e| e.age_recipient.env.clone());
-    let dir = c.work.join("drill");
-    let bin = dir.join("bin");
-    if let Err(e) = std::fs::create_dir_all(&bin).and_then(|_| {
-        use std::os::unix::fs::PermissionsExt;
-        let p = bin.join("systemctl");
-        std::fs::write(&p, SYSTEMCTL)?;
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))?;
-        std::fs::write(dir.join("mainpid"), format!("{}\n", c.main_pid))
-    }) {
-        return fail(DRILL, format!("cannot prepare the drill: {e}"));
+    Ok(backup)
+}
+
+/// One drill: the runtime's site, the drill's directory with its
+/// `systemctl` stand-in, and the age key pair backups are encrypted to.
+struct Drill<'c, 'a> {
+    c: &'c Ctx<'a>,
+    dir: PathBuf,
+    /// PATH with the stand-in first.
+    path: String,
+    /// The variable the backup script reads the recipient from, when the
+    /// spec encrypts.
+    recipient_env: Option<String>,
+    recipient: String,
+    identity: PathBuf,
+    cmd_topic: String,
+}
+
+impl<'c, 'a> Drill<'c, 'a> {
+    fn prepare(c: &'c Ctx<'a>, backup: &crate::spec::model::Backup) -> Result<Self, String> {
+        let dir = c.work.join("drill");
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin)
+            .and_then(|_| {
+                use std::os::unix::fs::PermissionsExt;
+                let p = bin.join("systemctl");
+                std::fs::write(&p, SYSTEMCTL)?;
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))?;
+                std::fs::write(dir.join("mainpid"), format!("{}\n", c.main_pid))
+            })
+            .map_err(|e| format!("cannot prepare the drill: {e}"))?;
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let recipient_env = backup
+            .encrypt
+            .as_ref()
+            .and_then(|e| e.age_recipient.env.clone());
+        let identity = dir.join("identity.txt");
+        let recipient = if recipient_env.is_some() {
+            age_key_pair(&identity)?
+        } else {
+            String::new()
+        };
+        Ok(Drill {
+            cmd_topic: format!("devices/{}/cmd/drill", c.device),
+            c,
+            dir,
+            path,
+            recipient_env,
+            recipient,
+            identity,
+        })
     }
-    let _daemon = Daemon(dir.clone());
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mosquitto_conf = c.host.join("etc/mosquitto/mosquitto.conf");
-    let pid_file = c.host.join("run/mosquitto/mosquitto.pid");
-    let script_env = |cmd: &mut Command| {
-        cmd.env("PATH", &path)
-            .env("MQTTFORGE_DRILL_STATE", &dir)
+
+    /// A rendered script, run as the host runs it, with the stand-in.
+    fn script(&self, script: &Path) -> Command {
+        let c = self.c;
+        let mut cmd = Command::new("bash");
+        cmd.arg(script)
+            .env("PATH", &self.path)
+            .env("MQTTFORGE_DRILL_STATE", &self.dir)
             .env("MQTTFORGE_DRILL_MOSQUITTO", c.mosquitto)
-            .env("MQTTFORGE_DRILL_CONF", &mosquitto_conf)
-            .env("MQTTFORGE_DRILL_PID_FILE", &pid_file);
-    };
-
-    // The age key pair: backups are encrypted to its recipient.
-    let identity = dir.join("identity.txt");
-    let mut recipient = String::new();
-    if recipient_env.is_some() {
-        let keygen = Command::new("age-keygen").arg("-o").arg(&identity).output();
-        let public = Command::new("age-keygen").arg("-y").arg(&identity).output();
-        match (keygen, public) {
-            (Ok(k), Ok(p)) if k.status.success() && p.status.success() => {
-                recipient = String::from_utf8_lossy(&p.stdout).trim().to_string()
-            }
-            _ => {
-                return fail(
-                    DRILL,
-                    "`age-keygen` failed or is not on PATH (Debian package age)".into(),
-                )
-            }
-        }
+            .env(
+                "MQTTFORGE_DRILL_CONF",
+                c.host.join("etc/mosquitto/mosquitto.conf"),
+            )
+            .env(
+                "MQTTFORGE_DRILL_PID_FILE",
+                c.host.join("run/mosquitto/mosquitto.pid"),
+            );
+        cmd
     }
 
-    // State a restore must bring back.
-    let (plain_addr, admin_user) = (c.plain_addr, &c.admin);
-    let admin = move |cid: &str| -> Result<Client, String> {
-        let mut a = Client::open(plain_addr, None)?;
-        let (_, rc) = a.connect_with_credentials(cid, &admin_user.0, &admin_user.1)?;
-        if rc != 0 {
-            return Err(format!("user `{}` refused (CONNACK {rc})", admin_user.0));
-        }
-        Ok(a)
-    };
-    let id = &c.device;
-    let cmd_topic = format!("devices/{id}/cmd/drill");
-    let seeded = (|| -> Result<(), String> {
-        let mut a = admin("verify-drill-seed")?;
+    fn admin(&self, cid: &str) -> Result<Client, String> {
+        admin_client(self.c.plain_addr, &self.c.admin, cid)
+    }
+
+    /// State a restore must bring back: retained messages, and a device's
+    /// persistent session with commands queued while it is away.
+    fn seed_state(&self) -> Result<(), String> {
+        let (c, id) = (self.c, &self.c.device);
+        let mut a = self.admin("verify-drill-seed")?;
         for t in RETAINED {
             a.publish(
                 &format!("devices/{id}/{t}"),
@@ -260,131 +331,114 @@ pub(crate) fn run(c: &Ctx<'_>) -> Vec<Probe> {
         }
         let mut d = Client::open(c.device_addr, Some(&c.device_tls))?;
         d.connect(id, false)?;
-        if d.subscribe(&cmd_topic, 1)? > 1 {
-            return Err(format!("SUBACK refused `{cmd_topic}` for device `{id}`"));
+        if d.subscribe(&self.cmd_topic, 1)? > 1 {
+            return Err(format!(
+                "SUBACK refused `{}` for device `{id}`",
+                self.cmd_topic
+            ));
         }
         d.disconnect();
         // The broker must have seen the device go before the commands queue.
         std::thread::sleep(Duration::from_millis(200));
         for n in 1..=QUEUED {
-            a.publish(&cmd_topic, format!("queued {n}").as_bytes(), 1, false)?;
+            a.publish(&self.cmd_topic, format!("queued {n}").as_bytes(), 1, false)?;
         }
         a.disconnect();
         Ok(())
-    })();
-    if let Err(e) = seeded {
-        return fail(DRILL, format!("cannot set up the state to back up: {e}"));
     }
 
-    // The backup, while a client stays connected and publishes.
-    let mut probes = Vec::new();
-    let backup_script = c.host.join("usr/local/sbin/mqttforge-backup");
-    let stop = AtomicBool::new(false);
-    let taken_at = Instant::now();
-    let (backup_result, serving) = std::thread::scope(|s| {
-        let serving = s.spawn(|| -> Result<(usize, Duration), String> {
-            let mut cl = admin("verify-drill-serving")?;
-            let (mut acked, mut worst) = (0usize, Duration::ZERO);
-            while !stop.load(Ordering::Relaxed) || acked == 0 {
-                let t = Instant::now();
-                cl.publish("drill/serving", format!("{acked}").as_bytes(), 1, false)
-                    .map_err(|e| format!("publish {} during the backup: {e}", acked + 1))?;
-                worst = worst.max(t.elapsed());
-                acked += 1;
-                std::thread::sleep(Duration::from_millis(20));
+    /// Runs the rendered backup script while a client stays connected and
+    /// publishes; the probe, and the shipped archive's name.
+    fn backup_while_serving(&self) -> (Probe, Option<String>) {
+        let c = self.c;
+        let stop = AtomicBool::new(false);
+        let started = Instant::now();
+        let (backup_result, serving) = std::thread::scope(|s| {
+            let (addr, admin, stop) = (c.plain_addr, &c.admin, &stop);
+            let serving = s.spawn(move || keep_publishing(addr, admin, stop));
+            let mut cmd = self.script(&c.host.join("usr/local/sbin/mqttforge-backup"));
+            if let Some(var) = &self.recipient_env {
+                cmd.env(var, &self.recipient);
             }
-            cl.disconnect();
-            Ok((acked, worst))
+            let r = run_script(cmd, "the rendered backup script");
+            stop.store(true, Ordering::Relaxed);
+            let serving = serving
+                .join()
+                .unwrap_or_else(|_| Err("the serving client panicked".into()));
+            (r, serving)
         });
-        let mut cmd = Command::new("bash");
-        cmd.arg(&backup_script);
-        script_env(&mut cmd);
-        if let Some(var) = &recipient_env {
-            cmd.env(var, &recipient);
-        }
-        let r = run_script(cmd, "the rendered backup script");
-        stop.store(true, Ordering::Relaxed);
-        let serving = serving
-            .join()
-            .unwrap_or_else(|_| Err("the serving client panicked".into()));
-        (r, serving)
-    });
-    let backup_took = taken_at.elapsed();
-    let target = PathBuf::from(&backup.target);
-    let artifact = std::fs::read_dir(&target).ok().and_then(|entries| {
-        entries
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .find(|n| n.starts_with(&format!("{}-", site.name())) && !n.ends_with(".sha256"))
-    });
-    let backed_up = match (&backup_result, &artifact) {
-        (Err(e), _) => Err(e.clone()),
-        (Ok(_), None) => Err(format!(
-            "no backup of `{}` in {}",
-            site.name(),
-            target.display()
-        )),
-        (Ok(_), Some(name)) => {
-            let head = std::fs::read(target.join(name)).unwrap_or_default();
-            if recipient_env.is_some() && !head.starts_with(b"age-encryption.org/v1") {
-                Err(format!("{name} is not age-encrypted"))
-            } else {
-                Ok(name.clone())
-            }
-        }
-    };
-    probes.push(Probe {
-        name: "drill: the rendered backup script runs while the broker serves",
-        outcome: match (&backed_up, &serving) {
+        let took = started.elapsed();
+        let backed_up = backup_result.and_then(|_| self.shipped_archive());
+        let outcome = match (&backed_up, &serving) {
             (Err(e), _) => Outcome::Fail(e.clone()),
             (_, Err(e)) => Outcome::Fail(format!("the broker stopped serving: {e}")),
             (Ok(name), Ok((acked, worst))) => Outcome::Pass(format!(
                 "{name} ({}) shipped to the off-site stand-in in {:.1} s; a client stayed connected, {acked} QoS 1 publishes acked (slowest {} ms)",
-                if recipient_env.is_some() { "age-encrypted" } else { "not encrypted: the spec has no encrypt" },
-                backup_took.as_secs_f64(),
+                if self.recipient_env.is_some() { "age-encrypted" } else { "not encrypted: the spec has no encrypt" },
+                took.as_secs_f64(),
                 worst.as_millis()
             )),
-        },
-    });
-    let Ok(artifact) = backed_up else {
-        return probes;
-    };
+        };
+        let probe = Probe {
+            name: "drill: the rendered backup script runs while the broker serves",
+            outcome,
+        };
+        (probe, backed_up.ok())
+    }
 
-    // The host is lost; a replacement has the package's empty directories
-    // and mqttforge's scripts, nothing else.
-    (c.stop)();
-    let lost = c.host.with_extension("lost");
-    let replaced = (|| -> Result<(), String> {
-        std::fs::rename(&c.host, &lost).map_err(|e| format!("cannot move the host away: {e}"))?;
+    /// The archive the backup shipped to the off-site stand-in.
+    fn shipped_archive(&self) -> Result<String, String> {
+        let site = self.c.site;
+        let target = PathBuf::from(&site.spec.backup.as_ref().expect("checked").target);
+        let name = std::fs::read_dir(&target)
+            .ok()
+            .and_then(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .find(|n| {
+                        n.starts_with(&format!("{}-", site.name())) && !n.ends_with(".sha256")
+                    })
+            })
+            .ok_or_else(|| format!("no backup of `{}` in {}", site.name(), target.display()))?;
+        let head = std::fs::read(target.join(&name)).unwrap_or_default();
+        if self.recipient_env.is_some() && !head.starts_with(b"age-encryption.org/v1") {
+            return Err(format!("{name} is not age-encrypted"));
+        }
+        Ok(name)
+    }
+
+    /// The host is lost; a replacement has the package's empty directories
+    /// and mqttforge's scripts, nothing else.
+    fn replace_host(&self, lost: &Path) -> Result<(), String> {
+        let c = self.c;
+        (c.stop)();
+        std::fs::rename(&c.host, lost).map_err(|e| format!("cannot move the host away: {e}"))?;
         let mut scripts = c.tree.clone();
         scripts.files.retain(|k, _| k.starts_with("backup/"));
-        let node = &site.spec.nodes[0].name.0;
-        install::install(site, &scripts, None, node, &c.host, c.work)?;
+        let node = &c.site.spec.nodes[0].name.0;
+        install::install(c.site, &scripts, None, node, &c.host, c.work)?;
         for d in ["etc", "var/lib", "var/log", "run"] {
             let p = c.host.join(d);
             std::fs::create_dir_all(&p).map_err(|e| format!("{}: {e}", p.display()))?;
         }
         install::package_directories(&c.host, super::local::MOSQUITTO_PACKAGE_DIRS, "mosquitto")
-    })();
-    if let Err(e) = replaced {
-        probes.extend(fail(
-            "drill: the rendered restore script restores onto a fresh host",
-            e,
-        ));
-        return probes;
     }
-    let started = Instant::now();
-    let restore_script = c.host.join("usr/local/sbin/mqttforge-restore");
-    let mut cmd = Command::new("bash");
-    cmd.arg(&restore_script).arg(&artifact);
-    script_env(&mut cmd);
-    cmd.env("BACKUP_AGE_IDENTITY", &identity);
-    let restored = run_script(cmd, "the rendered restore script").and_then(|_| {
-        // Serving again: a device completes the mTLS handshake and CONNACK.
+
+    /// Runs the rendered restore script; how long until a device is served
+    /// again (mTLS handshake and CONNACK).
+    fn restore(&self, artifact: &str) -> Result<Duration, String> {
+        let c = self.c;
+        let started = Instant::now();
+        let mut cmd = self.script(&c.host.join("usr/local/sbin/mqttforge-restore"));
+        cmd.arg(artifact).env("BACKUP_AGE_IDENTITY", &self.identity);
+        run_script(cmd, "the rendered restore script")?;
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            let attempt = Client::open(c.device_addr, Some(&c.device_tls))
-                .and_then(|mut d| d.connect(&format!("{id}-drill"), true).map(|r| (d, r)));
+            let attempt = Client::open(c.device_addr, Some(&c.device_tls)).and_then(|mut d| {
+                d.connect(&format!("{}-drill", c.device), true)
+                    .map(|r| (d, r))
+            });
             match attempt {
                 Ok((d, (_, 0))) => {
                     d.disconnect();
@@ -399,53 +453,138 @@ pub(crate) fn run(c: &Ctx<'_>) -> Vec<Probe> {
                 _ => std::thread::sleep(Duration::from_millis(100)),
             }
         }
-    });
-    let restore_took = match restored {
-        Ok(t) => t,
-        Err(e) => {
-            probes.extend(fail(
-                "drill: the rendered restore script restores onto a fresh host",
-                e,
-            ));
-            return probes;
+    }
+
+    fn retained_back(&self) -> Result<Outcome, String> {
+        let id = &self.c.device;
+        let mut a = self.admin("verify-drill-retained")?;
+        a.set_read_timeout(Duration::from_secs(2));
+        let mut missing = Vec::new();
+        for t in RETAINED {
+            let topic = format!("devices/{id}/{t}");
+            a.subscribe(&topic, 1)?;
+            let want = format!("drill retained {t}");
+            if !super::local::receives(&mut a, &topic, &want) {
+                missing.push(topic);
+            }
         }
-    };
-    let data_age = taken_at.elapsed();
-    let objective = objective(site);
-    probes.push(Probe {
-        name: "drill: the rendered restore script restores onto a fresh host",
-        outcome: Outcome::Pass(format!(
-            "{artifact} decrypted, checked and restored; serving mTLS {:.1} s after the restore began",
-            restore_took.as_secs_f64()
-        )),
-    });
-    probes.push(Probe {
+        a.disconnect();
+        Ok(if missing.is_empty() {
+            Outcome::Pass(format!(
+                "{} retained message(s) back after the restore",
+                RETAINED.len()
+            ))
+        } else {
+            Outcome::Fail(format!(
+                "the retained store was not restored: no retained message on {}",
+                missing.join(", ")
+            ))
+        })
+    }
+
+    fn session_back(&self) -> Result<Outcome, String> {
+        let (c, id) = (self.c, &self.c.device);
+        let mut d = Client::open(c.device_addr, Some(&c.device_tls))?;
+        let (present, _) = d.connect(id, false)?;
+        d.set_read_timeout(Duration::from_secs(2));
+        let mut got = 0;
+        for n in 1..=QUEUED {
+            if super::local::receives(&mut d, &self.cmd_topic, &format!("queued {n}")) {
+                got += 1;
+            }
+        }
+        d.disconnect();
+        // Leave no persistent session behind.
+        let mut clean = Client::open(c.device_addr, Some(&c.device_tls))?;
+        clean.connect(id, true)?;
+        clean.disconnect();
+        Ok(if present && got == QUEUED {
+            Outcome::Pass(format!(
+                "device `{id}`'s persistent session is back (session present) with its {QUEUED} queued QoS 1 messages"
+            ))
+        } else {
+            Outcome::Fail(format!(
+                "the persistent session was not restored: session present = {present}, {got} of {QUEUED} queued messages delivered"
+            ))
+        })
+    }
+}
+
+/// The admin user's client on the plaintext listener.
+fn admin_client(
+    addr: SocketAddr,
+    (user, password): &(String, String),
+    cid: &str,
+) -> Result<Client, String> {
+    let mut a = Client::open(addr, None)?;
+    let (_, rc) = a.connect_with_credentials(cid, user, password)?;
+    if rc != 0 {
+        return Err(format!("user `{user}` refused (CONNACK {rc})"));
+    }
+    Ok(a)
+}
+
+/// QoS 1 publishes until `stop`: how many were acked and the slowest.
+fn keep_publishing(
+    addr: SocketAddr,
+    admin: &(String, String),
+    stop: &AtomicBool,
+) -> Result<(usize, Duration), String> {
+    let mut cl = admin_client(addr, admin, "verify-drill-serving")?;
+    let (mut acked, mut worst) = (0usize, Duration::ZERO);
+    while !stop.load(Ordering::Relaxed) || acked == 0 {
+        let t = Instant::now();
+        cl.publish("drill/serving", format!("{acked}").as_bytes(), 1, false)
+            .map_err(|e| format!("publish {} during the backup: {e}", acked + 1))?;
+        worst = worst.max(t.elapsed());
+        acked += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cl.disconnect();
+    Ok((acked, worst))
+}
+
+/// A new age key pair in `identity`; its public recipient.
+fn age_key_pair(identity: &Path) -> Result<String, String> {
+    let keygen = Command::new("age-keygen").arg("-o").arg(identity).output();
+    let public = Command::new("age-keygen").arg("-y").arg(identity).output();
+    match (keygen, public) {
+        (Ok(k), Ok(p)) if k.status.success() && p.status.success() => {
+            Ok(String::from_utf8_lossy(&p.stdout).trim().to_string())
+        }
+        _ => Err("`age-keygen` failed or is not on PATH (Debian package age)".into()),
+    }
+}
+
+fn rto_probe(site: &Site, restore_took: Duration) -> Probe {
+    let took = restore_took.as_secs_f64();
+    Probe {
         name: "drill: restore time within the RTO",
-        outcome: match objective {
+        outcome: match objective(site) {
             None => Outcome::NotApplicable(format!(
-                "measured restore time {:.1} s; the spec states no RTO (dr)",
-                restore_took.as_secs_f64()
+                "measured restore time {took:.1} s; the spec states no RTO (dr)"
             )),
             Some((scenario, o)) if restore_took.as_millis() as u64 <= o.rto.millis() => {
                 Outcome::Pass(format!(
-                    "measured restore time {:.1} s; RTO {} ({scenario})",
-                    restore_took.as_secs_f64(),
+                    "measured restore time {took:.1} s; RTO {} ({scenario})",
                     human(o.rto)
                 ))
             }
             Some((scenario, o)) => Outcome::Fail(format!(
-                "measured restore time {:.1} s exceeds the RTO {} ({scenario})",
-                restore_took.as_secs_f64(),
+                "measured restore time {took:.1} s exceeds the RTO {} ({scenario})",
                 human(o.rto)
             )),
         },
-    });
-    probes.push(Probe {
+    }
+}
+
+fn rpo_probe(site: &Site, backup: &crate::spec::model::Backup, data_age: Duration) -> Probe {
+    let age = data_age.as_secs_f64();
+    Probe {
         name: "drill: restored data age within the RPO",
-        outcome: match objective {
+        outcome: match objective(site) {
             None => Outcome::NotApplicable(format!(
-                "the restored data is {:.1} s old; the spec states no RPO (dr)",
-                data_age.as_secs_f64()
+                "the restored data is {age:.1} s old; the spec states no RPO (dr)"
             )),
             Some((scenario, o)) if data_age.as_millis() as u64 <= o.rpo.millis() => {
                 use crate::spec::model::BackupSchedule;
@@ -464,79 +603,23 @@ pub(crate) fn run(c: &Ctx<'_>) -> Vec<Probe> {
                     format!("; {} backups keep within it", every.0)
                 };
                 Outcome::Pass(format!(
-                    "the restored data is {:.1} s old (taken when the backup began); RPO {} ({scenario}){caveat}",
-                    data_age.as_secs_f64(),
+                    "the restored data is {age:.1} s old (taken when the backup began); RPO {} ({scenario}){caveat}",
                     human(o.rpo),
                 ))
             }
             Some((scenario, o)) => Outcome::Fail(format!(
-                "the restored data is {:.1} s old, beyond the RPO {} ({scenario})",
-                data_age.as_secs_f64(),
+                "the restored data is {age:.1} s old, beyond the RPO {} ({scenario})",
                 human(o.rpo)
             )),
         },
-    });
+    }
+}
 
-    // What came back.
-    probes.push(Probe {
-        name: "drill: retained messages restored",
-        outcome: (|| -> Result<Outcome, String> {
-            let mut a = admin("verify-drill-retained")?;
-            a.set_read_timeout(Duration::from_secs(2));
-            let mut missing = Vec::new();
-            for t in RETAINED {
-                let topic = format!("devices/{id}/{t}");
-                a.subscribe(&topic, 1)?;
-                let want = format!("drill retained {t}");
-                if !super::local::receives(&mut a, &topic, &want) {
-                    missing.push(topic);
-                }
-            }
-            a.disconnect();
-            Ok(if missing.is_empty() {
-                Outcome::Pass(format!(
-                    "{} retained message(s) back after the restore",
-                    RETAINED.len()
-                ))
-            } else {
-                Outcome::Fail(format!(
-                    "the retained store was not restored: no retained message on {}",
-                    missing.join(", ")
-                ))
-            })
-        })()
-        .unwrap_or_else(Outcome::Fail),
-    });
-    probes.push(Probe {
-        name: "drill: queued session messages restored",
-        outcome: (|| -> Result<Outcome, String> {
-            let mut d = Client::open(c.device_addr, Some(&c.device_tls))?;
-            let (present, _) = d.connect(id, false)?;
-            d.set_read_timeout(Duration::from_secs(2));
-            let mut got = 0;
-            for n in 1..=QUEUED {
-                if super::local::receives(&mut d, &cmd_topic, &format!("queued {n}")) {
-                    got += 1;
-                }
-            }
-            d.disconnect();
-            // Leave no persistent session behind.
-            let mut clean = Client::open(c.device_addr, Some(&c.device_tls))?;
-            clean.connect(id, true)?;
-            clean.disconnect();
-            Ok(if present && got == QUEUED {
-                Outcome::Pass(format!(
-                    "device `{id}`'s persistent session is back (session present) with its {QUEUED} queued QoS 1 messages"
-                ))
-            } else {
-                Outcome::Fail(format!(
-                    "the persistent session was not restored: session present = {present}, {got} of {QUEUED} queued messages delivered"
-                ))
-            })
-        })()
-        .unwrap_or_else(Outcome::Fail),
-    });
-    let files = compare_conf(&lost, &c.host);
+/// The ACL, password file and certificates of the restored host against
+/// the lost one's.
+fn file_probes(lost: &Path, host: &Path) -> Vec<Probe> {
+    let files = compare_conf(lost, host);
+    let mut probes = Vec::new();
     for (name, kind, pred) in [
         (
             "drill: ACL restored",
