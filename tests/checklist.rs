@@ -137,7 +137,8 @@ fn every_item_names_real_rules_and_probes() {
         }
         for probe in item.probes.iter().map(|p| p.name) {
             assert!(
-                verify_sources.contains(&format!("name: \"{probe}\"")),
+                verify_sources.contains(&format!("name: \"{probe}\""))
+                    || verify_sources.contains(&format!(": &str = \"{probe}\";")),
                 "{}: verify has no probe named {probe:?}",
                 item.id
             );
