@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the container images `verify --runtime docker` uses, from Debian
 # packages and without any registry: debootstrap a minimal bookworm with
-# mosquitto, haproxy and socat, then `docker import` it under both tags.
+# mosquitto, haproxy, socat and age (the backup drill encrypts with it), then
+# `docker import` it under both tags.
 # Usage: scripts/build-images.sh [MOSQUITTO_IMAGE [HAPROXY_IMAGE]]
 set -euo pipefail
 
@@ -9,7 +10,9 @@ mosquitto_image=${1:-mqttforge-local/mosquitto:2.0.11}
 haproxy_image=${2:-mqttforge-local/haproxy:2.6.12}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
-if docker image inspect "$mosquitto_image" >/dev/null 2>&1 && docker image inspect "$haproxy_image" >/dev/null 2>&1; then
+# Present and complete (an image built before age was added is rebuilt).
+if docker image inspect "$haproxy_image" >/dev/null 2>&1 &&
+  docker run --rm --network none "$mosquitto_image" sh -c 'command -v mosquitto && command -v age' >/dev/null 2>&1; then
   echo "images present: $mosquitto_image $haproxy_image"
   exit 0
 fi
@@ -22,12 +25,12 @@ if ! command -v debootstrap >/dev/null 2>&1; then
 fi
 work=$(mktemp -d)
 trap '"${sudo[@]}" rm -rf -- "$work"' EXIT
-echo "debootstrap bookworm (mosquitto, haproxy, socat) from $mirror"
-"${sudo[@]}" debootstrap --variant=minbase --include=mosquitto,haproxy,socat bookworm "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || {
+echo "debootstrap bookworm (mosquitto, haproxy, socat, age) from $mirror"
+"${sudo[@]}" debootstrap --variant=minbase --include=mosquitto,haproxy,socat,age bookworm "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || {
   tail -20 "$work/debootstrap.log" >&2
   exit 1
 }
 "${sudo[@]}" chroot "$work/rootfs" apt-get clean
-"${sudo[@]}" tar -C "$work/rootfs" -c . | docker import -m "mqttforge: Debian bookworm with mosquitto, haproxy, socat" - "$mosquitto_image"
+"${sudo[@]}" tar -C "$work/rootfs" -c . | docker import -m "mqttforge: Debian bookworm with mosquitto, haproxy, socat, age" - "$mosquitto_image"
 docker tag "$mosquitto_image" "$haproxy_image"
 echo "built $mosquitto_image and $haproxy_image"

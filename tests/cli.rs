@@ -90,3 +90,67 @@ fn a_closed_stdout_ends_the_command_without_a_panic() {
     assert!(stderr.is_empty(), "{stderr}");
     assert_eq!(out.status.code(), Some(141), "{:?}", out.status);
 }
+
+/// Errors that are not at a position in a file still print as every
+/// diagnostic does: `error[CODE]: message` and a help line, never a bare
+/// `error: ...` without a code.
+#[test]
+fn errors_without_a_position_carry_a_code_and_help() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let taken = out_dir.path().join("taken");
+    std::fs::create_dir(&taken).unwrap();
+    std::fs::write(taken.join("mine.txt"), "not mqttforge's").unwrap();
+    let spec = "site-examples/edge-mosquitto.yaml";
+    let cases: Vec<(Vec<&str>, &str, i32)> = vec![
+        (
+            vec!["explain", "MQ-TLS-01"],
+            "error[usage]: `MQ-TLS-01` is not a rule",
+            1,
+        ),
+        (
+            vec!["lint", spec, "--select", "MQ-NOPE-001"],
+            "error[usage]: `MQ-NOPE-001`",
+            2,
+        ),
+        (
+            vec!["audit", spec, "--kind", "nginx"],
+            "error[usage]: unknown kind `nginx`",
+            2,
+        ),
+        (
+            vec!["verify", spec, "--runtime", "docker", "--image", "nginx"],
+            "error[usage]: --image takes",
+            2,
+        ),
+        (
+            vec!["acl", "check", spec, "--user", "x", "--write", "a/#"],
+            "error[invalid-topic]:",
+            2,
+        ),
+        (
+            vec![
+                "render",
+                spec,
+                "--out",
+                taken.to_str().unwrap(),
+                "--no-secrets",
+            ],
+            "error[plan]:",
+            1,
+        ),
+    ];
+    for (args, want, code) in cases {
+        let out = common::mqttforge(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.contains(want), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("= help: "),
+            "{args:?} prints no help: {stderr}"
+        );
+        assert!(
+            !stderr.lines().any(|l| l.starts_with("error: ")),
+            "{args:?} prints a bare error: {stderr}"
+        );
+    }
+}

@@ -1200,8 +1200,10 @@ fn renaming_a_referenced_name_is_refused_at_the_reference() {
     let diags = load_text(&substitute(field, "ahealth")).unwrap_err();
     assert!(renamed_away(field, "ahealth", &diags));
     // A dangling reference to another name is not this value's doing.
-    let other =
-        mqttforge::diag::Diagnostic::error("unknown-reference", "listener `other` does not exist");
+    let other = mqttforge::diag::Diagnostic::error(
+        mqttforge::diag::Code::UnknownReference,
+        "listener `other` does not exist",
+    );
     assert!(!renamed_away(field, "ahealth", &[other]));
     assert!(!renamed_away(field, "ahealth", &[]));
 }

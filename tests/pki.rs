@@ -1340,7 +1340,7 @@ fn status_finds_a_key_that_is_not_its_certificates() {
     assert_eq!(state_of(&v, "press-01")["state"], "ok");
     assert_eq!(v["summary"]["mismatched"], 2);
     assert!(
-        stderr.contains("error: server `edge1`")
+        stderr.contains("error[pki]: server `edge1`")
             && stderr.contains("does not belong to the key beside it"),
         "{stderr}"
     );

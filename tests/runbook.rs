@@ -327,7 +327,7 @@ fn check_verdicts(label: &str, site: &Site, name: &str) -> usize {
         not_met += usize::from(finding);
         if let Some(rule) = rule {
             assert!(
-                diags.iter().any(|d| &d.code == rule),
+                diags.iter().any(|d| d.code.as_str() == rule),
                 "{label}: the runbook cites {rule} for {scenario}'s RTO, but lint does not report it"
             );
         }

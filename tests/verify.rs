@@ -370,6 +370,44 @@ fn docker(spec: &str) -> (Option<i32>, Value) {
     (out.status.code(), doc)
 }
 
+/// The drill on the docker runtime: run as root in a fresh container of the
+/// Mosquitto image (no root here), every drill probe passes and says where
+/// it ran.
+#[test]
+fn the_drill_passes_in_a_container() {
+    if !docker_ready() {
+        return;
+    }
+    let out = common::mqttforge(&[
+        "verify",
+        "site-examples/edge-mosquitto.yaml",
+        "--runtime",
+        "docker",
+        "--image",
+        &format!("mosquitto={MOSQUITTO_IMAGE}"),
+        "--drill",
+        "--format",
+        "json",
+    ]);
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(0), "{doc:#}");
+    let probes = doc["probes"].as_array().unwrap();
+    for name in mqttforge::verify::drill::PROBES.iter().skip(1) {
+        let p = probes
+            .iter()
+            .find(|p| p["name"] == *name)
+            .unwrap_or_else(|| panic!("no probe `{name}`: {doc:#}"));
+        assert_eq!(p["result"], "pass", "{name}: {doc:#}");
+        assert!(
+            p["detail"].as_str().unwrap().ends_with(&format!(
+                "(in a fresh container of {MOSQUITTO_IMAGE}, as root)"
+            )),
+            "{p:#}"
+        );
+    }
+}
+
 #[test]
 fn a_mosquitto_pair_behind_haproxy_passes_every_probe_in_containers() {
     if !docker_ready() {

@@ -3,6 +3,7 @@
 //! `--kind`); files given together are one site, so cross-file rules see
 //! all of them. A file that cannot be parsed is a diagnostic, never a crash.
 
+use crate::diag::Code;
 pub use crate::facts::files::read_text;
 pub use crate::facts::files::Input;
 use crate::facts::files::{
@@ -209,7 +210,7 @@ fn facts_of_sources(
 fn unknown_kind(file: &Arc<SourceFile>) -> Diagnostic {
     let names: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
     Diagnostic::error(
-        "audit",
+        Code::Audit,
         format!("cannot tell what kind of file `{}` is", file.name),
     )
     .with_label(Label::primary(Span::point(file, 1, 1), "kind unknown"))
@@ -229,7 +230,7 @@ fn key_in_wrong_kind(file: &Arc<SourceFile>, kind: &Kind) -> Option<Diagnostic> 
     let line = file.text.lines().position(pem::is_key_begin)? + 1;
     Some(
         Diagnostic::error(
-            "audit",
+            Code::Audit,
             format!(
                 "`{}` holds a private key (line {line}): it is not read as {}, whose findings would quote it",
                 file.name, kind.name

@@ -20,6 +20,7 @@ use super::config::{BenchConfig, PublishRate, MAX_PAYLOAD};
 use super::engine::StopReason;
 use super::payload::HEADER_LEN;
 use super::report::BenchReport;
+use crate::diag::Code;
 use crate::diag::{Diagnostic, Label};
 use crate::spec::model::LoadTest;
 use crate::spec::Site;
@@ -69,13 +70,13 @@ pub fn from_site(
     overrides: &SiteOverrides,
 ) -> Result<BenchConfig, Vec<Diagnostic>> {
     let Some(load) = &site.spec.load_test else {
-        return Err(vec![Diagnostic::error("bench", "the site declares no `load_test`")
+        return Err(vec![Diagnostic::error(Code::Bench, "the site declares no `load_test`")
             .with_label(Label::primary(site.spans.key(""), "no load_test in this spec"))
             .with_help("add the load that validates the capacity, e.g. `load_test: { publishers: 200, subscribers: 2, rate: 10/s, payload: 256B, qos: 1, duration: 10m }`, or run bench without --spec")]);
     };
     if load.payload.bytes() > MAX_PAYLOAD as u64 {
         return Err(vec![Diagnostic::error(
-            "bench",
+            Code::Bench,
             format!(
                 "a {} B payload is more than bench sends ({MAX_PAYLOAD} B)",
                 load.payload.bytes()

@@ -9,6 +9,7 @@ use serde_json::json;
 use super::{exit, stdout_style, Format};
 use crate::acl::{self, Access, Who};
 use crate::diag;
+use crate::diag::Code;
 use crate::spec::{self, model::Engine};
 
 /// Exit status of a denied request.
@@ -64,7 +65,11 @@ pub fn run(args: Args) -> u8 {
 
 fn fail(format: Format, message: &str) -> u8 {
     match format {
-        Format::Text => eprintln!("error: {message}"),
+        Format::Text => super::report(
+            Code::Acl,
+            message,
+            "`mqttforge acl check --help` shows the questions it answers",
+        ),
         Format::Json => println!(
             "{}",
             serde_json::to_string_pretty(&json!({ "error": message })).expect("JSON")
@@ -118,7 +123,11 @@ fn request(args: &CheckArgs) -> Result<(Access, String), u8> {
         (Some(t), None) => (Access::Read, t.clone()),
         (None, Some(t)) => (Access::Write, t.clone()),
         _ => {
-            eprintln!("error: give exactly one of --read TOPIC and --write TOPIC");
+            super::report(
+                Code::Usage,
+                "give exactly one of --read TOPIC and --write TOPIC",
+                "e.g. `--user sensor-0001 --write devices/sensor-0001/telemetry/t`",
+            );
             return Err(exit::USAGE);
         }
     };
@@ -127,14 +136,18 @@ fn request(args: &CheckArgs) -> Result<(Access, String), u8> {
         Access::Read => acl::topic::filter_problem(&topic),
     };
     if let Some(p) = problem {
-        eprintln!(
-            "error: `{}` is not a valid topic {}: {p}",
-            topic.escape_debug(),
-            if access == Access::Read {
-                "filter"
-            } else {
-                "to publish to"
-            }
+        let what = if access == Access::Read {
+            "filter"
+        } else {
+            "to publish to"
+        };
+        super::report(
+            Code::InvalidTopic,
+            format!(
+                "`{}` is not a valid topic {what}: {p}",
+                topic.escape_debug()
+            ),
+            "a topic to publish to has no wildcards; a filter uses `+` for one level and `#` last",
         );
         return Err(exit::USAGE);
     }

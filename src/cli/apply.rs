@@ -9,6 +9,7 @@ use super::plan::{
     Where,
 };
 use super::{exit, stdout_style};
+use crate::diag::Code;
 use crate::diag::Diagnostic;
 use crate::fs::owner::{self, Ownership, OwnershipFix};
 use crate::fs::root::Root;
@@ -45,7 +46,11 @@ pub struct Args {
 }
 
 fn failed(e: impl std::fmt::Display) -> u8 {
-    eprintln!("error: {e}");
+    super::report(
+        Code::Plan,
+        e.to_string(),
+        "`mqttforge plan` shows what apply would change; `mqttforge apply --help` explains --adopt",
+    );
     exit::FAILED
 }
 
@@ -72,7 +77,11 @@ fn confirmed(args: &Args, shown: &Path, out: &mut dyn Write) -> bool {
         return true;
     }
     if !std::io::stdin().is_terminal() {
-        eprintln!("error: apply needs confirmation: run it on a terminal, or pass --auto-approve");
+        super::report(
+            Code::Usage,
+            "apply needs confirmation, and stdin is not a terminal",
+            "run it on a terminal, or pass --auto-approve (in CI, after reviewing `mqttforge plan`)",
+        );
         return false;
     }
     let _ = write!(
@@ -170,7 +179,7 @@ fn tree_pki(
     rel: &str,
     pending: &mut Vec<OwnershipFix>,
 ) -> Result<EnsureReport, Vec<Diagnostic>> {
-    let io = |e: String| vec![Diagnostic::error("io", e)];
+    let io = |e: String| vec![Diagnostic::error(Code::Io, e)];
     let out_root = Root::create(out).map_err(io)?;
     let dir = out_root
         .subdir(rel, true)

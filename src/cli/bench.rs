@@ -11,6 +11,7 @@ use crate::bench::{
     self, BenchConfig, BrokerUrl, ClientIdentity, Password, PublishRate, SiteOverrides, TlsSettings,
 };
 use crate::diag;
+use crate::diag::Code;
 use crate::spec::{self, Site};
 
 /// Load-test an MQTT broker: sent, received, lost, duplicated and out-of-order
@@ -194,12 +195,20 @@ pub fn run(args: Args) -> u8 {
         Ok(c) => c,
         Err(Refusal::Usage(problems)) => {
             for p in problems {
-                eprintln!("error: {p}");
+                super::report(
+                    Code::Usage,
+                    p,
+                    "`mqttforge bench --help` lists the options and examples",
+                );
             }
             return exit::USAGE;
         }
         Err(Refusal::Input(message)) => {
-            eprintln!("error: {message}");
+            super::report(
+                Code::Bench,
+                message,
+                "`mqttforge validate SPEC` checks the spec the benchmark reads",
+            );
             return exit::FAILED;
         }
     };
@@ -207,7 +216,11 @@ pub fn run(args: Args) -> u8 {
         Ok(r) => r,
         Err(problems) => {
             for p in problems {
-                eprintln!("error: {p}");
+                super::report(
+                    Code::Bench,
+                    p,
+                    "is the broker up and reachable at --host/--port? `mqttforge verify SPEC` probes a site end to end",
+                );
             }
             return exit::FAILED;
         }

@@ -1,6 +1,7 @@
 //! `mqttforge broker SPEC`: run the site on the bundled broker, in the
 //! foreground, until Ctrl-C.
 
+use crate::diag::Code;
 use std::path::PathBuf;
 
 /// Run the bundled broker (rumqttd) for the site, for development and edge use.
@@ -55,16 +56,21 @@ pub fn run(args: Args) -> u8 {
     let text = match std::fs::read_to_string(&prepared.toml_path) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: {}: {e}", prepared.toml_path.display());
+            super::report(
+                Code::Io,
+                format!("cannot read {}: {e}", prepared.toml_path.display()),
+                "the broker's config was rendered there a moment ago: check the directory is still writable and not cleaned underneath",
+            );
             return exit::FAILED;
         }
     };
     let config = match mqttforge_broker::parse_config(&text) {
         Ok(p) => p.config,
         Err(e) => {
-            eprintln!(
-                "error: rumqttd rejects {}: {e}",
-                prepared.toml_path.display()
+            super::report(
+                Code::Render,
+                format!("rumqttd rejects {}: {e}", prepared.toml_path.display()),
+                "`mqttforge lint SPEC` names the setting (MQ-CFG-004); this is a bug in mqttforge if lint is clean",
             );
             return exit::FAILED;
         }
@@ -83,7 +89,11 @@ pub fn run(args: Args) -> u8 {
             exit::OK
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            super::report(
+                Code::Verify,
+                format!("the bundled broker did not start: {e}"),
+                "another process may hold a listener's port (`ss -ltnp`); stop it or change the port in the spec",
+            );
             exit::FAILED
         }
     }

@@ -2,12 +2,12 @@
 //! man pages generated from the clap definitions, so they never drift from
 //! the commands.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::CommandFactory;
 
 use super::{exit, Cli};
+use crate::diag::Code;
 
 /// Print a shell's completion script for mqttforge.
 #[derive(clap::Args, Debug)]
@@ -42,7 +42,11 @@ pub fn man(args: ManArgs) -> u8 {
         return match clap_mangen::Man::new(cmd).render(&mut out) {
             Ok(()) => exit::OK,
             Err(e) => {
-                let _ = writeln!(std::io::stderr(), "error: {e}");
+                super::report(
+                    Code::Io,
+                    format!("cannot write the man page: {e}"),
+                    "write it to a directory instead: `mqttforge man --out DIR`",
+                );
                 exit::FAILED
             }
         };
@@ -53,7 +57,11 @@ pub fn man(args: ManArgs) -> u8 {
             exit::OK
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            super::report(
+                Code::Io,
+                format!("cannot write the man pages to {}: {e}", dir.display()),
+                "give a directory this user can create and write",
+            );
             exit::FAILED
         }
     }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::{exit, stdout_style};
+use crate::diag::Code;
 use crate::diag::{self, Diagnostic};
 use crate::lint::{self, rules};
 use crate::spec::{self, model::Environment};
@@ -96,7 +97,11 @@ fn selected(diags: Vec<Diagnostic>, select: &[String]) -> Vec<Diagnostic> {
     }
     diags
         .into_iter()
-        .filter(|d| select.iter().any(|s| s.eq_ignore_ascii_case(&d.code)))
+        .filter(|d| {
+            select
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(d.code.as_str()))
+        })
         .collect()
 }
 
@@ -141,7 +146,15 @@ fn report(diags: &[Diagnostic], format: LintFormat, deny: Option<Deny>, what: &s
 fn unknown_selects(select: &[String]) -> Option<u8> {
     for s in select {
         if rules::find(s).is_none() {
-            eprintln!("error: `{s}` is not a rule of mqttforge (see `mqttforge explain --all`)");
+            let ids: Vec<&str> = rules::all().map(|r| r.id).collect();
+            let hint = crate::suggest::did_you_mean(s, ids.iter().copied())
+                .map(|s| format!("did you mean {s}? "))
+                .unwrap_or_default();
+            super::report(
+                Code::Usage,
+                format!("`{s}` is not a rule of mqttforge"),
+                format!("{hint}`mqttforge explain --all` lists the rules"),
+            );
             return Some(exit::USAGE);
         }
     }
@@ -205,7 +218,11 @@ pub fn audit(args: AuditArgs) -> u8 {
                 Some(kind) => Some(kind),
                 None => {
                     let names: Vec<&str> = crate::audit::KINDS.iter().map(|k| k.name).collect();
-                    eprintln!("error: unknown kind `{k}`; kinds: {}", names.join(", "));
+                    super::report(
+                        Code::Usage,
+                        format!("unknown kind `{k}`"),
+                        format!("kinds: {}", names.join(", ")),
+                    );
                     return exit::USAGE;
                 }
             },
@@ -246,9 +263,13 @@ pub fn explain(args: ExplainArgs) -> u8 {
         None => {
             let ids: Vec<&str> = rules::all().map(|r| r.id).collect();
             let hint = crate::suggest::did_you_mean(&id, ids.iter().copied())
-                .map(|s| format!(" Did you mean {s}?"))
+                .map(|s| format!("did you mean {s}? "))
                 .unwrap_or_default();
-            eprintln!("error: `{id}` is not a rule of mqttforge.{hint} `mqttforge explain --all` lists them.");
+            super::report(
+                Code::Usage,
+                format!("`{id}` is not a rule of mqttforge"),
+                format!("{hint}`mqttforge explain --all` lists them"),
+            );
             exit::FAILED
         }
     }

@@ -24,7 +24,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::diag::Style;
+use crate::diag::{self, Code, Diagnostic, Style};
 
 /// Exit codes shared by every command.
 pub mod exit {
@@ -39,12 +39,28 @@ pub mod exit {
 /// A command needs a cargo feature this build left out: say which and how
 /// to get it (exit 2: the command line asks for what this binary lacks).
 pub fn feature_missing(feature: &str, what: &str) -> u8 {
-    eprintln!(
-        "error: {what} needs the `{feature}` feature, which this build of mqttforge left out\n  \
-         = help: build it in: `cargo install --path . --features {feature}` (or `--all-features`), \
-         or run from a clone with `cargo run --features {feature} -- ...`"
+    report(
+        Code::Feature,
+        format!("{what} needs the `{feature}` feature, which this build of mqttforge left out"),
+        format!(
+            "build it in: `cargo install --path . --features {feature}` (or `--all-features`), \
+             or run from a clone with `cargo run --features {feature} -- ...`"
+        ),
     );
     exit::USAGE
+}
+
+/// Prints a problem that has no position in a file (a command line that
+/// contradicts itself, a runtime that cannot start, a directory that cannot
+/// be written) the way every diagnostic prints: `error[CODE]: message` and
+/// a help line, on stderr.
+pub fn report(code: Code, message: impl Into<String>, help: impl Into<String>) {
+    report_diag(Diagnostic::error(code, message).with_help(help));
+}
+
+/// Prints finished diagnostics on stderr.
+pub fn report_diag(d: Diagnostic) {
+    eprint!("{}", diag::render_text(&[d], stderr_style()));
 }
 
 #[derive(Parser, Debug)]
@@ -92,6 +108,15 @@ pub enum Format {
 /// Colour only on a terminal, and never with NO_COLOR set.
 pub fn stdout_style() -> Style {
     if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        Style::Color
+    } else {
+        Style::Plain
+    }
+}
+
+/// Colour on stderr only on a terminal, and never with NO_COLOR set.
+pub fn stderr_style() -> Style {
+    if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
         Style::Color
     } else {
         Style::Plain

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::{Subcommand, ValueEnum};
 
 use super::{exit, stdout_style, Format};
+use crate::diag::Code;
 use crate::diag::{self, Diagnostic};
 use crate::pki::{
     self, CrlState, InitOutcome, Issued, KeyOrigin, Pki, Reason, Role, State, StatusReport, Target,
@@ -299,7 +300,7 @@ fn sign(p: &mut Pki<'_>, a: &SignArgs) -> Result<u8, Vec<Diagnostic>> {
         Ok(t) => t,
         Err(e) => {
             return Err(vec![Diagnostic::error(
-                "io",
+                Code::Io,
                 format!("cannot read the CSR {name}: {e}"),
             )
             .with_help("pass the PEM file the device produced: --csr FILE")])
@@ -343,36 +344,35 @@ fn status(p: &mut Pki<'_>, format: Format) -> Result<u8, Vec<Diagnostic>> {
     }
     // Why the exit status is 1 (on stderr, so JSON on stdout stays clean).
     for c in failing {
-        if c.state == State::Mismatched {
-            eprintln!(
-                "error: {} `{}` ({}) does not belong to the key beside it: whoever holds the pair cannot use it; reissue it with `mqttforge pki issue` (or sign the device's CSR again)",
-                c.role.as_str(),
-                c.name,
-                c.path
-            );
-        } else if c.state == State::Expired {
-            eprintln!(
-                "error: {} `{}` expired on {} ({}): clients are refused; renew it with `mqttforge pki renew SPEC`",
-                c.role.as_str(),
-                c.name,
-                c.not_after,
-                c.path
-            );
-        } else {
-            eprintln!(
-                "error: {} `{}` ({}) is not signed by the CA of {}: peers will refuse it; reissue it with `mqttforge pki issue`",
-                c.role.as_str(),
-                c.name,
-                c.path,
-                report.dir
-            );
-        }
+        let (what, help) = match c.state {
+            State::Mismatched => (
+                format!("does not belong to the key beside it ({}): whoever holds the pair cannot use it", c.path),
+                "reissue it with `mqttforge pki issue` (or sign the device's CSR again)".to_string(),
+            ),
+            State::Expired => (
+                format!("expired on {} ({}): clients are refused", c.not_after, c.path),
+                "renew it with `mqttforge pki renew SPEC`".to_string(),
+            ),
+            _ => (
+                format!("({}) is not signed by the CA of {}: peers will refuse it", c.path, report.dir),
+                "reissue it with `mqttforge pki issue`".to_string(),
+            ),
+        };
+        super::report(
+            Code::Pki,
+            format!("{} `{}` {what}", c.role.as_str(), c.name),
+            help,
+        );
     }
     if let Some(c) = report.crl.as_ref().filter(|_| crl_expired) {
-        eprintln!(
-            "error: the CRL {} is past its next update ({}): brokers that check it refuse every client; re-sign it with `mqttforge pki crl SPEC`",
-            c.path,
-            c.next_update.as_deref().unwrap_or("-")
+        super::report(
+            Code::Pki,
+            format!(
+                "the CRL {} is past its next update ({}): brokers that check it refuse every client",
+                c.path,
+                c.next_update.as_deref().unwrap_or("-")
+            ),
+            "re-sign it with `mqttforge pki crl SPEC`",
         );
     }
     Ok(exit::FAILED)

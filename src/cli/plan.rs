@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use super::{exit, stdout_style, Format};
+use crate::diag::Code;
 use crate::diag::{self, Style};
 use crate::fs::owner::Ownership;
 use crate::plan::{self, Action, Destination, HostOptions, Plan};
@@ -190,7 +191,11 @@ pub fn run(args: Args) -> u8 {
     let plan = match plan {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e}");
+            super::report(
+                Code::Plan,
+                e,
+                "nothing was changed; `mqttforge plan --help` explains --adopt for files mqttforge did not write",
+            );
             return exit::FAILED;
         }
     };

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::{exit, stdout_style};
 use crate::diag;
+use crate::diag::Code;
 use crate::render::{self, RenderOptions, SecretMode, Sensitivity};
 use crate::spec;
 
@@ -50,7 +51,11 @@ pub fn run(args: Args) -> u8 {
         }
     };
     if let Err(e) = crate::plan::write_new_tree(&tree, &args.out) {
-        eprintln!("error: {e}");
+        super::report(
+            Code::Plan,
+            e,
+            "render writes a new tree only; to update an existing one use `mqttforge plan` and `mqttforge apply`",
+        );
         return exit::FAILED;
     }
     let secret = tree

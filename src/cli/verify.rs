@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::{exit, stdout_style, Format};
 use crate::diag;
+use crate::diag::Code;
 use crate::spec;
 use crate::verify::{self, Outcome};
 
@@ -25,9 +26,10 @@ pub enum Runtime {
     after_help = "The site is rendered into a temporary directory (free loopback ports, a throwaway\n\
 PKI issued with the site's profiles), started, probed and torn down.\n\
 Exit status: 0 every applicable probe passed, 1 a probe failed or the site could not start.\n\n\
-With --drill (local runtime), the rendered backup script runs against the serving broker and\n\
-the rendered restore script onto a fresh host; the measured restore time is reported beside\n\
-the spec's RTO and the restored data's age beside its RPO.\n\n\
+With --drill (local and docker runtimes), the rendered backup script runs against the serving\n\
+broker and the rendered restore script onto a fresh host; the measured restore time is reported\n\
+beside the spec's RTO and the restored data's age beside its RPO. The local drill needs root;\n\
+the docker drill runs it as root in a throwaway container of the Mosquitto image.\n\n\
 Examples:\n  mqttforge verify site-examples/edge-mosquitto.yaml\n  mqttforge verify site.yaml --runtime bundled --format json\n  mqttforge verify site-examples/mosquitto-ha.yaml --runtime local --drill"
 )]
 pub struct Args {
@@ -43,7 +45,7 @@ pub struct Args {
     pub images: Vec<String>,
     /// Also run the backup→restore drill: back up the serving broker with the rendered
     /// backup script (age-encrypted), restore onto a fresh host with the rendered restore
-    /// script, and check what came back against the spec's RTO and RPO (local runtime).
+    /// script, and check what came back against the spec's RTO and RPO (local and docker runtimes).
     #[arg(long)]
     pub drill: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -62,7 +64,11 @@ pub fn run(args: Args) -> u8 {
     let work = match tempfile_dir() {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("error: {e}");
+            super::report(
+                Code::Io,
+                format!("cannot create the working directory: {e}"),
+                "verify works in a fresh directory under $TMPDIR (or /tmp): make it writable, or point TMPDIR at one that is",
+            );
             return exit::FAILED;
         }
     };
@@ -88,11 +94,11 @@ pub fn run(args: Args) -> u8 {
     let _ = std::fs::remove_dir_all(&work);
     let probes = match result {
         Ok(mut p) => {
-            if args.drill && args.runtime != Runtime::Local {
+            if args.drill && args.runtime == Runtime::Bundled {
                 p.push(verify::Probe {
                     name: verify::drill::DRILL,
                     outcome: Outcome::NotApplicable(
-                        "not run: the drill runs on the local runtime (`--runtime local`)".into(),
+                        "not run: the bundled broker keeps no persistence to back up; the drill runs on Mosquitto (`--runtime local` or `--runtime docker`)".into(),
                     ),
                 });
             }
@@ -173,18 +179,29 @@ fn docker(
             Some(("mosquitto", n)) => images.mosquitto = n.to_string(),
             Some(("haproxy", n)) => images.haproxy = n.to_string(),
             _ => {
-                eprintln!("error: --image takes mosquitto=NAME:TAG or haproxy=NAME:TAG, not `{i}`");
+                super::report(
+                    Code::Usage,
+                    format!("--image takes mosquitto=NAME:TAG or haproxy=NAME:TAG, not `{i}`"),
+                    "e.g. `--image mosquitto=mqttforge-local/mosquitto:2.0.11` (scripts/build-images.sh builds it)",
+                );
                 return Err(exit::USAGE);
             }
         }
     }
-    Ok(verify::docker::run(
-        site,
-        &args.spec.display().to_string(),
-        work,
-        &images,
-        quiet,
-    ))
+    let mut result =
+        verify::docker::run(site, &args.spec.display().to_string(), work, &images, quiet);
+    if let (true, Ok(probes)) = (args.drill, &mut result) {
+        if site.spec.engine == crate::spec::model::Engine::Mosquitto {
+            verify::progress(
+                quiet,
+                "backup→restore drill (in a fresh container, as root)",
+            );
+            probes.extend(verify::drill_container::run(&args.spec, &images.mosquitto));
+        } else if !probes.iter().any(|p| p.name == verify::drill::DRILL) {
+            probes.push(verify::drill::emqx_not_run());
+        }
+    }
+    Ok(result)
 }
 
 #[cfg(not(feature = "docker"))]

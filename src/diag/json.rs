@@ -22,7 +22,7 @@ pub fn to_json(d: &Diagnostic) -> Value {
         })
         .collect();
     json!({
-        "code": d.code,
+        "code": d.code.as_str(),
         "severity": d.severity.as_str(),
         "message": d.message,
         "file": primary.map(|s| s.file.name.clone()),

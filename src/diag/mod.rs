@@ -4,9 +4,11 @@
 //! help); `text` and `json` turn a batch of them into output. Nothing else
 //! formats a problem for the user.
 
+mod code;
 mod json;
 mod text;
 
+pub use code::{markdown as codes_markdown, Code, CODES};
 pub use json::to_json;
 pub use text::{render_text, Style};
 
@@ -79,7 +81,7 @@ fn one_line(text: String) -> String {
 /// One problem: what is wrong with which value, and how to fix it.
 #[derive(Clone, Debug)]
 pub struct Diagnostic {
-    pub code: String,
+    pub code: Code,
     pub severity: Severity,
     pub message: String,
     pub labels: Vec<Label>,
@@ -87,9 +89,9 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: impl Into<String>, message: impl Into<String>) -> Diagnostic {
+    pub fn error(code: Code, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
-            code: code.into(),
+            code,
             severity: Severity::Error,
             message: one_line(message.into()),
             labels: Vec::new(),
@@ -133,7 +135,7 @@ mod tests {
     #[test]
     fn messages_labels_and_help_hold_no_control_character() {
         let file = crate::source::SourceFile::new("x", "a\n");
-        let d = Diagnostic::error("c", "on `\u{c}127.0.0.1`\rforged\x1b[31m")
+        let d = Diagnostic::error(Code::Internal, "on `\u{c}127.0.0.1`\rforged\x1b[31m")
             .with_label(Label::primary(Span::point(&file, 1, 1), "at\nhere"))
             .with_help("use\ta word");
         assert_eq!(d.message, "on `\\u{c}127.0.0.1`\\rforged\\u{1b}[31m");

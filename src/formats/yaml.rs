@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use saphyr_parser::{Event, Parser, ScalarStyle};
 
+use crate::diag::Code;
 use crate::diag::{Diagnostic, Label};
 use crate::source::{
     pointer_join, read_bounded, read_error_message, Located, ReadError, SourceFile, Span, SpanMap,
@@ -50,7 +51,7 @@ pub fn read_source(
 ) -> Result<Arc<SourceFile>, Diagnostic> {
     let name = path.display().to_string();
     let bytes = read_bounded(path, limit).map_err(|e| {
-        let d = Diagnostic::error("io", read_error_message(&name, limit, what, &e));
+        let d = Diagnostic::error(Code::Io, read_error_message(&name, limit, what, &e));
         match e {
             ReadError::Io(_) => d.with_help("check the path and its permissions"),
             ReadError::TooLarge { .. } => d.with_help(help),
@@ -58,7 +59,7 @@ pub fn read_source(
     })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         Diagnostic::error(
-            "io",
+            Code::Io,
             format!(
                 "`{name}` is not UTF-8 (invalid byte at offset {})",
                 e.utf8_error().valid_up_to()
@@ -158,7 +159,7 @@ fn to_json(
             None => {
                 diags.push(
                     Diagnostic::error(
-                        "yaml-syntax",
+                        Code::YamlSyntax,
                         "infinite or NaN numbers are not allowed here",
                     )
                     .with_label(Label::primary(node.span.clone(), "not a finite number"))
@@ -246,7 +247,7 @@ impl<'a> Builder<'a> {
                     let m = e.marker();
                     let span = Span::point(self.file, m.line().max(1), m.col() + 1);
                     return Err(vec![Diagnostic::error(
-                        "yaml-syntax",
+                        Code::YamlSyntax,
                         format!("invalid YAML: {}", e.info()),
                     )
                     .with_label(Label::primary(span, "here"))
@@ -259,7 +260,7 @@ impl<'a> Builder<'a> {
             self.event(event, span).map_err(|d| vec![d])?;
         }
         self.root.ok_or_else(|| {
-            vec![Diagnostic::error("yaml-syntax", "the spec is empty")
+            vec![Diagnostic::error(Code::YamlSyntax, "the spec is empty")
                 .with_label(Label::primary(
                     Span::point(self.file, 1, 1),
                     "no document here",
@@ -272,7 +273,7 @@ impl<'a> Builder<'a> {
         self.nodes += n;
         if self.nodes > MAX_NODES {
             return Err(Diagnostic::error(
-                "yaml-limit",
+                Code::YamlLimit,
                 format!("the document expands to more than {MAX_NODES} values"),
             )
             .with_label(Label::primary(span.clone(), "limit reached here"))
@@ -288,7 +289,7 @@ impl<'a> Builder<'a> {
                 self.documents += 1;
                 if self.documents > 1 {
                     return Err(Diagnostic::error(
-                        "yaml-syntax",
+                        Code::YamlSyntax,
                         "a spec file holds one YAML document; found a second one",
                     )
                     .with_label(Label::primary(span, "second document starts here"))
@@ -308,7 +309,7 @@ impl<'a> Builder<'a> {
             Event::Alias(id) => {
                 let Some((node, size)) = self.anchors.get(&id).cloned() else {
                     return Err(
-                        Diagnostic::error("yaml-syntax", "alias to an unknown anchor")
+                        Diagnostic::error(Code::YamlSyntax, "alias to an unknown anchor")
                             .with_label(Label::primary(span, "unknown anchor"))
                             .with_help("define the anchor (`&name`) before using it (`*name`)"),
                     );
@@ -393,7 +394,7 @@ impl<'a> Builder<'a> {
     fn open(&mut self, frame: Frame, span: &Span) -> Result<(), Diagnostic> {
         if self.stack.len() >= MAX_DEPTH {
             return Err(Diagnostic::error(
-                "yaml-limit",
+                Code::YamlLimit,
                 format!("values are nested more than {MAX_DEPTH} levels deep"),
             )
             .with_label(Label::primary(span.clone(), "limit reached here"))
@@ -420,7 +421,7 @@ impl<'a> Builder<'a> {
                     None => {
                         let Some(name) = node.key_string() else {
                             return Err(Diagnostic::error(
-                                "yaml-syntax",
+                                Code::YamlSyntax,
                                 "mapping keys must be plain names, not lists or mappings",
                             )
                             .with_label(Label::primary(node.span, "complex key"))
@@ -431,7 +432,7 @@ impl<'a> Builder<'a> {
                             .find(|(k, _)| k.key_string().as_deref() == Some(&name))
                         {
                             return Err(Diagnostic::error(
-                            "duplicate-key",
+                            Code::DuplicateKey,
                             format!("duplicate key `{name}`"),
                         )
                         .with_label(Label::primary(node.span.clone(), "defined again here"))
@@ -466,7 +467,7 @@ fn node_size(node: &Node) -> usize {
 
 fn unsupported_tag(t: &saphyr_parser::Tag, span: &Span) -> Diagnostic {
     Diagnostic::error(
-        "yaml-syntax",
+        Code::YamlSyntax,
         format!(
             "YAML tag `{}{}` is not supported in a site spec",
             t.handle, t.suffix

@@ -15,6 +15,7 @@ mod site;
 
 pub use site::{lint_site, suppressions};
 
+use crate::diag::Code;
 use crate::diag::{Diagnostic, Label, Severity};
 pub use crate::facts::Facts;
 use crate::source::Span;
@@ -136,7 +137,7 @@ pub fn run(facts: &Facts, audit: bool, suppressions: &[Suppression]) -> Vec<Diag
             if suppressed.covers(rule.id, &f.span) {
                 continue;
             }
-            let mut d = Diagnostic::error(rule.id, f.message)
+            let mut d = Diagnostic::error(Code::Rule(rule.id), f.message)
                 .with_label(Label::primary(f.span, "here"))
                 .with_help(f.help);
             d.severity = f.severity.unwrap_or(rule.severity).min(rule.severity);
@@ -216,14 +217,14 @@ pub fn inline_suppressions(
         let span = Span::point(file, i + 1, col);
         if crate::catalog::find(&id).is_none() {
             diags.push(
-                Diagnostic::error("suppression", format!("`{id}` is not a rule ID"))
+                Diagnostic::error(Code::Suppression, format!("`{id}` is not a rule ID"))
                     .with_label(Label::primary(span, "here"))
                     .with_help("write `mqttforge:ignore MQ-XXX-NNN <reason>`"),
             );
         } else if reason.is_empty() {
             diags.push(
                 Diagnostic::error(
-                    "suppression",
+                    Code::Suppression,
                     format!("the suppression of {id} gives no reason"),
                 )
                 .with_label(Label::primary(span, "here"))

@@ -46,11 +46,11 @@ pub fn to_sarif(diags: &[Diagnostic]) -> Value {
         .iter()
         .map(|d| {
             let mut result = json!({
-                "ruleId": d.code,
+                "ruleId": d.code.as_str(),
                 "level": level(d.severity),
                 "message": { "text": match &d.help { Some(h) => format!("{} Help: {h}", d.message), None => d.message.clone() } },
             });
-            if let Some(i) = rule_list.iter().position(|r| r.id == d.code) {
+            if let Some(i) = rule_list.iter().position(|r| d.code == r.id) {
                 result["ruleIndex"] = json!(i);
             }
             let primary: Vec<Value> = d.labels.iter().filter(|l| l.primary).map(|l| location(&l.span)).collect();

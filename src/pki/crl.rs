@@ -14,6 +14,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::store::{Index, RevokedRecord};
 use super::Ca;
+use crate::diag::Code;
 use crate::diag::Diagnostic;
 
 /// How long a CRL is valid: its nextUpdate is this far after its thisUpdate.
@@ -93,7 +94,7 @@ fn serial_bytes(hex: &str) -> Option<Vec<u8>> {
 fn revoked_params(r: &RevokedRecord, index_path: &str) -> Result<RevokedCertParams, Diagnostic> {
     let bad = |what: &str| {
         Diagnostic::error(
-            "pki",
+            Code::Pki,
             format!(
                 "{index_path}: revocation of `{}` has an invalid {what}",
                 r.target
@@ -137,11 +138,11 @@ pub fn sign(
         },
     };
     let crl = params.signed_by(&ca.issuer).map_err(|e| {
-        Diagnostic::error("pki", format!("cannot sign the CRL: {e}"))
+        Diagnostic::error(Code::Pki, format!("cannot sign the CRL: {e}"))
             .with_help("the CA certificate must allow cRLSign (mqttforge's CA does)")
     })?;
     crl.pem()
-        .map_err(|e| Diagnostic::error("pki", format!("cannot encode the CRL: {e}")))
+        .map_err(|e| Diagnostic::error(Code::Pki, format!("cannot encode the CRL: {e}")))
 }
 
 #[cfg(test)]

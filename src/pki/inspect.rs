@@ -11,6 +11,7 @@ use x509_parser::revocation_list::CertificateRevocationList;
 use x509_parser::x509::X509Name;
 
 use super::keys::hex_upper;
+use crate::diag::Code;
 use crate::diag::Diagnostic;
 
 /// What mqttforge needs to know about a certificate.
@@ -32,7 +33,7 @@ pub struct CertInfo {
 /// The one PEM block of `label` in `text`.
 fn pem_block(path: &str, text: &str, labels: &[&str], what: &str) -> Result<Vec<u8>, Diagnostic> {
     let bad = |why: String| {
-        Diagnostic::error("pki", format!("{path} is not a valid {what}: {why}")).with_help(format!(
+        Diagnostic::error(Code::Pki, format!("{path} is not a valid {what}: {why}")).with_help(format!(
             "{path} must hold one PEM block ({}); restore it from a backup, or delete it to have it issued anew",
             labels
                 .iter()
@@ -73,9 +74,13 @@ pub fn parse_cert(path: &str, text: &str) -> Result<CertInfo, Diagnostic> {
 
 pub fn cert_from_der(path: &str, der: Vec<u8>) -> Result<CertInfo, Diagnostic> {
     let bad = |why: String| {
-        Diagnostic::error("pki", format!("{path} is not a valid certificate: {why}")).with_help(
-            format!("restore {path} from a backup, or delete it to have it issued anew"),
+        Diagnostic::error(
+            Code::Pki,
+            format!("{path} is not a valid certificate: {why}"),
         )
+        .with_help(format!(
+            "restore {path} from a backup, or delete it to have it issued anew"
+        ))
     };
     let (rest, cert) = X509Certificate::from_der(&der).map_err(|e| bad(e.to_string()))?;
     if !rest.is_empty() {
@@ -127,7 +132,7 @@ fn csr_der(path: &str, bytes: &[u8]) -> Result<Vec<u8>, Diagnostic> {
         return Ok(bytes.to_vec());
     }
     let text = std::str::from_utf8(bytes).map_err(|_| {
-        Diagnostic::error("pki", format!("{path} is neither a PEM nor a DER certificate signing request"))
+        Diagnostic::error(Code::Pki, format!("{path} is neither a PEM nor a DER certificate signing request"))
             .with_help("give the CSR as PEM (`openssl req -new -key device.key -subj /CN=<device id> -outform PEM`)")
     })?;
     pem_block(
@@ -234,7 +239,7 @@ const OID_ECDSA_SHA512: &str = "1.2.840.10045.4.3.4";
 pub fn parse_csr(path: &str, bytes: &[u8]) -> Result<Csr, Diagnostic> {
     let der = csr_der(path, bytes)?;
     let bad = |why: String, help: &str| {
-        Diagnostic::error("pki", format!("{path}: {why}")).with_help(help.to_string())
+        Diagnostic::error(Code::Pki, format!("{path}: {why}")).with_help(help.to_string())
     };
     let (rest, csr) = X509CertificationRequest::from_der(&der).map_err(|e| {
         bad(
@@ -282,7 +287,7 @@ pub struct CrlInfo {
 pub fn parse_crl(path: &str, text: &str) -> Result<CrlInfo, Diagnostic> {
     let der = pem_block(path, text, &["X509 CRL"], "certificate revocation list")?;
     let (_, crl) = CertificateRevocationList::from_der(&der).map_err(|e| {
-        Diagnostic::error("pki", format!("{path} is not a valid CRL: {e}")).with_help(
+        Diagnostic::error(Code::Pki, format!("{path} is not a valid CRL: {e}")).with_help(
             "delete it and run `mqttforge pki crl SPEC` to write it anew from the state file",
         )
     })?;

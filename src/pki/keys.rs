@@ -14,6 +14,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 use rsa::Generate;
 
+use crate::diag::Code;
 use crate::diag::Diagnostic;
 use crate::spec::model::KeyAlgorithm;
 
@@ -78,7 +79,7 @@ pub fn load(path_display: &str, pem: &str) -> Result<KeyPair, Diagnostic> {
             ""
         };
         Diagnostic::error(
-            "pki",
+            Code::Pki,
             format!("cannot read the private key {path_display}: {e}{hint}"),
         )
         .with_help("a key file holds one unencrypted PKCS#8 PEM key (`-----BEGIN PRIVATE KEY-----`); restore it from a backup, or delete the key and its certificate to have them issued anew")
@@ -100,7 +101,7 @@ pub fn is_rsa(key: &KeyPair) -> bool {
 pub fn random_serial(rng: &SystemRandom) -> Result<SerialNumber, Diagnostic> {
     let mut bytes = [0u8; 16];
     rng.fill(&mut bytes).map_err(|_| {
-        Diagnostic::error("pki", "the system random number generator failed")
+        Diagnostic::error(Code::Pki, "the system random number generator failed")
             .with_help("check /dev/urandom and the getrandom system call")
     })?;
     bytes[0] &= 0x7f;

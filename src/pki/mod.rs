@@ -49,6 +49,7 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
+use crate::diag::Code;
 use crate::diag::Diagnostic;
 use crate::spec::model::KeyAlgorithm;
 use crate::spec::Site;
@@ -350,7 +351,7 @@ impl<'a> Pki<'a> {
         let params = self.profile.ca_params(serial, self.now);
         let cert = params.self_signed(&key).map_err(|e| {
             vec![
-                Diagnostic::error("pki", format!("cannot sign the CA certificate: {e}"))
+                Diagnostic::error(Code::Pki, format!("cannot sign the CA certificate: {e}"))
                     .with_help("the CA key must be ECDSA P-256/P-384 or RSA (PKCS#8)"),
             ]
         })?;
@@ -401,7 +402,7 @@ impl<'a> Pki<'a> {
             return Ok(());
         }
         Err(Diagnostic::error(
-            "pki",
+            Code::Pki,
             format!(
                 "the CA of {} is gone (no {} and no {}) but {servers} server and {devices} device certificates it issued remain; refusing to create a new CA over them",
                 self.store.root().display(),
@@ -420,7 +421,7 @@ impl<'a> Pki<'a> {
         let cert_name = Self::display(&cert_path);
         let Some(cert_pem) = self.store.read(&t.cert_file())? else {
             return Err(Diagnostic::error(
-                "pki",
+                Code::Pki,
                 format!(
                     "there is no CA in {} ({cert_name} does not exist)",
                     self.store.root().display()
@@ -431,7 +432,7 @@ impl<'a> Pki<'a> {
         let info = inspect::parse_cert(&cert_name, &cert_pem)?;
         let Some(key_pem) = self.store.read(&t.key_file())? else {
             return Err(Diagnostic::error(
-                "pki",
+                Code::Pki,
                 format!(
                     "the CA key {} is missing: nothing can be signed",
                     key_path.display()
@@ -444,7 +445,7 @@ impl<'a> Pki<'a> {
         let key = keys::load(&Self::display(&key_path), &key_pem)?;
         if key.der_bytes() != info.public_key.as_slice() {
             return Err(Diagnostic::error(
-                "pki",
+                Code::Pki,
                 format!(
                     "the CA key {} does not belong to the CA certificate {cert_name}",
                     key_path.display()
@@ -455,7 +456,7 @@ impl<'a> Pki<'a> {
         let key_id = ca_key_id(&info.der);
         let issuer = Issuer::from_ca_cert_der(&info.der.clone().into(), key).map_err(|e| {
             Diagnostic::error(
-                "pki",
+                Code::Pki,
                 format!("{cert_name} cannot be used as an issuer: {e}"),
             )
             .with_help("restore the CA certificate from a backup")
@@ -469,7 +470,7 @@ impl<'a> Pki<'a> {
 
     fn generate_key(&self) -> Result<KeyPair, Diagnostic> {
         keys::generate(self.profile.key).map_err(|keys::KeyGenError(why)| {
-            Diagnostic::error("pki", format!("key generation failed: {why}"))
+            Diagnostic::error(Code::Pki, format!("key generation failed: {why}"))
                 .with_help("check the system random number generator")
         })
     }
@@ -514,7 +515,7 @@ impl<'a> Pki<'a> {
         }
         let sign_error = |e: rcgen::Error| {
             Diagnostic::error(
-                "pki",
+                Code::Pki,
                 format!("cannot sign the certificate of {}: {e}", t.key()),
             )
             .with_help("check the key in the PKI directory")
@@ -596,7 +597,10 @@ impl<'a> Pki<'a> {
                     .iter()
                     .find(|n| n.name.as_str() == t.name.as_str())
                     .ok_or_else(|| {
-                        Diagnostic::error("pki", format!("`{}` is not a node of the site", t.name))
+                        Diagnostic::error(
+                            Code::Pki,
+                            format!("`{}` is not a node of the site", t.name),
+                        )
                     })?;
                 let rsa = match key {
                     KeySource::Generate => self.profile.key == KeyAlgorithm::Rsa3072,
@@ -615,7 +619,7 @@ impl<'a> Pki<'a> {
                 .profile
                 .device_params(t.name.as_str(), serial, self.now)),
             Role::Ca => Err(Diagnostic::error(
-                "pki",
+                Code::Pki,
                 "the CA is created by `init`, not issued as a leaf",
             )),
         }
@@ -752,7 +756,7 @@ impl<'a> Pki<'a> {
                     }
                 }
                 Err(Diagnostic::error(
-                    "pki",
+                    Code::Pki,
                     format!(
                         "no key in {} belongs to the certificate {} (`{}`)",
                         self.store.root().display(),
@@ -897,7 +901,7 @@ impl<'a> Pki<'a> {
             .iter()
             .map(|n| {
                 Target::named(role, n).ok_or_else(|| {
-                    Diagnostic::error("pki", format!("`{n}` cannot be a file name"))
+                    Diagnostic::error(Code::Pki, format!("`{n}` cannot be a file name"))
                         .with_help("node names and device ids are identifiers (letters, digits, `.`, `_`, `-`)")
                 })
             })
@@ -915,7 +919,7 @@ impl<'a> Pki<'a> {
             _ => ("device", "devices"),
         };
         let d = Diagnostic::error(
-            "pki",
+            Code::Pki,
             format!("`{name}` is not a {what} of site `{}`", self.site.name()),
         );
         match did_you_mean(name, known.iter().map(String::as_str)) {
@@ -1011,7 +1015,7 @@ impl<'a> Pki<'a> {
     fn csr_target(&self, csr_name: &str, csr: &Csr) -> Result<Target, Diagnostic> {
         let Some(cn) = csr.common_name.clone() else {
             return Err(Diagnostic::error(
-                "pki",
+                Code::Pki,
                 format!("{csr_name}: the request has no common name (CN)"),
             )
             .with_help("the CN must be the device id (client id = certificate CN = topic segment): `openssl req -new -key device.key -subj /CN=<device id>`"));
@@ -1020,7 +1024,7 @@ impl<'a> Pki<'a> {
         let target = Target::named(Role::Device, &cn).filter(|_| ids.contains(&cn));
         target.ok_or_else(|| {
             let d = Diagnostic::error(
-                "pki",
+                Code::Pki,
                 format!(
                     "{csr_name}: the request's common name `{cn}` is not a device of site `{}`; refusing to sign it",
                     self.site.name()
@@ -1360,7 +1364,7 @@ impl<'a> Pki<'a> {
             self.device_ids()
         });
         let d = Diagnostic::error(
-            "pki",
+            Code::Pki,
             format!(
                 "there is no certificate to revoke for {what} `{}` ({} does not exist and the state file lists none)",
                 t.name,

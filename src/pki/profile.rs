@@ -24,6 +24,7 @@ use rcgen::{
 };
 use time::{Duration, OffsetDateTime};
 
+use crate::diag::Code;
 use crate::diag::{Diagnostic, Label};
 use crate::spec::model::{Engine, KeyAlgorithm, NodeSpec};
 use crate::spec::spec_error;
@@ -72,7 +73,7 @@ impl std::fmt::Display for SubjectName {
 /// The error for a site without a `pki:` section.
 pub fn no_pki(site: &Site) -> Diagnostic {
     Diagnostic::error(
-        "pki",
+        Code::Pki,
         format!("site `{}` has no `pki:` section", site.name()),
     )
     .with_label(Label::primary(site.spans.key("/site"), "this site"))
@@ -101,7 +102,7 @@ impl Profile {
                 diags.push(spec_error(
                     site,
                     pointer,
-                    "pki",
+                    Code::Pki,
                     format!(
                         "{what} certificates would be valid for {} days; mqttforge never issues a certificate for more than {MAX_LEAF_VALIDITY_DAYS} days",
                         v.whole_days()
@@ -117,7 +118,7 @@ impl Profile {
                     diags.push(spec_error(
                         site,
                         "/pki/device_org",
-                        "pki",
+                        Code::Pki,
                         format!("device organization `{org}` is not alphanumeric; rumqttd, the bundled broker, drops clients whose certificate Organization is not"),
                         "use letters and digits only (rumqttd makes the Organization a tenant prefix); see MQ-CFG-004",
                     ));
@@ -168,7 +169,7 @@ impl Profile {
                 SubjectName::Ip(ip) => SanType::IpAddress(ip),
                 SubjectName::Dns(d) => SanType::DnsName(d.as_str().try_into().map_err(|_| {
                     Diagnostic::error(
-                        "pki",
+                        Code::Pki,
                         format!("`{d}` cannot be a DNS name in a certificate"),
                     )
                     .with_help("use ASCII host names (punycode for international names)")

@@ -16,6 +16,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+use crate::diag::Code;
 use crate::diag::Diagnostic;
 use crate::fs::root::{self, FileMeta, Lock, NewFile, Owner, Root};
 use crate::spec::model::PathSegment;
@@ -229,7 +230,7 @@ impl Store {
         self.create_dirs()?;
         let dir = self.dir(false)?.expect("created");
         let lock = dir.lock(LOCK, root::LOCK_WAIT).map_err(|e| {
-            Diagnostic::error("pki", e).with_help(
+            Diagnostic::error(Code::Pki, e).with_help(
                 "another `mqttforge pki` or `apply` is writing this PKI directory; wait for it",
             )
         })?;
@@ -249,7 +250,7 @@ impl Store {
         };
         String::from_utf8(bytes).map(Some).map_err(|_| {
             Diagnostic::error(
-                "pki",
+                Code::Pki,
                 format!(
                     "{} is not a PEM text file (not UTF-8)",
                     self.path_of(rel).display()
@@ -357,11 +358,11 @@ impl Store {
 
 /// A file-system error of the PKI directory (the message names the path).
 pub fn fs_error(message: String) -> Diagnostic {
-    Diagnostic::error("io", message).with_help("check the path and its permissions")
+    Diagnostic::error(Code::Io, message).with_help("check the path and its permissions")
 }
 
 pub fn io_error(action: &str, path: &Path, e: &std::io::Error) -> Diagnostic {
-    Diagnostic::error("io", format!("cannot {action} {}: {e}", path.display()))
+    Diagnostic::error(Code::Io, format!("cannot {action} {}: {e}", path.display()))
         .with_help("check the path and its permissions")
 }
 
@@ -420,7 +421,7 @@ impl Index {
         };
         let index: Index = serde_json::from_str(&text).map_err(|e| {
             Diagnostic::error(
-                "pki",
+                Code::Pki,
                 format!(
                     "{} is not a valid mqttforge PKI state file: {e}",
                     path.display()
@@ -432,7 +433,7 @@ impl Index {
         })?;
         if index.version != INDEX_VERSION {
             return Err(Diagnostic::error(
-                "pki",
+                Code::Pki,
                 format!(
                     "{} has format version {}; this mqttforge reads version {INDEX_VERSION}",
                     path.display(),

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::diag::Code;
 use crate::diag::Diagnostic;
 use crate::spec::Site;
 
@@ -314,7 +315,7 @@ fn render_artifacts(
         let contents = with_header(&body, a.comment, &opts.spec_name);
         if let Some(line) = contents.lines().find(|l| l.contains('\r')) {
             return Err(vec![Diagnostic::error(
-                "render",
+                Code::Render,
                 format!("{} would contain a carriage return: {line:?}", a.path),
             )]);
         }
@@ -340,7 +341,7 @@ fn template_error(e: &minijinja::Error) -> Diagnostic {
         _ => "a template".into(),
     };
     Diagnostic::error(
-        "template",
+        Code::Template,
         format!("{at}: {}", e.detail().unwrap_or(&e.to_string())),
     )
     .with_help("this is a bug in mqttforge's templates; please report it with the spec")

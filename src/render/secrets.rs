@@ -6,6 +6,7 @@
 //! config file. These files are [`Sensitivity::Secret`]: never printed,
 //! never in golden trees.
 
+use crate::diag::Code;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
@@ -100,7 +101,7 @@ pub fn resolve(
             _ => Err(spec_error(
                 site,
                 &format!("{pointer}/env"),
-                "secret",
+                Code::Secret,
                 format!("the environment variable `{var}` is not set"),
                 "export it before rendering, or render with --no-secrets to leave out the files that need it",
             )),
@@ -114,14 +115,14 @@ pub fn resolve(
             Ok(_) => Err(spec_error(
                 site,
                 &format!("{pointer}/file"),
-                "secret",
+                Code::Secret,
                 format!("the secret file `{path}` is empty"),
                 "write the secret into the file",
             )),
             Err(e) => Err(spec_error(
                 site,
                 &format!("{pointer}/file"),
-                "secret",
+                Code::Secret,
                 format!("cannot read the secret file `{path}`: {e}"),
                 "create the file, or render with --no-secrets",
             )),
@@ -132,7 +133,7 @@ pub fn resolve(
         None => Err(spec_error(
             site,
             pointer,
-            "secret",
+            Code::Secret,
             "the secret has no source".into(),
             "use `env:` or `file:`",
         )),
@@ -416,7 +417,7 @@ fn env_value(
         Some(why) => Err(spec_error(
             ctx.site,
             pointer,
-            "secret",
+            Code::Secret,
             format!("the secret's value cannot be used: {why}"),
             "choose another value (the value itself is never printed)",
         )),

@@ -12,6 +12,7 @@ use std::net::IpAddr;
 use serde_json::Value;
 
 use crate::catalog;
+use crate::diag::Code;
 use crate::diag::{Diagnostic, Label};
 use crate::source::{pointer_join, Span, SpanMap};
 use crate::spec::schema::human_path;
@@ -38,7 +39,7 @@ impl Ctx<'_> {
 
     fn error(
         &mut self,
-        code: &str,
+        code: Code,
         message: String,
         span: Span,
         label: &str,
@@ -173,7 +174,7 @@ fn unique_names(ctx: &mut Ctx<'_>) {
                 let first_span = ctx.value_span(first);
                 let span = ctx.value_span(&here);
                 ctx.error(
-                    "duplicate-name",
+                    Code::DuplicateName,
                     format!("duplicate {what} `{name}`"),
                     span,
                     "used again here",
@@ -226,7 +227,7 @@ fn unique_ports(ctx: &mut Ctx<'_>) {
                 let first = ctx.value_span(ptr_a);
                 let span = ctx.value_span(ptr_b);
                 ctx.error(
-                    "duplicate-port",
+                    Code::DuplicatePort,
                     format!("port {pb} is already used by {what_a}"),
                     span,
                     "port used again here",
@@ -309,7 +310,7 @@ fn exactly_one_of(ctx: &mut Ctx<'_>) {
             )
         };
         ctx.error(
-            "one-of",
+            Code::OneOf,
             format!("{message} ({})", human_path(&ptr)),
             span,
             "here",
@@ -346,7 +347,7 @@ fn unknown_ref(
     };
     let span = ctx.value_span(ptr);
     ctx.error(
-        "unknown-reference",
+        Code::UnknownReference,
         format!("{what} `{name}` does not exist"),
         span,
         format!("no such {what}").as_str(),
@@ -413,7 +414,7 @@ fn devices(ctx: &mut Ctx<'_>) {
     if total > MAX_DEVICES {
         let span = ctx.spans.key("/devices");
         ctx.error(
-            "too-many-devices",
+            Code::TooManyDevices,
             format!("the site declares {total} devices; at most {MAX_DEVICES} are supported"),
             span,
             "too many devices",
@@ -464,7 +465,7 @@ fn single_device(ctx: &mut Ctx<'_>, ptr: &str, id: &str, singles: &mut BTreeMap<
         let first_span = ctx.value_span(first);
         let span = ctx.value_span(&here);
         ctx.error(
-            "duplicate-name",
+            Code::DuplicateName,
             format!("duplicate device id `{id}`"),
             span,
             "used again here",
@@ -499,7 +500,7 @@ fn fleet(ctx: &mut Ctx<'_>, ptr: String, d: &Value) -> Option<Fleet> {
     if from > to {
         let span = ctx.value_span(&format!("{ptr}/fleet/to"));
         ctx.error(
-            "empty-range",
+            Code::EmptyRange,
             format!("fleet `{prefix}` is empty: `to` ({to}) is below `from` ({from})"),
             span,
             "below `from`",
@@ -518,7 +519,7 @@ fn fleet(ctx: &mut Ctx<'_>, ptr: String, d: &Value) -> Option<Fleet> {
     if !is_ident(&longest) {
         let span = ctx.spans.key(&format!("{}/fleet", fleet.ptr));
         ctx.error(
-            "unsafe-identifier",
+            Code::UnsafeIdentifier,
             format!("fleet ids such as `{longest}` are longer than 63 characters"),
             span,
             "ids too long",
@@ -536,7 +537,7 @@ fn singles_in_fleets(ctx: &mut Ctx<'_>, singles: &BTreeMap<String, String>, flee
                 let fleet_span = ctx.spans.key(&format!("{}/fleet", fleet.ptr));
                 let span = ctx.value_span(here);
                 ctx.error(
-                    "duplicate-name",
+                    Code::DuplicateName,
                     format!(
                         "device id `{id}` is also a member of fleet `{}`",
                         fleet.prefix
@@ -570,7 +571,7 @@ fn overlapping_fleets(ctx: &mut Ctx<'_>, fleets: &[Fleet]) {
                 let first = ctx.spans.key(&format!("{}/fleet", a.ptr));
                 let span = ctx.spans.key(&format!("{}/fleet", b.ptr));
                 ctx.error(
-                    "duplicate-name",
+                    Code::DuplicateName,
                     format!("fleets overlap: `{id}` belongs to both"),
                     span,
                     "overlapping fleet",
@@ -647,7 +648,7 @@ fn topics(ctx: &mut Ctx<'_>) {
                 role_ptr.clone(),
                 format!("role `{role}` grants nothing"),
                 "add at least one permission, or remove the role".to_string(),
-                "empty-role",
+                Code::EmptyRole,
             ));
         }
         for (i, p) in perms.iter().enumerate() {
@@ -669,7 +670,7 @@ fn topics(ctx: &mut Ctx<'_>) {
                             topic.escape_debug()
                         ),
                         help.to_string(),
-                        "invalid-topic",
+                        Code::InvalidTopic,
                     ));
                 }
             }
@@ -761,7 +762,7 @@ fn addresses(ctx: &mut Ctx<'_>) {
         if let Some(problem) = url_problem(value) {
             let span = ctx.value_span(&ptr);
             ctx.error(
-                "invalid-address",
+                Code::InvalidAddress,
                 format!(
                     "`{value}` is not a valid URL ({}): {problem}",
                     human_path(&ptr)
@@ -787,7 +788,7 @@ fn addresses(ctx: &mut Ctx<'_>) {
         if let Some(problem) = problem {
             let span = ctx.value_span(&ptr);
             ctx.error(
-                "invalid-address",
+                Code::InvalidAddress,
                 format!(
                     "`{value}` is not a valid address ({}): {problem}",
                     human_path(&ptr)
@@ -820,7 +821,7 @@ fn tls_versions(ctx: &mut Ctx<'_>) {
             let span = ctx.value_span(&format!("{ptr}/tls/{at}"));
             let mut d = ctx
                 .error(
-                    "tls-version",
+                    Code::TlsVersion,
                     format!(
                         "listener `{name}` requires TLS {} or newer but allows at most TLS {}",
                         min.as_str(),
@@ -916,7 +917,7 @@ fn engine_cluster(ctx: &mut Ctx<'_>) {
         } else {
             ctx.value_span(&ptr)
         };
-        ctx.error("engine-mismatch", msg, span, "here", help);
+        ctx.error(Code::EngineMismatch, msg, span, "here", help);
     }
 }
 
@@ -1154,7 +1155,7 @@ fn unit_ranges(ctx: &mut Ctx<'_>) {
                     .unwrap_or_else(|| value.to_string());
                 let span = ctx.value_span(&ptr);
                 ctx.error(
-                    "out-of-range",
+                    Code::OutOfRange,
                     format!(
                         "{} is `{shown}`: {} the {} {}",
                         human_path(&ptr),
@@ -1192,7 +1193,7 @@ fn consistency(ctx: &mut Ctx<'_>) {
             let span = ctx.value_span("/capacity/max_payload");
             let packet_span = ctx.value_span("/limits/max_packet");
             ctx.error(
-                "inconsistent",
+                Code::Inconsistent,
                 "`capacity.max_payload` is larger than `limits.max_packet`: the largest message could never be delivered".into(),
                 span,
                 "larger than the packet limit",
@@ -1223,7 +1224,7 @@ fn consistency(ctx: &mut Ctx<'_>) {
                 let span = ctx.value_span(&w_ptr);
                 let c_span = ctx.value_span(&c_ptr);
                 ctx.error(
-                    "threshold-order",
+                    Code::ThresholdOrder,
                     format!("the {metric} warning threshold is not below its critical threshold"),
                     span,
                     "warning threshold",
@@ -1247,7 +1248,7 @@ fn consistency(ctx: &mut Ctx<'_>) {
                 if initial > max {
                     let span = ctx.value_span(&format!("{base}/initial"));
                     ctx.error(
-                        "inconsistent",
+                        Code::Inconsistent,
                         format!(
                             "firmware `{name}`: the initial backoff is longer than the maximum"
                         ),
@@ -1280,7 +1281,7 @@ fn lint_suppressions(ctx: &mut Ctx<'_>) {
             None => "no rule of the catalog has this ID; IDs look like `MQ-TLS-001`".into(),
         };
         ctx.error(
-            "unknown-rule",
+            Code::UnknownRule,
             format!("`{id}` is not a rule of the catalog"),
             span,
             "unknown rule",
@@ -1332,7 +1333,7 @@ fn line_hazards(ctx: &mut Ctx<'_>) {
     for (ptr, index, c) in found {
         let span = ctx.value_span(&ptr);
         ctx.error(
-            "unsafe-character",
+            Code::UnsafeCharacter,
             format!(
                 "{} contains {} at character {}",
                 human_path(&ptr),
@@ -1364,7 +1365,7 @@ fn pki_dir(ctx: &mut Ctx<'_>) {
     if let Some(problem) = problem {
         let span = ctx.value_span("/pki/dir");
         ctx.error(
-            "pki-dir-outside",
+            Code::PkiDirOutside,
             format!("`pki.dir` `{dir}` {problem}: the PKI directory must stay inside the output tree"),
             span,
             "outside the output tree",
@@ -1505,7 +1506,7 @@ fn firmware_macros(ctx: &mut Ctx<'_>) {
         let span = ctx.value_span(&ptr);
         let first = ctx.value_span(&first_ptr);
         ctx.error(
-            "firmware-macro",
+            Code::FirmwareMacro,
             message,
             span,
             "second topic with this name",

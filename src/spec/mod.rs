@@ -15,6 +15,7 @@ pub mod units;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::diag::Code;
 use crate::diag::{self, Diagnostic, Label};
 use crate::formats::yaml;
 use crate::source::{self, SourceFile, SpanMap};
@@ -167,7 +168,7 @@ pub fn load_source(file: Arc<SourceFile>) -> Result<Site, Vec<Diagnostic>> {
     if !doc.json.is_object() {
         let span = doc.spans.value("");
         return Err(vec![Diagnostic::error(
-            "type",
+            Code::Type,
             "a site spec is a mapping of keys such as `site`, `engine`, `nodes`",
         )
         .with_label(Label::primary(span, "not a mapping"))
@@ -187,7 +188,7 @@ pub fn load_source(file: Arc<SourceFile>) -> Result<Site, Vec<Diagnostic>> {
         // The schema is generated from the model, so this means the two
         // disagree: report it at the top of the file rather than panic.
         Err(e) => Err(vec![Diagnostic::error(
-            "internal",
+            Code::Internal,
             format!("the spec passed the schema but not the model: {e}"),
         )
         .with_label(Label::primary(doc.spans.value(""), "in this file"))
@@ -200,7 +201,7 @@ pub fn load_source(file: Arc<SourceFile>) -> Result<Site, Vec<Diagnostic>> {
 pub fn spec_error(
     site: &Site,
     pointer: &str,
-    code: &str,
+    code: Code,
     message: String,
     help: &str,
 ) -> Diagnostic {

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::model::SiteSpec;
 use super::units;
+use crate::diag::Code;
 use crate::diag::{Diagnostic, Label};
 use crate::source::{pointer_join, SpanMap};
 use crate::suggest::did_you_mean;
@@ -174,7 +175,7 @@ fn integral_floats(json: &Value, pointer: &str, spans: &SpanMap, out: &mut Vec<D
             }
             let at = human_path(pointer);
             out.push(
-                Diagnostic::error("type", format!("{at} must be an integer, found `{n}`"))
+                Diagnostic::error(Code::Type, format!("{at} must be an integer, found `{n}`"))
                     .with_label(Label::primary(spans.value(pointer), "expected an integer"))
                     .with_help(format!(
                         "write it without a decimal point or exponent: `{}`",
@@ -336,7 +337,7 @@ fn describe(error: &ValidationError<'_>, spans: &SpanMap, out: &mut Vec<Diagnost
             pattern_diag(&f.at, f.instance, f.value_span.clone(), pattern)
         }
         ValidationErrorKind::PropertyNames { error } => f.bad_key_name(error),
-        _ => Diagnostic::error("schema", format!("{}: {error}", f.at))
+        _ => Diagnostic::error(Code::Schema, format!("{}: {error}", f.at))
             .with_label(Label::primary(f.value_span.clone(), "here"))
             .with_help(format!("see {SCHEMA_PATH}")),
     };
@@ -368,7 +369,7 @@ impl Failure<'_> {
             None => format!("the keys allowed here are: {}", allowed.join(", ")),
         };
         Diagnostic::error(
-            "unknown-key",
+            Code::UnknownKey,
             format!("unknown key `{}` in {}", key.escape_debug(), self.at),
         )
         .with_label(Label::primary(span, "unknown key"))
@@ -384,7 +385,7 @@ impl Failure<'_> {
             .map(|d| format!(" ({})", d.trim_end_matches('.')))
             .unwrap_or_default();
         Diagnostic::error(
-            "missing-key",
+            Code::MissingKey,
             format!("{} is missing the required key `{name}`", self.at),
         )
         .with_label(Label::primary(
@@ -404,7 +405,7 @@ impl Failure<'_> {
         };
         let expected = expected.join(" or ");
         Diagnostic::error(
-            "type",
+            Code::Type,
             format!(
                 "{} must be {expected}, found {}",
                 self.at,
@@ -442,7 +443,7 @@ impl Failure<'_> {
             None => format!("use one of: {}", options.join(", ")),
         };
         Diagnostic::error(
-            "enum",
+            Code::Enum,
             format!(
                 "{} is not a valid value for {}; expected one of: {}",
                 describe_value(self.instance),
@@ -484,7 +485,7 @@ impl Failure<'_> {
 
     fn too_few_items(&self, limit: u64) -> Diagnostic {
         Diagnostic::error(
-            "out-of-range",
+            Code::OutOfRange,
             format!(
                 "{} needs at least {limit} entr{}",
                 self.at,
@@ -500,7 +501,7 @@ impl Failure<'_> {
 
     fn too_many_items(&self, limit: u64) -> Diagnostic {
         Diagnostic::error(
-            "out-of-range",
+            Code::OutOfRange,
             format!("{} has more than {limit} entries", self.at),
         )
         .with_label(Label::primary(
@@ -592,7 +593,7 @@ fn range_diag(
         (None, None) => format!("see {SCHEMA_PATH}"),
     };
     Diagnostic::error(
-        "out-of-range",
+        Code::OutOfRange,
         format!("{at} is {}: {what}", describe_value(instance)),
     )
     .with_label(Label::primary(span, "out of range"))
@@ -607,7 +608,7 @@ fn help_pattern_diag(
     help: &str,
 ) -> Diagnostic {
     Diagnostic::error(
-        "pattern",
+        Code::Pattern,
         format!("{} is not {what} ({at})", describe_value(instance)),
     )
     .with_label(Label::primary(span, format!("not {what}")))
@@ -628,9 +629,9 @@ fn pattern_diag(
                 .map(|f| format!(": {}", f(value)))
                 .unwrap_or_default();
             let code = if info.pattern == units::IDENT_PATTERN {
-                "unsafe-identifier"
+                Code::UnsafeIdentifier
             } else {
-                "pattern"
+                Code::Pattern
             };
             Diagnostic::error(
                 code,
@@ -644,7 +645,7 @@ fn pattern_diag(
             .with_help(info.help)
         }
         None => Diagnostic::error(
-            "pattern",
+            Code::Pattern,
             format!(
                 "{} does not have the form {at} needs",
                 describe_value(instance)

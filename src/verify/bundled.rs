@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::client::{Client, Tls};
 use super::{mtls_probes, prepare, progress, Outcome, Prepared, Probe};
+use crate::diag::Code;
 use crate::diag::Diagnostic;
 use crate::spec::model::ClientCerts;
 use crate::spec::Site;
@@ -77,7 +78,7 @@ pub fn bundled(
 }
 
 fn fail(message: String) -> Vec<Diagnostic> {
-    vec![Diagnostic::error("verify", message)]
+    vec![Diagnostic::error(Code::Verify, message)]
 }
 
 fn read(p: &Path) -> Result<String, Vec<Diagnostic>> {

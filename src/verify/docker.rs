@@ -15,6 +15,7 @@ use testcontainers::{Container, GenericImage, ImageExt};
 
 use super::local::{probe_site, Hosts};
 use super::{install, progress, Outcome, Probe};
+use crate::diag::Code;
 use crate::diag::Diagnostic;
 use crate::render::{self, RenderOptions, SecretMode};
 use crate::spec::model::Engine;
@@ -339,7 +340,7 @@ pub fn run_with(
 }
 
 fn fail(message: String) -> Vec<Diagnostic> {
-    vec![Diagnostic::error("verify", message)]
+    vec![Diagnostic::error(Code::Verify, message)]
 }
 
 /// A docker engine answers and the images the site needs are there.

@@ -36,6 +36,29 @@ pub fn offsite(work: &Path) -> PathBuf {
 /// The name of the drill's probes when the drill cannot run at all.
 pub const DRILL: &str = "backup→restore drill";
 
+/// Every probe the drill reports, by name (the docker runtime reads them
+/// back from the drill it runs in a container).
+pub const PROBES: &[&str] = &[
+    DRILL,
+    BACKUP,
+    RESTORE,
+    RTO,
+    RPO,
+    RETAINED_BACK,
+    SESSION_BACK,
+    ACL_BACK,
+    PASSWORDS_BACK,
+    CERTS_BACK,
+];
+const BACKUP: &str = "drill: the rendered backup script runs while the broker serves";
+const RTO: &str = "drill: restore time within the RTO";
+const RPO: &str = "drill: restored data age within the RPO";
+const RETAINED_BACK: &str = "drill: retained messages restored";
+const SESSION_BACK: &str = "drill: queued session messages restored";
+const ACL_BACK: &str = "drill: ACL restored";
+const PASSWORDS_BACK: &str = "drill: password file restored";
+const CERTS_BACK: &str = "drill: certificates restored";
+
 /// The drill's probe on an EMQX site: not run, and why.
 pub fn emqx_not_run() -> Probe {
     Probe {
@@ -107,7 +130,9 @@ impl Drop for Daemon {
         if let Ok(pid) = std::fs::read_to_string(self.0.join("mainpid")) {
             let pid = pid.trim();
             if pid != "0" && !pid.is_empty() {
-                let _ = Command::new("kill").args(["-TERM", pid]).status();
+                let _ = Command::new("sh")
+                    .args(["-c", &format!("kill -TERM {pid}")])
+                    .status();
             }
         }
     }
@@ -205,11 +230,11 @@ pub(crate) fn run(c: &Ctx<'_>) -> Vec<Probe> {
     probes.push(rto_probe(c.site, restore_took));
     probes.push(rpo_probe(c.site, backup, data_age));
     probes.push(Probe {
-        name: "drill: retained messages restored",
+        name: RETAINED_BACK,
         outcome: drill.retained_back().unwrap_or_else(Outcome::Fail),
     });
     probes.push(Probe {
-        name: "drill: queued session messages restored",
+        name: SESSION_BACK,
         outcome: drill.session_back().unwrap_or_else(Outcome::Fail),
     });
     probes.extend(file_probes(&lost, &c.host));
@@ -380,7 +405,7 @@ impl<'c, 'a> Drill<'c, 'a> {
             )),
         };
         let probe = Probe {
-            name: "drill: the rendered backup script runs while the broker serves",
+            name: BACKUP,
             outcome,
         };
         (probe, backed_up.ok())
@@ -559,7 +584,7 @@ fn age_key_pair(identity: &Path) -> Result<String, String> {
 fn rto_probe(site: &Site, restore_took: Duration) -> Probe {
     let took = restore_took.as_secs_f64();
     Probe {
-        name: "drill: restore time within the RTO",
+        name: RTO,
         outcome: match objective(site) {
             None => Outcome::NotApplicable(format!(
                 "measured restore time {took:.1} s; the spec states no RTO (dr)"
@@ -581,7 +606,7 @@ fn rto_probe(site: &Site, restore_took: Duration) -> Probe {
 fn rpo_probe(site: &Site, backup: &crate::spec::model::Backup, data_age: Duration) -> Probe {
     let age = data_age.as_secs_f64();
     Probe {
-        name: "drill: restored data age within the RPO",
+        name: RPO,
         outcome: match objective(site) {
             None => Outcome::NotApplicable(format!(
                 "the restored data is {age:.1} s old; the spec states no RPO (dr)"
@@ -619,18 +644,14 @@ fn file_probes(lost: &Path, host: &Path) -> Vec<Probe> {
     let mut probes = Vec::new();
     for (name, kind, pred) in [
         (
-            "drill: ACL restored",
+            ACL_BACK,
             "ACL",
             (|p: &str| p.ends_with("/acl") || p.contains("acl")) as fn(&str) -> bool,
         ),
-        (
-            "drill: password file restored",
-            "password file",
-            |p: &str| p.contains("passw"),
-        ),
-        ("drill: certificates restored", "certificate", |p: &str| {
-            p.contains("/certs/")
+        (PASSWORDS_BACK, "password file", |p: &str| {
+            p.contains("passw")
         }),
+        (CERTS_BACK, "certificate", |p: &str| p.contains("/certs/")),
     ] {
         let mine: Vec<_> = files.iter().filter(|(p, _)| pred(p)).collect();
         let bad: Vec<String> = mine

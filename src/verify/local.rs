@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::client::{Client, Tls};
 use super::{free_port, install, progress, Outcome, Probe};
+use crate::diag::Code;
 use crate::diag::Diagnostic;
 use crate::render::{self, RenderOptions, SecretMode};
 use crate::spec::model::{ClientCerts, Engine, TlsVersion};
@@ -25,6 +26,32 @@ impl Drop for Proc {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Sends SIGTERM (through the shell's builtin `kill`: a minimal Debian has
+/// no procps) and waits up to 15 s for the process to exit; SIGKILL after.
+/// Err when it had to be killed: whatever it writes on the way out (Mosquitto's
+/// persistence database) was not written.
+pub(crate) fn terminate(child: &mut Child) -> Result<(), String> {
+    let pid = child.id();
+    let sent = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {pid}")])
+        .status()
+        .is_ok_and(|s| s.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while sent && Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(if sent {
+        format!("process {pid} did not exit within 15 s of SIGTERM and was killed")
+    } else {
+        format!("cannot send SIGTERM to process {pid}; it was killed")
+    })
 }
 
 fn which(tool: &str) -> Option<PathBuf> {
@@ -179,7 +206,7 @@ pub fn run_with_options(
     options: Options,
     tamper: &dyn Fn(&mut crate::render::OutputTree),
 ) -> Result<Vec<Probe>, Vec<Diagnostic>> {
-    let fail = |m: String| vec![Diagnostic::error("verify", m)];
+    let fail = |m: String| vec![Diagnostic::error(Code::Verify, m)];
     if site.spec.engine == Engine::Emqx {
         let mut probes = super::emqx::structural(site, spec_name)?;
         if options.drill {
@@ -392,7 +419,7 @@ impl Variant {
         quiet: bool,
         tamper: &dyn Fn(&mut crate::render::OutputTree),
     ) -> Result<Variant, Vec<Diagnostic>> {
-        let fail = |m: String| vec![Diagnostic::error("verify", m)];
+        let fail = |m: String| vec![Diagnostic::error(Code::Verify, m)];
         let site = install::with_observer(site);
         let root = work.join("root");
         let mut ports = BTreeMap::new();
@@ -466,7 +493,7 @@ pub(crate) fn probe_site(
     secrets: &BTreeMap<String, String>,
     quiet: bool,
 ) -> Result<Vec<Probe>, Vec<Diagnostic>> {
-    let fail = |m: String| vec![Diagnostic::error("verify", m)];
+    let fail = |m: String| vec![Diagnostic::error(Code::Verify, m)];
     let node = &site.spec.nodes[0];
     let server_name = node
         .dns_names
@@ -1124,10 +1151,7 @@ impl Hosts for LocalHosts {
         let (_, _, conf, log, proc) = &mut brokers[node];
         if let Some(mut p) = proc.take() {
             // SIGTERM: Mosquitto writes its persistence database on the way out.
-            let _ = Command::new("kill")
-                .args(["-TERM", &p.0.id().to_string()])
-                .status();
-            let _ = p.0.wait();
+            terminate(&mut p.0)?;
         }
         *proc = Some(start_mosquitto(&self.mosquitto, conf, log)?);
         Ok(())

@@ -12,6 +12,8 @@ pub mod client;
 #[cfg(feature = "docker")]
 pub mod docker;
 pub mod drill;
+#[cfg(feature = "docker")]
+pub mod drill_container;
 pub mod emqx;
 pub mod install;
 pub mod local;
@@ -22,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::diag::Code;
 use crate::diag::Diagnostic;
 use crate::render::{self, RenderOptions, SecretMode};
 use crate::spec::Site;
@@ -96,7 +99,7 @@ pub fn prepare(
     test_variant: bool,
     quiet: bool,
 ) -> Result<Prepared, Vec<Diagnostic>> {
-    let fail = |m: String| vec![Diagnostic::error("verify", m)];
+    let fail = |m: String| vec![Diagnostic::error(Code::Verify, m)];
     let root = work.join("root");
     let mut ports = BTreeMap::new();
     for l in &site.spec.listeners {
@@ -188,7 +191,7 @@ pub fn bundled(
     _quiet: bool,
 ) -> Result<Vec<Probe>, Vec<Diagnostic>> {
     Err(vec![Diagnostic::error(
-        "feature",
+        Code::Feature,
         "the bundled runtime needs the `broker` feature, which this build of mqttforge left out",
     )
     .with_help("build it in (`cargo install --path . --features broker`, or `--all-features`), or use `--runtime local` with mosquitto on PATH")])

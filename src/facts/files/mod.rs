@@ -18,6 +18,7 @@ pub mod systemd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::diag::Code;
 use crate::diag::{Diagnostic, Label};
 #[cfg(test)]
 use crate::facts::Facts;
@@ -51,7 +52,7 @@ pub fn read_text(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
     let limit = MAX_AUDIT_FILE_BYTES;
     let bytes = crate::source::read_bounded(path, limit).map_err(|e| {
         Diagnostic::error(
-            "io",
+            Code::Io,
             crate::source::read_error_message(&name, limit, "an audited file", &e),
         )
         .with_help(match e {
@@ -62,7 +63,7 @@ pub fn read_text(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
         })
     })?;
     if let Some(problem) = binary_problem(&bytes) {
-        return Err(Diagnostic::error("io", format!("`{name}` is {problem}"))
+        return Err(Diagnostic::error(Code::Io, format!("`{name}` is {problem}"))
             .with_help("audit reads text files: configurations, ACLs, scripts and PEM certificates and keys (convert DER with `openssl x509 -inform DER -outform PEM` or `openssl pkey -inform DER -outform PEM`)"));
     }
     let text = String::from_utf8(bytes).expect("checked by binary_problem");
@@ -104,12 +105,15 @@ pub fn parse_error(
     what: &str,
     message: impl Into<String>,
 ) -> Diagnostic {
-    Diagnostic::error("audit", format!("cannot parse {what}: {}", message.into()))
-        .with_label(Label::primary(
-            Span::point(file, line.max(1), col.max(1)),
-            "here",
-        ))
-        .with_help("fix the syntax, or name the kind with --kind if it was detected wrongly")
+    Diagnostic::error(
+        Code::Audit,
+        format!("cannot parse {what}: {}", message.into()),
+    )
+    .with_label(Label::primary(
+        Span::point(file, line.max(1), col.max(1)),
+        "here",
+    ))
+    .with_help("fix the syntax, or name the kind with --kind if it was detected wrongly")
 }
 
 /// The span of a whole line's trimmed content (1-based line).

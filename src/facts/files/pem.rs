@@ -28,6 +28,7 @@ use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 use x509_parser::public_key::PublicKey;
 
 use super::{line_span, parse_error, Input};
+use crate::diag::Code;
 use crate::diag::{Diagnostic, Label};
 use crate::facts::{CertFact, CertRole, Facts, KeyFileFact};
 use crate::source::SourceFile;
@@ -182,7 +183,7 @@ pub fn extract_key(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
     }
     let meta = std::fs::metadata(&input.path).map_err(|e| {
         Diagnostic::error(
-            "audit",
+            Code::Audit,
             format!("cannot read the mode and owner of `{}`: {e}", file.name),
         )
         .with_label(Label::primary(line_span(file, 1), "this key"))

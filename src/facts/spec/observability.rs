@@ -438,7 +438,8 @@ mod tests {
             let bad: Vec<String> = diags
                 .iter()
                 .filter(|d| {
-                    (d.code.starts_with("MQ-OBS-") || d.code.starts_with("MQ-PERF-"))
+                    (d.code.as_str().starts_with("MQ-OBS-")
+                        || d.code.as_str().starts_with("MQ-PERF-"))
                         && d.severity > crate::diag::Severity::Info
                 })
                 .map(|d| format!("{}: {}", d.code, d.message))

@@ -3,6 +3,7 @@
 //! Mosquitto persistence save on SIGUSR1, EMQX's own export), and a restore
 //! that checks what it restores before it touches the broker.
 
+use crate::diag::Code;
 use serde_json::json;
 
 use crate::diag::Diagnostic;
@@ -20,7 +21,7 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
                 return Err(vec![spec_error(
                     site,
                     "/backup/encrypt/age_recipient",
-                    "secret",
+                    Code::Secret,
                     "the backup script reads the age recipient from an environment variable".into(),
                     "use `age_recipient: { env: BACKUP_AGE_RECIPIENT }`",
                 )])

@@ -3,6 +3,7 @@
 //! passthrough or termination, stats on loopback with credentials by
 //! reference.
 
+use crate::diag::Code;
 use serde_json::json;
 
 use crate::diag::Diagnostic;
@@ -36,7 +37,7 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
         diags.push(spec_error(
             site,
             "/load_balancer/proxy_protocol",
-            "unsupported",
+            Code::Unsupported,
             "Mosquitto 2.0 does not read the PROXY protocol".into(),
             "use TLS passthrough so the broker sees the client certificate, or EMQX",
         ));

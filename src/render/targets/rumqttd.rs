@@ -1,6 +1,7 @@
 //! The bundled broker: rumqttd.toml with only the keys rumqttd 0.20 reads,
 //! every value within its type.
 
+use crate::diag::Code;
 use serde_json::json;
 
 use crate::diag::Diagnostic;
@@ -20,7 +21,7 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
                 diags.push(spec_error(
                     ctx.site,
                     &format!("/listeners/{i}/tls"),
-                    "unsupported",
+                    Code::Unsupported,
                     format!("listener `{}`: the bundled broker requires client certificates on every TLS listener", l.name),
                     "set `client_certs: required` (rumqttd's verify-client-cert applies to all TLS listeners)",
                 ));

@@ -9,6 +9,7 @@
 
 use serde_json::{json, Value};
 
+use crate::diag::Code;
 use crate::diag::Diagnostic;
 use crate::pki::store::{CA_CERT, CA_KEY, CRL, DEVICES, SERVERS};
 use crate::render::checklist::{self, Judge};
@@ -76,7 +77,7 @@ pub fn checklist_markdown(rows: &[checklist::Row]) -> Result<String, Vec<Diagnos
     let context = json!({ "checklist": checklist_context(rows) });
     env.get_template(CHECKLIST_TEMPLATE)
         .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(&context))))
-        .map_err(|e| vec![Diagnostic::error("template", e.to_string())])
+        .map_err(|e| vec![Diagnostic::error(Code::Template, e.to_string())])
 }
 
 fn topology(ctx: &RenderCtx<'_>) -> Value {

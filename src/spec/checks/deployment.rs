@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use super::{list, str_of, Ctx};
+use crate::diag::Code;
 
 /// Every check of this module, run by [`super::CHECKS`].
 pub fn run(ctx: &mut Ctx<'_>) {
@@ -34,7 +35,7 @@ fn rumqttd_unproven_listeners(ctx: &mut Ctx<'_>) {
         if !loopback && !certs {
             let span = ctx.spans.key(&format!("{ptr}/name"));
             ctx.error(
-                "unproven-identity",
+                Code::UnprovenIdentity,
                 "rumqttd has no topic authorization: any client that reaches this listener may read and write every topic, and it is reachable beyond loopback without a client certificate".into(),
                 span,
                 "open to anyone who reaches it",
@@ -53,7 +54,7 @@ fn emqx_secrets(ctx: &mut Ctx<'_>) {
     if engine == "emqx" && section.is_none() {
         let span = ctx.value_span("/engine");
         ctx.error(
-            "missing-secret",
+            Code::MissingSecret,
             "an EMQX site needs its node cookie and dashboard password: EMQX 5 does not start without `node.cookie`, and the dashboard would keep admin/public".into(),
             span,
             "EMQX site",
@@ -63,7 +64,7 @@ fn emqx_secrets(ctx: &mut Ctx<'_>) {
     if engine != "emqx" && section.is_some() {
         let span = ctx.spans.key("/emqx");
         ctx.error(
-            "engine-mismatch",
+            Code::EngineMismatch,
             format!("`emqx` holds EMQX's secrets; this site's engine is {engine}"),
             span,
             "EMQX only",
@@ -78,7 +79,7 @@ fn unsupported_redundancy(ctx: &mut Ctx<'_>) {
     if ctx.json.pointer("/cluster/mode").and_then(Value::as_str) == Some("bridge") {
         let span = ctx.value_span("/cluster/mode");
         ctx.error(
-            "unsupported",
+            Code::Unsupported,
             "Mosquitto bridges are not rendered by mqttforge yet: the nodes would run unconnected".into(),
             span,
             "not rendered",
@@ -97,7 +98,7 @@ fn emqx_persistence(ctx: &mut Ctx<'_>) {
     if ctx.json.pointer("/persistence/autosave").is_some() {
         let span = ctx.spans.key("/persistence/autosave");
         ctx.error(
-            "engine-mismatch",
+            Code::EngineMismatch,
             "`persistence.autosave` is Mosquitto's save interval; EMQX writes persisted state as it changes".into(),
             span,
             "Mosquitto only",
@@ -119,7 +120,7 @@ fn emqx_queue_thresholds(ctx: &mut Ctx<'_>) {
         if ctx.json.pointer(&pointer).is_some() {
             let span = ctx.spans.key(&pointer);
             ctx.error(
-                "engine-mismatch",
+                Code::EngineMismatch,
                 format!("`{key}` cannot be watched on EMQX: EMQX 5.8 exports no gauge of queued messages"),
                 span,
                 "no such metric",
