@@ -202,10 +202,18 @@ impl<'a> Reporter<'a> {
         report(&diags, self.args, what, baselined)
     }
 
-    /// Writes the baseline if asked; the exit status of that.
-    fn finish(self) -> u8 {
+    /// Reports what is left about the baseline (no report took it: every
+    /// spec failed to load) and writes the baseline if asked; the exit
+    /// status of that.
+    fn finish(mut self) -> u8 {
+        let mut code = exit::OK;
+        if !self.pending.is_empty() {
+            let pending = std::mem::take(&mut self.pending);
+            let name = self.args.baseline.as_ref().map(|p| p.display().to_string());
+            code = report(&pending, self.args, &name.unwrap_or_default(), None);
+        }
         let Some(path) = &self.args.write_baseline else {
-            return exit::OK;
+            return code;
         };
         let (text, left_out) = baseline::write(&self.to_write);
         if let Err(e) = std::fs::write(path, text) {
@@ -228,7 +236,7 @@ impl<'a> Reporter<'a> {
                 String::new()
             }
         );
-        exit::OK
+        code
     }
 }
 

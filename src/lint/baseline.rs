@@ -168,7 +168,15 @@ pub fn load(path: &Path) -> Result<Baseline, Vec<Diagnostic>> {
     .map_err(|d| vec![d])?;
     if let Err(e) = serde_json::from_str::<Value>(&file.text) {
         let span = Span::point(&file, e.line().max(1), e.column().max(1));
-        return Err(vec![bad(&span, format!("the baseline is not JSON: {e}"))]);
+        // The position is the diagnostic's: the message without serde's.
+        let message = e.to_string();
+        let message = message
+            .rsplit_once(" at line ")
+            .map_or(message.as_str(), |(m, _)| m);
+        return Err(vec![bad(
+            &span,
+            format!("the baseline is not JSON: {message}"),
+        )]);
     }
     // The same text as YAML (JSON is YAML) for the position of every value.
     let doc = crate::formats::yaml::load_yaml(&file)?;
