@@ -665,3 +665,21 @@ fn sarif_rules_link_to_their_documentation() {
         assert!(help.contains("What it does"), "{id}: {help}");
     }
 }
+
+/// A bad baseline is reported even when the spec it would filter does not
+/// load (no report takes it then).
+#[test]
+fn baseline_problems_show_even_when_no_spec_loads() {
+    let dir = spec_with_ignore("MQ-HA-001: 5");
+    std::fs::write(dir.path().join("baseline.json"), "[1, 2\n").unwrap();
+    let o = run_in(
+        dir.path(),
+        TODAY,
+        &["lint", "site.yaml", "--baseline", "baseline.json"],
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("none of the 2 forms"), "{out}");
+    assert!(out.contains("the baseline is not JSON"), "{out}");
+    assert!(out.contains("--> baseline.json:2:1"), "{out}");
+}
