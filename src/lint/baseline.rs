@@ -45,7 +45,11 @@ pub fn key(d: &Diagnostic) -> Option<Key> {
         return None;
     }
     let (file, text) = match d.primary_span() {
-        Some(span) => (span.file.name.clone(), located_text(span)),
+        // `./conf/x` and `conf/x` are one file.
+        Some(span) => (
+            span.file.name.trim_start_matches("./").to_string(),
+            located_text(span),
+        ),
         None => (String::new(), d.message.clone()),
     };
     let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
@@ -291,6 +295,8 @@ mod tests {
         assert_ne!(k(&before, 1), k(&edited, 1));
         let other_rule = key(&finding(&before, "MQ-AUTH-003", 1, 10)).unwrap();
         assert_ne!(k(&before, 1), other_rule);
+        let dotted = SourceFile::new("./m.conf", "listener 1883\n");
+        assert_eq!(k(&before, 1), k(&dotted, 1));
         // Not a rule's finding: no key.
         assert!(key(&finding(&before, "parse", 1, 1)).is_none());
     }
