@@ -683,3 +683,44 @@ fn baseline_problems_show_even_when_no_spec_loads() {
     assert!(out.contains("the baseline is not JSON"), "{out}");
     assert!(out.contains("--> baseline.json:2:1"), "{out}");
 }
+
+/// A spec that does not load is reported in the format asked for (a SARIF
+/// or JSON consumer gets a document it can read), whatever the filters.
+#[test]
+fn a_spec_that_does_not_load_is_reported_in_the_format_asked_for() {
+    let dir = spec_with_ignore("MQ-HA-001: 5");
+    for format in ["json", "sarif"] {
+        let o = run_in(
+            dir.path(),
+            TODAY,
+            &[
+                "lint",
+                "site.yaml",
+                "--format",
+                format,
+                "--select",
+                "MQ-TLS-001",
+                "--severity",
+                "error",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(1), "{format}");
+        let doc = json(&o);
+        let codes: Vec<&str> = if format == "json" {
+            doc["diagnostics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["code"].as_str().unwrap())
+                .collect()
+        } else {
+            doc["runs"][0]["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["ruleId"].as_str().unwrap())
+                .collect()
+        };
+        assert_eq!(codes, ["type"], "{format}");
+    }
+}

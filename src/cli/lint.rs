@@ -310,21 +310,13 @@ pub fn lint(args: LintArgs) -> u8 {
     code.max(reporter.finish())
 }
 
+/// Lints one spec. A spec that does not load or render is reported like
+/// findings (in the chosen format), and fails the run.
 fn lint_one(spec_path: &std::path::Path, reporter: &mut Reporter<'_>) -> u8 {
-    let site = match spec::load(spec_path) {
-        Ok(s) => s,
-        Err(diags) => {
-            print!("{}", diag::render_text(&diags, stdout_style()));
-            return exit::FAILED;
-        }
-    };
     let name = spec_path.display().to_string();
-    match lint::lint_site(&site, &name) {
+    match spec::load(spec_path).and_then(|site| lint::lint_site(&site, &name)) {
         Ok(diags) => reporter.report(diags, &name),
-        Err(diags) => {
-            print!("{}", diag::render_text(&diags, stdout_style()));
-            exit::FAILED
-        }
+        Err(errors) => reporter.report(errors, &name).max(exit::FAILED),
     }
 }
 
