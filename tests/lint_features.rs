@@ -732,3 +732,34 @@ fn a_spec_that_does_not_load_is_reported_in_the_format_asked_for() {
         assert_eq!(codes, ["type"], "{format}");
     }
 }
+
+/// `--help` documents the syntax chosen: the inline `until=`, the spec's
+/// `until:`, the injectable day, the options and the unsuppressible rules.
+#[test]
+fn help_documents_the_suppression_and_baseline_syntax() {
+    for (command, needles) in [
+        (
+            "audit",
+            &[
+                "# mqttforge:ignore MQ-AUTH-003 until=2027-03-01 <reason>",
+                "--baseline audit-baseline.json",
+            ][..],
+        ),
+        (
+            "lint",
+            &["until: 2027-03-01", "--write-baseline lint-baseline.json"],
+        ),
+    ] {
+        let out = text(&common::mqttforge(&[command, "--help"]));
+        for needle in needles.iter().chain(&[
+            "MQTTFORGE_TODAY=YYYY-MM-DD",
+            "--severity <LEVEL>",
+            "MQ-AUTH-001, MQ-AUTH-002, MQ-AUTH-005",
+        ]) {
+            assert!(
+                out.contains(needle),
+                "{command} --help lacks {needle}:\n{out}"
+            );
+        }
+    }
+}

@@ -56,7 +56,7 @@ pub struct ReportArgs {
     /// Report only findings that are not in this baseline file.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
-    /// Write the findings reported to FILE as a baseline (JSON), for --baseline.
+    /// Write the findings --select and --severity leave to FILE as a baseline (JSON).
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
 }
@@ -73,7 +73,7 @@ each by rule, file and a fingerprint of its line's text, not its line number); -
 then reports only findings not in it and says how many it accepted. Run both from the same\n\
 directory.\n\n\
 Suppressions may expire: after their `until` day they no longer apply and are reported\n\
-(`suppression`). The day is today in UTC, or {}=YYYY-MM-DD.\n\
+(warning[suppression]). The day is today in UTC, or {}=YYYY-MM-DD.\n\
 These rules cannot be suppressed (spec, inline or baseline): {} (`mqttforge explain` says why).",
         lint::TODAY_VAR,
         fixed.join(", ")
@@ -100,9 +100,7 @@ pub struct LintArgs {
 that require client certificates) see all of them. Kinds are detected from names and\n\
 content; override with --kind FILE=KIND (or --kind KIND for every file).\n\n\
 {}\n\n\
-Suppress inline with a comment on the line or the line above:\n\
-  # mqttforge:ignore MQ-AUTH-003 <reason>\n\
-  # mqttforge:ignore MQ-AUTH-003 until=2027-03-01 <reason>\n\n\
+Suppress inline with a comment on the line or the line above:\n  # mqttforge:ignore MQ-AUTH-003 <reason>\n  # mqttforge:ignore MQ-AUTH-003 until=2027-03-01 <reason>\n\n\
 Examples:\n  mqttforge audit /etc/mosquitto/mosquitto.conf /etc/mosquitto/acl /etc/haproxy/haproxy.cfg\n  mqttforge audit conf/* --format sarif > audit.sarif\n  mqttforge audit broker.cfg --kind broker.cfg=mosquitto-conf\n  mqttforge audit conf/* --severity warning\n  mqttforge audit conf/* --write-baseline audit-baseline.json\n  mqttforge audit conf/* --baseline audit-baseline.json", reporting_help()))]
 pub struct AuditArgs {
     /// Files to audit.
