@@ -763,3 +763,37 @@ fn help_documents_the_suppression_and_baseline_syntax() {
         }
     }
 }
+
+/// SARIF with a baseline still validates against the SARIF 2.1.0 schema,
+/// and carries the count of baselined findings.
+#[test]
+fn sarif_with_a_baseline_validates_and_counts() {
+    let text_schema =
+        std::fs::read_to_string(root().join("tests/fixtures/sarif/sarif-schema-2.1.0.json"))
+            .unwrap();
+    let schema: Value = serde_json::from_str(&text_schema).unwrap();
+    let validator = jsonschema::options().build(&schema).unwrap();
+    let dir = broken();
+    write_baseline(dir.path(), "baseline.json");
+    let o = run_in(
+        dir.path(),
+        TODAY,
+        &[
+            "audit",
+            "mosquitto.conf",
+            "--baseline",
+            "baseline.json",
+            "--format",
+            "sarif",
+        ],
+    );
+    let doc = json(&o);
+    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let baselined = doc["runs"][0]["properties"]["baselined"].as_u64().unwrap();
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert!(baselined > 10);
+    assert!(results
+        .iter()
+        .all(|r| mqttforge::lint::rules::unsuppressible(r["ruleId"].as_str().unwrap()).is_some()));
+}
