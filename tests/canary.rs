@@ -348,6 +348,16 @@ fn run_everything(example: &str, form: Form, node: &str, device: &str, user: &st
         (vec!["lint", "spec.yaml"], &env),
         (vec!["lint", "spec.yaml", "--format", "json"], &env),
         (vec!["lint", "spec.yaml", "--format", "sarif"], &env),
+        // The baseline file is scanned with the rest of the tree.
+        (
+            vec![
+                "lint",
+                "spec.yaml",
+                "--write-baseline",
+                "lint-baseline.json",
+            ],
+            &env,
+        ),
         (vec!["render", "spec.yaml", "--out", "rendered"], &env),
         (
             vec!["render", "spec.yaml", "--out", "public", "--no-secrets"],
@@ -611,6 +621,9 @@ fn run_everything(example: &str, form: Form, node: &str, device: &str, user: &st
     );
     for format in ["text", "json", "sarif"] {
         let mut args = vec!["audit", "--format", format];
+        if format == "text" {
+            args.extend(["--write-baseline", "audit-baseline.json"]);
+        }
         args.extend(written.iter().map(String::as_str));
         let out = with(&both, &args);
         scan.check_output(

@@ -7,6 +7,7 @@ use serde_json::json;
 use super::{exit, stdout_style};
 use crate::diag::Code;
 use crate::diag::{self, Diagnostic};
+use crate::lint::baseline::{self, Baseline};
 use crate::lint::{self, rules};
 use crate::spec::{self, model::Environment};
 
@@ -22,17 +23,26 @@ pub enum Deny {
     Warnings,
 }
 
-/// Production-readiness rules over a spec and everything it renders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SeverityArg {
+    Info,
+    Warning,
+    Error,
+}
+
+impl SeverityArg {
+    fn level(self) -> diag::Severity {
+        match self {
+            SeverityArg::Info => diag::Severity::Info,
+            SeverityArg::Warning => diag::Severity::Warning,
+            SeverityArg::Error => diag::Severity::Error,
+        }
+    }
+}
+
+/// What `lint` and `audit` report, and how.
 #[derive(clap::Args, Debug)]
-#[command(
-    after_help = "Exit status: 0 clean (or only warnings/info), 1 errors (or warnings with --deny warnings), 2 usage.\n\n\
-Suppress a rule in the spec with a reason: `lint: { ignore: { MQ-HA-001: \"edge site\" } }`.\n\n\
-Examples:\n  mqttforge lint site-examples/emqx-cluster.yaml\n  mqttforge lint site.yaml --deny warnings --format sarif > mqttforge.sarif\n  mqttforge lint site.yaml --select MQ-TLS-001"
-)]
-pub struct LintArgs {
-    /// The site specs (YAML).
-    #[arg(required = true, value_name = "SPEC")]
-    pub specs: Vec<PathBuf>,
+pub struct ReportArgs {
     #[arg(long, value_enum, default_value_t = LintFormat::Text)]
     pub format: LintFormat,
     /// Fail on warnings too.
@@ -41,17 +51,58 @@ pub struct LintArgs {
     /// Run only these rules (repeatable).
     #[arg(long, value_name = "RULE")]
     pub select: Vec<String>,
+    /// Report only findings at or above LEVEL (info, warning, error).
+    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = SeverityArg::Info)]
+    pub severity: SeverityArg,
+    /// Report only findings that are not in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write the findings --select and --severity leave to FILE as a baseline (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+}
+
+/// What `lint --help` and `audit --help` say about the options they share.
+fn reporting_help() -> String {
+    let fixed: Vec<&str> = rules::UNSUPPRESSIBLE.iter().map(|u| u.id).collect();
+    format!("Exit status: 0 clean (or only warnings/info), 1 errors (or warnings with --deny warnings), 2 usage.\n\
+Only the findings reported count: --select and --severity narrow the rules' findings, a baseline\n\
+accepts those it lists. What is not a rule's finding (a file that cannot be read or parsed, an\n\
+unknown kind, a bad or expired suppression, a bad baseline) is always reported, and counts.\n\n\
+Baselines: --write-baseline FILE records the findings --select and --severity leave (JSON, sorted;\n\
+each by rule, file and a fingerprint of its line's text, not its line number); --baseline FILE\n\
+then reports only findings not in it and says how many it accepted. Run both from the same\n\
+directory.\n\n\
+Suppressions may expire: after their `until` day they no longer apply and are reported\n\
+(warning[suppression]). The day is today in UTC, or {}=YYYY-MM-DD.\n\
+These rules cannot be suppressed (spec, inline or baseline): {} (`mqttforge explain` says why).",
+        lint::TODAY_VAR,
+        fixed.join(", ")
+    )
+}
+
+/// Production-readiness rules over a spec and everything it renders.
+#[derive(clap::Args, Debug)]
+#[command(after_help = format!("{}\n\n\
+Suppress a rule in the spec with a reason: `lint: {{ ignore: {{ MQ-HA-001: \"edge site\" }} }}`,\n\
+or until a day: `lint: {{ ignore: {{ MQ-HA-001: {{ reason: \"edge site\", until: 2027-03-01 }} }} }}`.\n\n\
+Examples:\n  mqttforge lint site-examples/emqx-cluster.yaml\n  mqttforge lint site.yaml --deny warnings --format sarif > mqttforge.sarif\n  mqttforge lint site.yaml --select MQ-TLS-001\n  mqttforge lint site.yaml --severity error\n  mqttforge lint site.yaml --write-baseline lint-baseline.json\n  mqttforge lint site.yaml --baseline lint-baseline.json", reporting_help()))]
+pub struct LintArgs {
+    /// The site specs (YAML).
+    #[arg(required = true, value_name = "SPEC")]
+    pub specs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// The production-readiness rules over hand-written configuration files.
 #[derive(clap::Args, Debug)]
-#[command(
-    after_help = "Files given together are one site: cross-file rules (a health check against brokers\n\
+#[command(after_help = format!("Files given together are one site: cross-file rules (a health check against brokers\n\
 that require client certificates) see all of them. Kinds are detected from names and\n\
-content; override with --kind FILE=KIND (or --kind KIND for every file).\n\
-Suppress inline with a comment: `# mqttforge:ignore MQ-AUTH-003 <reason>`.\n\n\
-Examples:\n  mqttforge audit /etc/mosquitto/mosquitto.conf /etc/mosquitto/acl /etc/haproxy/haproxy.cfg\n  mqttforge audit conf/* --format sarif > audit.sarif\n  mqttforge audit broker.cfg --kind broker.cfg=mosquitto-conf"
-)]
+content; override with --kind FILE=KIND (or --kind KIND for every file).\n\n\
+{}\n\n\
+Suppress inline with a comment on the line or the line above:\n  # mqttforge:ignore MQ-AUTH-003 <reason>\n  # mqttforge:ignore MQ-AUTH-003 until=2027-03-01 <reason>\n\n\
+Examples:\n  mqttforge audit /etc/mosquitto/mosquitto.conf /etc/mosquitto/acl /etc/haproxy/haproxy.cfg\n  mqttforge audit conf/* --format sarif > audit.sarif\n  mqttforge audit broker.cfg --kind broker.cfg=mosquitto-conf\n  mqttforge audit conf/* --severity warning\n  mqttforge audit conf/* --write-baseline audit-baseline.json\n  mqttforge audit conf/* --baseline audit-baseline.json", reporting_help()))]
 pub struct AuditArgs {
     /// Files to audit.
     #[arg(required = true)]
@@ -62,12 +113,8 @@ pub struct AuditArgs {
     /// The environment the files serve (rules are stricter in production).
     #[arg(long, value_enum, default_value_t = EnvArg::Production)]
     pub environment: EnvArg,
-    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
-    pub format: LintFormat,
-    #[arg(long, value_enum)]
-    pub deny: Option<Deny>,
-    #[arg(long, value_name = "RULE")]
-    pub select: Vec<String>,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -91,60 +138,157 @@ pub struct ExplainArgs {
     pub all: bool,
 }
 
-fn selected(diags: Vec<Diagnostic>, select: &[String]) -> Vec<Diagnostic> {
-    if select.is_empty() {
-        return diags;
-    }
+/// The diagnostics to report: every one that is not a rule's finding, and
+/// the findings of the selected rules at or above the severity threshold.
+fn filtered(diags: Vec<Diagnostic>, args: &ReportArgs) -> Vec<Diagnostic> {
+    let level = args.severity.level();
+    let chosen = |d: &Diagnostic| {
+        (args.select.is_empty()
+            || args
+                .select
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(d.code.as_str())))
+            && d.severity >= level
+    };
     diags
         .into_iter()
-        .filter(|d| {
-            select
-                .iter()
-                .any(|s| s.eq_ignore_ascii_case(d.code.as_str()))
-        })
+        .filter(|d| !lint::is_rule_finding(d) || chosen(d))
         .collect()
 }
 
-fn report(diags: &[Diagnostic], format: LintFormat, deny: Option<Deny>, what: &str) -> u8 {
-    match format {
+/// One run's reporting state: the baseline read once, the findings
+/// gathered for `--write-baseline`, diagnostics about the baseline itself
+/// (reported with the first report).
+struct Reporter<'a> {
+    args: &'a ReportArgs,
+    baseline: Option<Baseline>,
+    pending: Vec<Diagnostic>,
+    to_write: Vec<Diagnostic>,
+}
+
+impl<'a> Reporter<'a> {
+    fn new(args: &'a ReportArgs) -> Reporter<'a> {
+        let (baseline, pending) = match &args.baseline {
+            None => (None, Vec::new()),
+            Some(path) => match baseline::load(path) {
+                Ok(b) => {
+                    let refused = b.refused().to_vec();
+                    (Some(b), refused)
+                }
+                Err(diags) => (None, diags),
+            },
+        };
+        Reporter {
+            args,
+            baseline,
+            pending,
+            to_write: Vec::new(),
+        }
+    }
+
+    /// Filters, applies the baseline, prints; the exit status.
+    fn report(&mut self, diags: Vec<Diagnostic>, what: &str) -> u8 {
+        let mut diags = filtered(diags, self.args);
+        if self.args.write_baseline.is_some() {
+            self.to_write.extend(diags.iter().cloned());
+        }
+        let mut baselined = None;
+        if let Some(b) = &self.baseline {
+            let applied = b.apply(diags);
+            diags = applied.diags;
+            baselined = Some(applied.baselined);
+        }
+        if !self.pending.is_empty() {
+            diags.append(&mut self.pending);
+            diag::sort(&mut diags);
+        }
+        report(&diags, self.args, what, baselined)
+    }
+
+    /// Reports what is left about the baseline (no report took it: every
+    /// spec failed to load) and writes the baseline if asked; the exit
+    /// status of that.
+    fn finish(mut self) -> u8 {
+        let mut code = exit::OK;
+        if !self.pending.is_empty() {
+            let pending = std::mem::take(&mut self.pending);
+            let name = self.args.baseline.as_ref().map(|p| p.display().to_string());
+            code = report(&pending, self.args, &name.unwrap_or_default(), None);
+        }
+        let Some(path) = &self.args.write_baseline else {
+            return code;
+        };
+        let (text, left_out) = baseline::write(&self.to_write);
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("error: cannot write the baseline `{}`: {e}", path.display());
+            return exit::FAILED;
+        }
+        let written = self
+            .to_write
+            .iter()
+            .filter(|d| lint::is_rule_finding(d))
+            .count()
+            - left_out;
+        eprintln!(
+            "wrote {written} finding{} to the baseline `{}`{}",
+            if written == 1 { "" } else { "s" },
+            path.display(),
+            if left_out > 0 {
+                format!(" ({left_out} left out: their rules cannot be suppressed)")
+            } else {
+                String::new()
+            }
+        );
+        code
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+fn report(diags: &[Diagnostic], args: &ReportArgs, what: &str, baselined: Option<usize>) -> u8 {
+    match args.format {
         LintFormat::Text => {
             print!("{}", diag::render_text(diags, stdout_style()));
             let count = |s: diag::Severity| diags.iter().filter(|d| d.severity == s).count();
             println!(
-                "{what}: {} error{}, {} warning{}, {} info",
-                count(diag::Severity::Error),
-                if count(diag::Severity::Error) == 1 {
-                    ""
-                } else {
-                    "s"
-                },
-                count(diag::Severity::Warning),
-                if count(diag::Severity::Warning) == 1 {
-                    ""
-                } else {
-                    "s"
-                },
+                "{what}: {}, {}, {} info{}",
+                plural(count(diag::Severity::Error), "error"),
+                plural(count(diag::Severity::Warning), "warning"),
                 count(diag::Severity::Info),
+                baselined
+                    .map(|n| format!(" ({} in the baseline, not shown)", plural(n, "finding")))
+                    .unwrap_or_default()
             );
         }
         LintFormat::Json => {
-            let doc = json!({ "diagnostics": diags.iter().map(diag::to_json).collect::<Vec<_>>() });
+            let mut doc =
+                json!({ "diagnostics": diags.iter().map(diag::to_json).collect::<Vec<_>>() });
+            if let Some(n) = baselined {
+                doc["baselined"] = json!(n);
+            }
             println!("{}", serde_json::to_string_pretty(&doc).expect("JSON"));
         }
-        LintFormat::Sarif => println!(
-            "{}",
-            serde_json::to_string_pretty(&lint::sarif::to_sarif(diags)).expect("JSON")
-        ),
+        LintFormat::Sarif => {
+            let mut doc = lint::sarif::to_sarif(diags);
+            if let Some(n) = baselined {
+                doc["runs"][0]["properties"] = json!({ "baselined": n });
+            }
+            println!("{}", serde_json::to_string_pretty(&doc).expect("JSON"));
+        }
     }
-    if lint::fails(diags, deny == Some(Deny::Warnings)) {
+    if lint::fails(diags, args.deny == Some(Deny::Warnings)) {
         exit::FAILED
     } else {
         exit::OK
     }
 }
 
-fn unknown_selects(select: &[String]) -> Option<u8> {
-    for s in select {
+/// Usage errors of the reporting options: an unknown rule in --select, a
+/// malformed MQTTFORGE_TODAY.
+fn usage_error(args: &ReportArgs) -> Option<u8> {
+    for s in &args.select {
         if rules::find(s).is_none() {
             let ids: Vec<&str> = rules::all().map(|r| r.id).collect();
             let hint = crate::suggest::did_you_mean(s, ids.iter().copied())
@@ -158,45 +302,37 @@ fn unknown_selects(select: &[String]) -> Option<u8> {
             return Some(exit::USAGE);
         }
     }
+    if let Err(e) = lint::today() {
+        eprintln!("error: {e}");
+        return Some(exit::USAGE);
+    }
     None
 }
 
 pub fn lint(args: LintArgs) -> u8 {
-    if let Some(code) = unknown_selects(&args.select) {
+    if let Some(code) = usage_error(&args.report) {
         return code;
     }
+    let mut reporter = Reporter::new(&args.report);
     let mut code = exit::OK;
     for spec_path in &args.specs {
-        code = code.max(lint_one(spec_path, &args));
+        code = code.max(lint_one(spec_path, &mut reporter));
     }
-    code
+    code.max(reporter.finish())
 }
 
-fn lint_one(spec_path: &std::path::Path, args: &LintArgs) -> u8 {
-    let site = match spec::load(spec_path) {
-        Ok(s) => s,
-        Err(diags) => {
-            print!("{}", diag::render_text(&diags, stdout_style()));
-            return exit::FAILED;
-        }
-    };
-    let diags = match lint::lint_site(&site, &spec_path.display().to_string()) {
-        Ok(d) => selected(d, &args.select),
-        Err(diags) => {
-            print!("{}", diag::render_text(&diags, stdout_style()));
-            return exit::FAILED;
-        }
-    };
-    report(
-        &diags,
-        args.format,
-        args.deny,
-        &spec_path.display().to_string(),
-    )
+/// Lints one spec. A spec that does not load or render is reported like
+/// findings (in the chosen format), and fails the run.
+fn lint_one(spec_path: &std::path::Path, reporter: &mut Reporter<'_>) -> u8 {
+    let name = spec_path.display().to_string();
+    match spec::load(spec_path).and_then(|site| lint::lint_site(&site, &name)) {
+        Ok(diags) => reporter.report(diags, &name),
+        Err(errors) => reporter.report(errors, &name).max(exit::FAILED),
+    }
 }
 
 pub fn audit(args: AuditArgs) -> u8 {
-    if let Some(code) = unknown_selects(&args.select) {
+    if let Some(code) = usage_error(&args.report) {
         return code;
     }
     let mut files = Vec::new();
@@ -235,17 +371,9 @@ pub fn audit(args: AuditArgs) -> u8 {
         EnvArg::Development => Environment::Development,
     };
     let diags = crate::audit::run(&files, env);
-    let diags = selected(diags, &args.select);
-    report(
-        &diags,
-        args.format,
-        args.deny,
-        &format!(
-            "{} file{}",
-            args.files.len(),
-            if args.files.len() == 1 { "" } else { "s" }
-        ),
-    )
+    let mut reporter = Reporter::new(&args.report);
+    let code = reporter.report(diags, &plural(args.files.len(), "file"));
+    code.max(reporter.finish())
 }
 
 pub fn explain(args: ExplainArgs) -> u8 {
@@ -258,6 +386,10 @@ pub fn explain(args: ExplainArgs) -> u8 {
         Some(r) => {
             println!("{} ({}, {})\n", r.id, r.name, r.severity.as_str());
             print!("{}", r.doc());
+            if let Some(note) = lint::unsuppressible_note(r) {
+                println!("\n{note}");
+            }
+            println!("\nDocs: {}", r.help_uri());
             exit::OK
         }
         None => {

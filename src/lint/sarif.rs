@@ -32,13 +32,19 @@ pub fn to_sarif(diags: &[Diagnostic]) -> Value {
     let rules_json: Vec<Value> = rule_list
         .iter()
         .map(|r| {
+            let mut help = r.doc();
+            if let Some(note) = super::unsuppressible_note(r) {
+                help.push_str(&format!("\n{note}\n"));
+            }
             json!({
                 "id": r.id,
                 "name": r.name,
                 "shortDescription": { "text": r.title() },
                 "fullDescription": { "text": r.doc() },
-                "help": { "text": r.doc(), "markdown": r.doc() },
+                "helpUri": r.help_uri(),
+                "help": { "text": help, "markdown": help },
                 "defaultConfiguration": { "level": level(r.severity) },
+                "properties": { "suppressible": r.unsuppressible().is_none() },
             })
         })
         .collect();

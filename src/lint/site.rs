@@ -4,6 +4,7 @@
 use super::Suppression;
 use crate::diag::Diagnostic;
 use crate::render::{self, Derived, RenderOptions, SecretMode};
+use crate::source::pointer_join;
 use crate::spec::Site;
 
 /// `mqttforge lint` on a validated site: render it as production would
@@ -17,17 +18,24 @@ pub fn lint_site(site: &Site, spec_name: &str) -> Result<Vec<Diagnostic>, Vec<Di
     Ok(super::run(&facts, false, &suppressions(site)))
 }
 
-/// The spec's `lint.ignore` entries (each with its required reason).
+/// The spec's `lint.ignore` entries (each with its required reason and,
+/// optionally, the last day it applies), at the position of their key.
 pub fn suppressions(site: &Site) -> Vec<Suppression> {
     site.spec
         .lint
         .ignore
         .iter()
-        .map(|(id, reason)| Suppression {
-            id: id.clone(),
-            reason: reason.0.clone(),
-            file: None,
-            line: None,
+        .map(|(id, entry)| {
+            let pointer = pointer_join("/lint/ignore", id);
+            Suppression {
+                id: id.clone(),
+                reason: entry.reason().to_string(),
+                file: None,
+                line: None,
+                // Validated at load (a day of the calendar).
+                until: entry.until().and_then(crate::spec::units::parse_date),
+                span: site.spans.key(&pointer),
+            }
         })
         .collect()
 }

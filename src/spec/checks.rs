@@ -18,7 +18,7 @@ use crate::source::{pointer_join, Span, SpanMap};
 use crate::spec::schema::human_path;
 use crate::suggest::did_you_mean;
 
-use super::units::{is_ident, ByteSize, Duration, Percent, Rate};
+use super::units::{self, is_ident, ByteSize, Duration, Percent, Rate};
 use super::BUILTIN_ROLES;
 
 mod deployment;
@@ -1272,6 +1272,24 @@ fn lint_suppressions(ctx: &mut Ctx<'_>) {
         let well_formed = id.starts_with("MQ-") && id.len() >= 10;
         if well_formed && catalog::find(id).is_none() {
             unknown.push(id.clone());
+        }
+    }
+    for (id, entry) in ignore {
+        let Some(until) = entry.get("until").and_then(Value::as_str) else {
+            continue;
+        };
+        // A value of the wrong form is the schema's (pattern) error.
+        if units::is_date_shaped(until) && units::parse_date(until).is_none() {
+            let span = ctx
+                .spans
+                .value(&pointer_join(&pointer_join("/lint/ignore", id), "until"));
+            ctx.error(
+                Code::Pattern,
+                format!("`{until}` is not a day of the calendar (`lint.ignore.{id}.until`)"),
+                span,
+                "no such day",
+                "write the last day the suppression applies as YYYY-MM-DD, such as `2027-03-01`",
+            );
         }
     }
     for id in unknown {

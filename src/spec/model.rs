@@ -743,11 +743,54 @@ pub struct LoadTest {
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LintConfig {
-    /// Rule ID -> the reason it does not apply to this site.
+    /// Rule ID -> the reason it does not apply to this site, either alone
+    /// (`MQ-HA-001: "edge site"`) or with the last day it applies
+    /// (`MQ-HA-001: { reason: "edge site", until: 2027-03-01 }`).
     #[serde(default)]
     #[schemars(extend("propertyNames" = { "pattern": "^MQ-[A-Z]+-[0-9]{3}$" }))]
-    pub ignore: BTreeMap<String, Reason>,
+    pub ignore: BTreeMap<String, Ignore>,
 }
+
+/// A suppression: its reason alone, or its reason and the last day it applies.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Ignore {
+    Reason(Reason),
+    Detailed(IgnoreDetailed),
+}
+
+impl Ignore {
+    pub fn reason(&self) -> &str {
+        match self {
+            Ignore::Reason(r) => &r.0,
+            Ignore::Detailed(d) => &d.reason.0,
+        }
+    }
+
+    /// The last day the suppression applies, as written (`YYYY-MM-DD`).
+    pub fn until(&self) -> Option<&str> {
+        match self {
+            Ignore::Reason(_) => None,
+            Ignore::Detailed(d) => d.until.as_ref().map(|u| u.0.as_str()),
+        }
+    }
+}
+
+/// A suppression with its reason and, optionally, when it expires.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IgnoreDetailed {
+    pub reason: Reason,
+    /// The last day the suppression applies (`YYYY-MM-DD`). After it, lint
+    /// reports the suppression as expired and the rule applies again.
+    #[serde(default)]
+    pub until: Option<IsoDate>,
+}
+
+/// A calendar date, `YYYY-MM-DD`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct IsoDate(#[schemars(regex(pattern = super::units::DATE_PATTERN))] pub String);
 
 /// Why a rule is switched off (required, not blank).
 #[derive(Clone, Debug, Deserialize, JsonSchema)]

@@ -105,18 +105,28 @@ pub fn schema_for(pointer: &str) -> Option<&'static Value> {
     let mut node = resolve_ref(schema())?;
     for seg in pointer.split('/').skip(1) {
         let seg = seg.replace("~1", "/").replace("~0", "~");
-        let next = node
-            .get("properties")
-            .and_then(|p| p.get(&seg))
-            .or_else(|| node.get("additionalProperties").filter(|v| v.is_object()))
-            .or_else(|| {
-                seg.parse::<usize>()
-                    .ok()
-                    .and_then(|_| node.get("items").filter(|v| v.is_object()))
-            })?;
+        // A value of several forms (`anyOf`): the first form that has this key.
+        let next = child_schema(node, &seg).or_else(|| {
+            node.get("anyOf")?
+                .as_array()?
+                .iter()
+                .find_map(|form| child_schema(resolve_ref(form)?, &seg))
+        })?;
         node = resolve_ref(next)?;
     }
     Some(node)
+}
+
+/// The schema of a key or index under an object or array schema node.
+fn child_schema(node: &'static Value, seg: &str) -> Option<&'static Value> {
+    node.get("properties")
+        .and_then(|p| p.get(seg))
+        .or_else(|| node.get("additionalProperties").filter(|v| v.is_object()))
+        .or_else(|| {
+            seg.parse::<usize>()
+                .ok()
+                .and_then(|_| node.get("items").filter(|v| v.is_object()))
+        })
 }
 
 fn resolve_ref(node: &'static Value) -> Option<&'static Value> {
@@ -337,11 +347,37 @@ fn describe(error: &ValidationError<'_>, spans: &SpanMap, out: &mut Vec<Diagnost
             pattern_diag(&f.at, f.instance, f.value_span.clone(), pattern)
         }
         ValidationErrorKind::PropertyNames { error } => f.bad_key_name(error),
+        ValidationErrorKind::AnyOf { context } => {
+            if let Some(errors) = form_of_instance(&f.pointer, context) {
+                errors.iter().for_each(|e| describe(e, spans, out));
+                return;
+            }
+            f.no_form(context.len())
+        }
         _ => Diagnostic::error(Code::Schema, format!("{}: {error}", f.at))
             .with_label(Label::primary(f.value_span.clone(), "here"))
             .with_help(format!("see {SCHEMA_PATH}")),
     };
     out.push(diagnostic);
+}
+
+/// For a value of several forms (`anyOf`) that fits none: the errors of the
+/// one form whose type the value has (a string against the string form, a
+/// mapping against the mapping form), which say what is wrong with it.
+/// None when no form or several forms have its type.
+fn form_of_instance<'e>(
+    pointer: &str,
+    context: &'e [Vec<ValidationError<'static>>],
+) -> Option<&'e [ValidationError<'static>]> {
+    let own_type = |errors: &&Vec<ValidationError<'static>>| {
+        !errors.iter().any(|e| {
+            e.instance_path().as_str() == pointer
+                && matches!(e.kind(), ValidationErrorKind::Type { .. })
+        })
+    };
+    let mut forms = context.iter().filter(own_type);
+    let form = forms.next()?;
+    forms.next().is_none().then_some(form.as_slice())
 }
 
 /// A schema error, where it is and what it found: one method per kind of error.
@@ -509,6 +545,24 @@ impl Failure<'_> {
             "too many entries",
         ))
         .with_help("split the site, or describe numbered devices as a fleet")
+    }
+
+    /// A value of several forms (`anyOf`) that has none of their types.
+    fn no_form(&self, forms: usize) -> Diagnostic {
+        Diagnostic::error(
+            Code::Type,
+            format!(
+                "{} is {}, which is none of the {forms} forms {} takes",
+                describe_value(self.instance),
+                type_name(self.instance),
+                self.at
+            ),
+        )
+        .with_label(Label::primary(
+            self.value_span.clone(),
+            "not a form it takes",
+        ))
+        .with_help(format!("see {SCHEMA_PATH} for the forms of {}", self.at))
     }
 
     /// A key whose name does not match the pattern (rule IDs in suppressions).

@@ -22,6 +22,32 @@ pub const URL_PATTERN: &str =
     "^[a-z][a-z0-9+.-]{0,15}://[A-Za-z0-9.:\\[\\]-]{1,255}(/[A-Za-z0-9._/-]*)?$";
 /// A lint suppression's reason: anything but blank.
 pub const REASON_PATTERN: &str = "\\S";
+/// A calendar date (a lint suppression's `until`); [`parse_date`] checks the day exists.
+pub const DATE_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
+
+/// Whether `text` has the form of [`DATE_PATTERN`] (digits and dashes).
+pub fn is_date_shaped(text: &str) -> bool {
+    text.len() == 10
+        && text.char_indices().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == '-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+}
+
+/// A `YYYY-MM-DD` date that exists in the calendar (`2027-02-30` does not).
+pub fn parse_date(text: &str) -> Option<time::Date> {
+    if !is_date_shaped(text) {
+        return None;
+    }
+    let year: i32 = text[..4].parse().ok()?;
+    let month: u8 = text[5..7].parse().ok()?;
+    let day: u8 = text[8..].parse().ok()?;
+    let month = time::Month::try_from(month).ok()?;
+    time::Date::from_calendar_date(year, month, day).ok()
+}
 
 /// What a pattern means, for messages about values that do not match it.
 pub struct PatternInfo {
@@ -75,6 +101,12 @@ pub const PATTERNS: &[PatternInfo] = &[
         pattern: URL_PATTERN,
         what: "a URL",
         help: "write a URL with a scheme, host and optional port and path, such as `http://etcd1.example.net:2379`",
+        explain: None,
+    },
+    PatternInfo {
+        pattern: DATE_PATTERN,
+        what: "a date",
+        help: "write the last day the suppression applies as YYYY-MM-DD, such as `2027-03-01`",
         explain: None,
     },
     PatternInfo {
@@ -396,6 +428,27 @@ impl JsonSchema for Percent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_exist_in_the_calendar() {
+        let d = parse_date("2027-03-01").unwrap();
+        assert_eq!((d.year(), d.month() as u8, d.day()), (2027, 3, 1));
+        assert!(parse_date("2028-02-29").is_some());
+        for bad in [
+            "2027-02-29",
+            "2027-13-01",
+            "2027-00-10",
+            "2027-04-31",
+            "2027-3-1",
+            "27-03-01",
+            "2027/03/01",
+            "2027-03-01x",
+            "+027-03-01",
+            "",
+        ] {
+            assert!(parse_date(bad).is_none(), "{bad}");
+        }
+    }
 
     #[test]
     fn durations() {

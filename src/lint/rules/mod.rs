@@ -35,6 +35,39 @@ pub fn find(id: &str) -> Option<&'static Rule> {
     all().find(|r| r.id.eq_ignore_ascii_case(id))
 }
 
+/// A rule no suppression switches off (spec `lint.ignore`, inline comment,
+/// baseline), and why: a suppression of it is itself an error and its
+/// findings are reported all the same.
+pub struct Unsuppressible {
+    pub id: &'static str,
+    pub why: &'static str,
+}
+
+/// The rules that cannot be suppressed: secrets and open admin access,
+/// where no site's circumstances make the finding harmless.
+pub const UNSUPPRESSIBLE: &[Unsuppressible] = &[
+    Unsuppressible {
+        id: "MQ-AUTH-001",
+        why: "a placeholder or well-known default secret is known to everyone who read the same example or manual, whatever the site",
+    },
+    Unsuppressible {
+        id: "MQ-AUTH-002",
+        why: "a secret written in a committed file has leaked with every copy of it; only moving it out (and rotating it) ends the risk",
+    },
+    Unsuppressible {
+        id: "MQ-AUTH-005",
+        why: "an admin interface reachable beyond loopback with default, weak, inline or no credentials hands control of the site to whoever reaches it",
+    },
+];
+
+/// Why rule `id` cannot be suppressed, if it cannot.
+pub fn unsuppressible(id: &str) -> Option<&'static str> {
+    UNSUPPRESSIBLE
+        .iter()
+        .find(|u| u.id.eq_ignore_ascii_case(id))
+        .map(|u| u.why)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +84,21 @@ mod tests {
             missing.is_empty(),
             "rules of the catalog without an implementation: {missing:?}"
         );
+    }
+
+    /// The table of unsuppressible rules names rules of the registry, once each.
+    #[test]
+    fn unsuppressible_rules_are_rules() {
+        for (i, u) in UNSUPPRESSIBLE.iter().enumerate() {
+            assert!(find(u.id).is_some(), "{} is not a rule", u.id);
+            assert!(
+                UNSUPPRESSIBLE[i + 1..].iter().all(|o| o.id != u.id),
+                "{} listed twice",
+                u.id
+            );
+            assert_eq!(find(u.id).unwrap().unsuppressible(), Some(u.why));
+        }
+        assert_eq!(find("MQ-TLS-001").unwrap().unsuppressible(), None);
     }
 
     /// IDs are unique, in the catalog, in the right area table, and each

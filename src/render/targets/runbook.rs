@@ -296,7 +296,7 @@ pub fn objectives(ctx: &RenderCtx<'_>) -> Value {
             "rto_why": rto.why,
             "rto_fix": rto.fix,
             "rto_rule": rto.rule,
-            "rto_ignored": rto.rule.and_then(|r| ctx.site.spec.lint.ignore.get(r)).map(|reason| reason.0.clone()),
+            "rto_ignored": rto.rule.and_then(|r| ctx.site.spec.lint.ignore.get(r)).map(|entry| entry.reason().to_string()),
         }));
     }
     json!(out)
