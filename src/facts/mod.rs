@@ -464,6 +464,8 @@ pub struct KeyFileFact {
     /// sets owner and group), as the key of this role; None: a key where the
     /// broker reads it.
     pub staged: Option<CertRole>,
+    /// The git work tree the audited key file sits in (AUTH area, MQ-AUTH-002).
+    pub work_tree: Option<String>,
 }
 
 /// A configuration directive as written (Mosquitto, HAProxy).
