@@ -8,6 +8,12 @@
 //! dispatcher are services meant to reach many devices: for them only `#`
 //! is flagged.
 //!
+//! EMQX's `authorization.no_match = allow` is flagged too: it lets every
+//! client publish and subscribe to whatever no authorization source
+//! decides, written, or left to EMQX 5's default in a file with an
+//! `authorization` block. It is not flagged when an acl.conf of the site
+//! ends with `{deny, all}.`, which decides every request.
+//!
 //! Why it matters: least privilege is the last layer of defence. A device
 //! whose key leaks, or whose firmware is compromised, can then publish
 //! commands, status or telemetry for every other device of the site
@@ -27,9 +33,17 @@
 //! (In a Mosquitto ACL, `pattern write devices/%u/telemetry/#`; in EMQX,
 //! `["devices/${username}/telemetry/#"]`.)
 //!
+//! Example (emqx.conf):
+//!     authorization.no_match = allow
+//!
+//! Use instead:
+//!     authorization.no_match = deny
+//!
 //! Severity: error in production; warning elsewhere.
 
 use super::{device_principal, principal, verb, writes};
+use crate::acl::emqx::Permission;
+use crate::acl::Acl;
 use crate::diag::Severity;
 use crate::facts::{Facts, Principal};
 use crate::lint::{relaxed, Finding, Rule, BOTH};
@@ -44,6 +58,46 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(facts: &Facts, out: &mut Vec<Finding>) {
+    wildcard_grants(facts, out);
+    no_match_allow(facts, out);
+}
+
+/// EMQX's `authorization.no_match = allow`: every request no source decides
+/// is allowed, unless an acl.conf of the site ends with `{deny, all}.`
+/// (then it decides every request and `no_match` is never reached).
+fn no_match_allow(facts: &Facts, out: &mut Vec<Finding>) {
+    let Some((span, written)) = &facts.acl_model.no_match_allow else {
+        return;
+    };
+    let closed = facts.acl_model.files.iter().any(|a| match a {
+        Acl::Emqx(e) => e
+            .rules
+            .iter()
+            .rev()
+            .find(|r| r.catch_all)
+            .is_some_and(|r| r.permission == Permission::Deny),
+        Acl::Mosquitto(_) => false,
+    });
+    if closed {
+        return;
+    }
+    let how = if *written {
+        "`authorization.no_match = allow`"
+    } else {
+        "`authorization` sets no `no_match`, and EMQX 5's default is `allow`"
+    };
+    let f = Finding::new(
+        span,
+        format!("every client may publish and subscribe to `#` when no authorization source decides ({how}): every topic of the site, other devices' commands included"),
+        "set `authorization.no_match = deny` and grant each principal only the subtrees it needs in the authorization sources (an acl.conf ending with `{deny, all}.`)",
+    );
+    out.push(match relaxed(facts, Severity::Warning) {
+        Some(s) => f.with_severity(s),
+        None => f,
+    });
+}
+
+fn wildcard_grants(facts: &Facts, out: &mut Vec<Finding>) {
     for f in &facts.acl {
         if f.admin || !writes(f.access) {
             continue;
