@@ -555,6 +555,8 @@ pub struct ServerFact {
     pub name: String,
     /// A standby (`backup`) server.
     pub backup: bool,
+    /// The server line has `check` (itself or from `default-server`).
+    pub checked: bool,
     pub span: Span,
 }
 
@@ -609,6 +611,42 @@ pub struct TlsAuthFacts {
     /// Per directive format (`mosquitto`): given an unknown directive's name,
     /// how to fix it ("did you mean ...", a removed directive's replacement).
     pub unknown_directive_help: Vec<(&'static str, DirectiveHelp)>,
+    /// MQTT that crosses the network in clear outside a broker's own
+    /// listeners: a load balancer's frontend, its forwarding after TLS
+    /// termination (MQ-TLS-001).
+    pub plaintext: Vec<PlaintextFact>,
+    /// TLS cipher lists outside the brokers' listeners (HAProxy), for MQ-TLS-004.
+    pub cipher_lists: Vec<CipherListFact>,
+}
+
+/// Where plaintext MQTT leaves the host (see [`TlsAuthFacts::plaintext`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlaintextKind {
+    /// A load balancer frontend accepting plaintext MQTT beyond loopback.
+    LbFrontend,
+    /// A load balancer terminating TLS and forwarding in clear to a
+    /// server on a public address.
+    LbForward,
+}
+
+#[derive(Clone, Debug)]
+pub struct PlaintextFact {
+    pub kind: PlaintextKind,
+    /// What it is, for the message ("HAProxy frontend `mqtt` (`*:1883`)").
+    pub what: String,
+    pub span: Span,
+    /// A second location (the `bind ... ssl` line that terminates TLS).
+    pub related: Option<(Span, String)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CipherListFact {
+    /// What sets the list ("HAProxy `ssl-default-bind-ciphers`").
+    pub what: String,
+    /// The directive to change, for the help (`ssl-default-bind-ciphers`).
+    pub key: String,
+    pub ciphers: Vec<String>,
+    pub span: Span,
 }
 
 /// Given an unknown directive's name, how to fix it (see [`TlsAuthFacts`]).

@@ -22,8 +22,8 @@ use std::sync::Arc;
 use super::Input;
 use crate::diag::Diagnostic;
 use crate::facts::{
-    AdminFact, BackendFact, DirectiveFact, Facts, HealthCheckFact, LbFact, LbTimeoutFact,
-    MqttCheck, SecretFact, ServerFact,
+    AdminFact, BackendFact, CipherListFact, DirectiveFact, Facts, HealthCheckFact, LbFact,
+    LbTimeoutFact, MqttCheck, PlaintextFact, PlaintextKind, SecretFact, ServerFact,
 };
 use crate::source::{SourceFile, Span};
 
@@ -969,6 +969,10 @@ pub struct Extracted {
     pub admin: Vec<AdminFact>,
     pub secrets: Vec<SecretFact>,
     pub directives: Vec<DirectiveFact>,
+    /// Plaintext MQTT frontends and forwarding (MQ-TLS-001).
+    pub plaintext: Vec<PlaintextFact>,
+    /// Cipher lists of TLS binds (MQ-TLS-004).
+    pub cipher_lists: Vec<CipherListFact>,
     /// Values HAProxy refuses to load (bad hex, bad time), reported after the facts.
     pub errors: Vec<Diagnostic>,
 }
@@ -1205,6 +1209,8 @@ pub fn extract_file(file: &Arc<SourceFile>) -> Result<Extracted, Diagnostic> {
     timeouts(file, &tcp, &mut out);
     lb_fact(&front, forwarding, &mut out);
     stats(file, &cfg, &proxies, &mut out);
+    plaintext(file, &tcp, &mut out);
+    cipher_lists(file, &cfg, &mut out);
     Ok(out)
 }
 
@@ -1402,6 +1408,7 @@ impl<'a> Server<'a> {
         ServerFact {
             name: self.name.to_string(),
             backup: self.params.backup,
+            checked: self.params.check,
             span,
         }
     }
@@ -1577,6 +1584,7 @@ fn stats(file: &Arc<SourceFile>, cfg: &Config, proxies: &[Proxy<'_>], out: &mut 
             });
         }
     }
+    stats_through_frontends(file, proxies, out);
     for s in cfg
         .sections
         .iter()
@@ -1620,6 +1628,282 @@ fn stats(file: &Arc<SourceFile>, cfg: &Config, proxies: &[Proxy<'_>], out: &mut 
                 }
             }
         }
+    }
+}
+
+/// A stats page (in a backend, or a listen section) that another frontend
+/// sends its connections to: reachable on that frontend's binds, with the
+/// stats page's credentials.
+fn stats_through_frontends(file: &Arc<SourceFile>, proxies: &[Proxy<'_>], out: &mut Extracted) {
+    let all: Vec<&Proxy<'_>> = proxies.iter().collect();
+    for p in proxies {
+        let enabled = p
+            .section
+            .lines
+            .iter()
+            .any(|l| l.word(0) == "stats" && matches!(l.word(1), "enable" | "uri"));
+        if !enabled {
+            continue;
+        }
+        let auths: Vec<&Word> = p
+            .section
+            .lines
+            .iter()
+            .filter(|l| l.word(0) == "stats" && l.word(1) == "auth")
+            .filter_map(|l| l.words.get(2))
+            .collect();
+        let credentials = auths
+            .iter()
+            .map(|w| match w.text.split_once(':') {
+                _ if w.env => "reference",
+                Some((user, password)) => classify_password(user, password),
+                None => classify_password(&w.text, ""),
+            })
+            .max_by_key(|c| {
+                ["reference", "inline", "weak", "default"]
+                    .iter()
+                    .position(|x| x == c)
+            })
+            .unwrap_or("none");
+        for q in proxies.iter().filter(|q| {
+            q.section.kind == SectionKind::Frontend
+                && !std::ptr::eq(q.section, p.section)
+                && targets(q, &all)
+                    .iter()
+                    .any(|t| std::ptr::eq(t.section, p.section))
+        }) {
+            for l in q.section.lines.iter().filter(|l| l.word(0) == "bind") {
+                let addr = l.word(1).split(',').next().unwrap_or("");
+                let port = addr_port(addr)
+                    .map(|n| format!(", port {n}"))
+                    .unwrap_or_default();
+                out.admin.push(AdminFact {
+                    what: format!(
+                        "the HAProxy stats page ({}, reached through {}{port})",
+                        p.section.label(),
+                        q.section.label()
+                    ),
+                    bind: bind_host(addr),
+                    credentials: credentials.into(),
+                    span: word_span(file, l.line, &l.words[1]),
+                });
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Plaintext MQTT and cipher lists
+// ---------------------------------------------------------------------------
+
+/// The port clients dial for MQTT without TLS.
+const PLAINTEXT_MQTT_PORT: u16 = 1883;
+
+/// Whether an address reaches only the host itself.
+pub fn local_address(host: &str) -> bool {
+    host == "localhost"
+        || host.starts_with('/')
+        || host.contains('@')
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether an address literal is routed on the Internet: not loopback,
+/// private (RFC 1918, fc00::/7), link-local, shared (100.64.0.0/10) or
+/// unspecified. Host names are not judged: audit cannot tell where they
+/// resolve (a compose service name stays on its network).
+pub fn public_address(host: &str) -> bool {
+    use std::net::IpAddr;
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        Ok(IpAddr::V6(v6)) => {
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
+        Err(_) => false,
+    }
+}
+
+/// The proxies a frontend sends its connections to: itself (a `listen`
+/// section), its `default_backend` and `use_backend` targets.
+fn targets<'a, 'b>(p: &'b Proxy<'a>, tcp: &'b [&'b Proxy<'a>]) -> Vec<&'b Proxy<'a>> {
+    if p.section.kind == SectionKind::Listen {
+        return vec![p];
+    }
+    let names: Vec<&str> = p
+        .lines()
+        .filter(|l| matches!(l.word(0), "default_backend" | "use_backend"))
+        .map(|l| l.word(1))
+        .collect();
+    tcp.iter()
+        .copied()
+        .filter(|b| {
+            matches!(b.section.kind, SectionKind::Backend | SectionKind::Listen)
+                && names.contains(&b.section.name.as_str())
+        })
+        .collect()
+}
+
+/// The servers of the target proxies, with `default-server` applied.
+fn servers_of<'a>(targets: &[&Proxy<'a>]) -> Vec<Server<'a>> {
+    let mut out = Vec::new();
+    for b in targets {
+        let mut defaults = ServerParams::default();
+        for l in b.lines() {
+            match l.word(0) {
+                "default-server" => defaults.apply(&l.words[1..]),
+                "server" | "server-template" => out.push(Server::of(l, &defaults)),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// TCP frontends accepting plaintext MQTT beyond loopback (a bind without
+/// `ssl` on port 1883, or whose servers are all dialled on 1883 without
+/// TLS: passthrough of TLS on 8883 is not plaintext), and frontends that
+/// terminate TLS and forward in clear to servers on public addresses.
+fn plaintext(file: &Arc<SourceFile>, tcp: &[&Proxy<'_>], out: &mut Extracted) {
+    for p in tcp
+        .iter()
+        .filter(|p| matches!(p.section.kind, SectionKind::Frontend | SectionKind::Listen))
+    {
+        let servers = servers_of(&targets(p, tcp));
+        let to_plain_mqtt = !servers.is_empty()
+            && servers
+                .iter()
+                .all(|s| !s.params.ssl && addr_port(s.addr) == Some(PLAINTEXT_MQTT_PORT));
+        for l in p.section.lines.iter().filter(|l| l.word(0) == "bind") {
+            let ssl = l.words.iter().skip(2).any(|w| w.text == "ssl");
+            if ssl {
+                forwarded_in_clear(file, p, l, &servers, out);
+                continue;
+            }
+            for addr in l.word(1).split(',') {
+                let host = bind_host(addr);
+                if host.as_deref().is_some_and(local_address) {
+                    continue;
+                }
+                if addr_port(addr) == Some(PLAINTEXT_MQTT_PORT) || to_plain_mqtt {
+                    out.plaintext.push(PlaintextFact {
+                        kind: PlaintextKind::LbFrontend,
+                        what: format!("HAProxy {} (`bind {addr}`)", p.section.label()),
+                        span: word_span(file, l.line, &l.words[1]),
+                        related: None,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Servers a TLS-terminating bind forwards to in clear on a public address.
+fn forwarded_in_clear(
+    file: &Arc<SourceFile>,
+    p: &Proxy<'_>,
+    bind: &Line,
+    servers: &[Server<'_>],
+    out: &mut Extracted,
+) {
+    for s in servers.iter().filter(|s| !s.params.ssl) {
+        let Some(host) = bind_host(s.addr) else {
+            continue;
+        };
+        if !public_address(&host) || out.plaintext.iter().any(|f| f.span.line == s.line.line) {
+            continue;
+        }
+        out.plaintext.push(PlaintextFact {
+            kind: PlaintextKind::LbForward,
+            what: format!(
+                "HAProxy {} decrypts TLS and forwards to server `{}` at `{}`, a public address, in clear",
+                p.section.label(),
+                s.name,
+                s.addr
+            ),
+            span: line_span(file, s.line),
+            related: Some((line_span(file, bind), "TLS ends here".into())),
+        });
+    }
+}
+
+/// `ssl-default-bind-ciphers` (global) when a TLS bind has no list of its
+/// own, and each TLS bind's `ciphers`.
+fn cipher_lists(file: &Arc<SourceFile>, cfg: &Config, out: &mut Extracted) {
+    let binds: Vec<&Line> = cfg
+        .sections
+        .iter()
+        .filter(|s| matches!(s.kind, SectionKind::Frontend | SectionKind::Listen))
+        .flat_map(|s| s.lines.iter())
+        .filter(|l| l.word(0) == "bind" && l.words.iter().skip(2).any(|w| w.text == "ssl"))
+        .collect();
+    let list = |l: &Line, i: usize| -> Option<(Vec<String>, Span)> {
+        let w = l.words.get(i)?;
+        let ciphers = w.text.split(':').map(str::to_string).collect();
+        Some((ciphers, word_span(file, l.line, w)))
+    };
+    let global_options: Vec<&Line> = cfg
+        .sections
+        .iter()
+        .filter(|s| s.kind == SectionKind::Global)
+        .flat_map(|s| s.lines.iter())
+        .filter(|l| l.word(0) == "ssl-default-bind-options")
+        .collect();
+    let min_ver = |l: &Line| {
+        l.words
+            .iter()
+            .position(|w| w.text == "ssl-min-ver")
+            .map(|i| l.word(i + 1).to_string())
+    };
+    let global_min = global_options.iter().rev().find_map(|l| min_ver(l));
+    let mut uses_default = false;
+    for l in binds
+        .iter()
+        .filter(|l| min_ver(l).or_else(|| global_min.clone()).as_deref() != Some("TLSv1.3"))
+    {
+        match l.words.iter().position(|w| w.text == "ciphers") {
+            Some(i) => {
+                if let Some((ciphers, span)) = list(l, i + 1) {
+                    out.cipher_lists.push(CipherListFact {
+                        what: format!("the HAProxy bind `{}`", l.word(1)),
+                        key: "ciphers".into(),
+                        ciphers,
+                        span,
+                    });
+                }
+            }
+            None => uses_default = true,
+        }
+    }
+    if !uses_default {
+        return;
+    }
+    let global = cfg
+        .sections
+        .iter()
+        .filter(|s| s.kind == SectionKind::Global)
+        .flat_map(|s| s.lines.iter())
+        .rev()
+        .find(|l| l.word(0) == "ssl-default-bind-ciphers");
+    if let Some((ciphers, span)) = global.and_then(|l| list(l, 1)) {
+        out.cipher_lists.push(CipherListFact {
+            what: "HAProxy's TLS binds".into(),
+            key: "ssl-default-bind-ciphers".into(),
+            ciphers,
+            span,
+        });
     }
 }
 
@@ -1686,6 +1970,8 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
     facts.admin.extend(x.admin);
     facts.secrets.extend(x.secrets);
     facts.directives.extend(x.directives);
+    facts.tls_auth.plaintext.extend(x.plaintext);
+    facts.tls_auth.cipher_lists.extend(x.cipher_lists);
     if !facts
         .tls_auth
         .unknown_directive_help
@@ -1921,6 +2207,38 @@ mod tests {
         assert_eq!(d.labels[0].span.line, 5);
         let err = extract_file(&file("  maxconn 10\nglobal\n")).unwrap_err();
         assert_eq!(err.labels[0].span.line, 1);
+    }
+
+    #[test]
+    fn plaintext_frontends_forwarding_and_public_addresses() {
+        for (host, public) in [
+            ("203.0.113.20", true),
+            ("8.8.8.8", true),
+            ("10.0.0.1", false),
+            ("172.16.3.4", false),
+            ("192.168.1.1", false),
+            ("100.64.0.1", false),
+            ("127.0.0.1", false),
+            ("169.254.1.1", false),
+            ("fd00::1", false),
+            ("fe80::1", false),
+            ("2001:db8::1", true),
+            ("broker.internal", false),
+        ] {
+            assert_eq!(public_address(host), public, "{host}");
+        }
+        // TLS passed through to 8883 is not plaintext; a bind on 1883 and a
+        // bind whose servers are all on 1883 are.
+        let t = "defaults\n mode tcp\nfrontend tls\n bind :8883\n default_backend tls\nfrontend plain\n bind 10.0.0.5:9000\n default_backend plain\nfrontend local\n bind 127.0.0.1:1883\n default_backend plain\nbackend tls\n server a 10.0.0.1:8883 check\nbackend plain\n server a 10.0.0.1:1883 check\n";
+        let x = extract_file(&file(t)).unwrap();
+        let lines: Vec<usize> = x.plaintext.iter().map(|p| p.span.line).collect();
+        assert_eq!(lines, [7]);
+        // Terminated here, then re-encrypted (`ssl`) or sent to a private
+        // address: not in clear on a public path.
+        let t = "frontend f\n mode tcp\n bind :8883 ssl crt /c.pem\n default_backend b\nbackend b\n mode tcp\n server pub 198.51.100.7:1883\n server enc 198.51.100.8:8883 ssl verify required ca-file /ca.pem\n server lan 10.0.0.9:1883\n";
+        let x = extract_file(&file(t)).unwrap();
+        let lines: Vec<usize> = x.plaintext.iter().map(|p| p.span.line).collect();
+        assert_eq!(lines, [7]);
     }
 
     #[test]

@@ -11,6 +11,11 @@
 //! (`"ops:${HAPROXY_STATS_PASSWORD}"`, `"${EMQX_DASHBOARD_PASSWORD}"`) and
 //! interfaces bound to 127.0.0.1 or a Unix socket pass.
 //!
+//! An HAProxy stats page is also flagged where another frontend sends its
+//! connections to it (`use_backend`/`default_backend` naming the backend
+//! or listen section that serves it): it is then reachable on that
+//! frontend's binds.
+//!
 //! In a spec: the stats page mqttforge renders (loopback, password by
 //! environment reference) and the EMQX dashboard as the rendered emqx.conf
 //! opens it, whose password is the spec's `emqx.dashboard_password`
