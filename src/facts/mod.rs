@@ -617,6 +617,26 @@ pub struct TlsAuthFacts {
     pub plaintext: Vec<PlaintextFact>,
     /// TLS cipher lists outside the brokers' listeners (HAProxy), for MQ-TLS-004.
     pub cipher_lists: Vec<CipherListFact>,
+    /// Listeners of the bundled broker (rumqttd servers), for MQ-TLS-001
+    /// and MQ-AUTH-003 only: they have no per-listener connection limit or
+    /// TLS version to set, which the rules reading [`ListenerFact`] advise.
+    pub rumqttd_listeners: Vec<RumqttdListenerFact>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RumqttdListenerFact {
+    /// `v4.1`, `v5.1`, `ws.1`.
+    pub name: String,
+    pub listen: String,
+    /// None: all interfaces.
+    pub bind: Option<String>,
+    pub tls: bool,
+    /// No `connections.auth` table: any client connects.
+    pub anonymous: bool,
+    /// Client certificates required (`tls.capath`).
+    pub client_certs: bool,
+    /// The `listen` value.
+    pub span: Span,
 }
 
 /// Where plaintext MQTT leaves the host (see [`TlsAuthFacts::plaintext`]).

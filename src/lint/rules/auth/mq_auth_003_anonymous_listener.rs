@@ -24,6 +24,10 @@
 //! An EMQX file with no authenticator (no `authentication`, globally or on
 //! the listener) is named as the cause, with an authenticator to add.
 //!
+//! In a rumqttd.toml: a `[v4.*]`/`[v5.*]`/`[ws.*]` server beyond loopback
+//! with neither a `connections.auth` table nor `tls.capath` (client
+//! certificates).
+//!
 //! Why it matters: anonymous clients are only limited by the ACL's default
 //! rules; on a network listener anyone who can reach the port can publish
 //! commands or read telemetry, and exhaust connection slots. A client that
@@ -63,6 +67,31 @@ pub const RULE: Rule = Rule {
 fn check(facts: &Facts, out: &mut Vec<Finding>) {
     anonymous_access(facts, out);
     unproven_usernames(facts, out);
+    rumqttd_servers(facts, out);
+}
+
+/// rumqttd servers without a `connections.auth` table or client
+/// certificates: any client connects, with any client id.
+fn rumqttd_servers(facts: &Facts, out: &mut Vec<Finding>) {
+    for r in &facts.tls_auth.rumqttd_listeners {
+        let local = crate::facts::files::haproxy::local_address(r.bind.as_deref().unwrap_or(""));
+        if !r.anonymous || r.client_certs || local {
+            continue;
+        }
+        let at = r
+            .bind
+            .as_deref()
+            .map_or("all interfaces".to_string(), |b| format!("`{b}`"));
+        let mut f = Finding::new(
+            &r.span,
+            format!("rumqttd server `{}` (`listen = \"{}\"`) accepts anonymous clients on {at}", r.name, r.listen),
+            format!("authenticate its clients: a `[{}.connections.auth]` table of users and passwords, or `capath` in `[{}.tls]` to require client certificates; or bind it to 127.0.0.1", r.name, r.name),
+        );
+        if let Some(sev) = relaxed(facts, Severity::Warning) {
+            f = f.with_severity(sev);
+        }
+        out.push(f);
+    }
 }
 
 fn unproven_usernames(facts: &Facts, out: &mut Vec<Finding>) {

@@ -11,6 +11,9 @@
 //! (`"ops:${HAPROXY_STATS_PASSWORD}"`, `"${EMQX_DASHBOARD_PASSWORD}"`) and
 //! interfaces bound to 127.0.0.1 or a Unix socket pass.
 //!
+//! The rumqttd console (`[console] listen`), an HTTP API without any
+//! authentication, is flagged whenever it listens beyond loopback.
+//!
 //! An HAProxy stats page is also flagged where another frontend sends its
 //! connections to it (`use_backend`/`default_backend` naming the backend
 //! or listen section that serves it): it is then reachable on that
@@ -78,6 +81,8 @@ fn help(facts: &Facts, a: &AdminFact) -> String {
         } else {
             "bind it to loopback (`dashboard.listeners.http.bind = \"127.0.0.1:18083\"`, reached through an SSH tunnel or VPN) and give the password in the service's environment (`EMQX_DASHBOARD__DEFAULT_PASSWORD` from a root-only EnvironmentFile): EMQX's HOCON does not expand `${VAR}`".into()
         }
+    } else if a.what.contains("rumqttd console") {
+        "bind the console to loopback (`[console] listen = \"127.0.0.1:3030\"`, reached through an SSH tunnel); it has no authentication to turn on".into()
     } else if a.what.contains("stats socket") {
         "serve the stats socket on a Unix socket (`stats socket /run/haproxy/admin.sock mode 660 level admin`), or bind it to 127.0.0.1".into()
     } else {

@@ -15,7 +15,9 @@
 //! TLS and forwards in clear to a server on a public address (what counts
 //! as public: an address literal that is not loopback, private (RFC 1918,
 //! fc00::/7), link-local, shared (100.64.0.0/10) or unspecified; host
-//! names are not judged, audit cannot tell where they resolve).
+//! names are not judged, audit cannot tell where they resolve). In a
+//! rumqttd.toml: a `[v4.*]`/`[v5.*]`/`[ws.*]` server without a `tls` table
+//! whose `listen` is not a loopback address.
 //!
 //! Why it matters: usernames, passwords and every payload cross the network
 //! in clear text; anyone on the path can read them, or inject commands to
@@ -70,6 +72,24 @@ fn check(facts: &Facts, out: &mut Vec<Finding>) {
             &l.span,
             format!("{} accepts plaintext MQTT on {bind}", label(l)),
             "bind it to 127.0.0.1 if only local tools use it; otherwise give it TLS (a certificate and key, port 8883)",
+        );
+        if let Some(s) = relaxed(facts, Severity::Warning) {
+            f = f.with_severity(s);
+        }
+        out.push(f);
+    }
+    for r in &facts.tls_auth.rumqttd_listeners {
+        if r.tls || crate::facts::files::haproxy::local_address(r.bind.as_deref().unwrap_or("")) {
+            continue;
+        }
+        let at = r
+            .bind
+            .as_deref()
+            .map_or("all interfaces".to_string(), |b| format!("`{b}`"));
+        let mut f = Finding::new(
+            &r.span,
+            format!("rumqttd server `{}` (`listen = \"{}\"`) accepts plaintext MQTT on {at}", r.name, r.listen),
+            format!("bind it to 127.0.0.1 if only local tools use it; otherwise give it TLS: a `[{}.tls]` table with `certpath` and `keypath` (and `capath` to require client certificates), on port 8883", r.name),
         );
         if let Some(s) = relaxed(facts, Severity::Warning) {
             f = f.with_severity(s);
