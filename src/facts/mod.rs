@@ -613,7 +613,7 @@ pub struct TlsAuthFacts {
     pub unknown_directive_help: Vec<(&'static str, DirectiveHelp)>,
     /// MQTT that crosses the network in clear outside a broker's own
     /// listeners: a load balancer's frontend, its forwarding after TLS
-    /// termination (MQ-TLS-001).
+    /// termination, a bridge (MQ-TLS-001).
     pub plaintext: Vec<PlaintextFact>,
     /// TLS cipher lists outside the brokers' listeners (HAProxy), for MQ-TLS-004.
     pub cipher_lists: Vec<CipherListFact>,
@@ -647,6 +647,8 @@ pub enum PlaintextKind {
     /// A load balancer terminating TLS and forwarding in clear to a
     /// server on a public address.
     LbForward,
+    /// A bridge sending its credentials to the remote broker without TLS.
+    Bridge,
 }
 
 #[derive(Clone, Debug)]

@@ -8,9 +8,11 @@
 //! dispatcher are services meant to reach many devices: for them only `#`
 //! is flagged.
 //!
-//! EMQX's `authorization.no_match = allow` is flagged too: it lets every
-//! client publish and subscribe to whatever no authorization source
-//! decides, written, or left to EMQX 5's default in a file with an
+//! Every client reading everything is flagged too: a read of `#` granted to
+//! every client (a Mosquitto `pattern read #`, EMQX `{allow, all,
+//! subscribe, ["#"]}`), and EMQX's `authorization.no_match = allow`, which
+//! lets every client publish and subscribe to whatever no authorization
+//! source decides: written, or left to EMQX 5's default in a file with an
 //! `authorization` block. It is not flagged when an acl.conf of the site
 //! ends with `{deny, all}.`, which decides every request.
 //!
@@ -33,10 +35,12 @@
 //! (In a Mosquitto ACL, `pattern write devices/%u/telemetry/#`; in EMQX,
 //! `["devices/${username}/telemetry/#"]`.)
 //!
-//! Example (emqx.conf):
-//!     authorization.no_match = allow
+//! Example (audit):
+//!     pattern read #                  (Mosquitto ACL: every client reads all)
+//!     authorization.no_match = allow  (emqx.conf)
 //!
 //! Use instead:
+//!     pattern read devices/%u/#
 //!     authorization.no_match = deny
 //!
 //! Severity: error in production; warning elsewhere.
@@ -45,7 +49,7 @@ use super::{device_principal, principal, verb, writes};
 use crate::acl::emqx::Permission;
 use crate::acl::Acl;
 use crate::diag::Severity;
-use crate::facts::{Facts, Principal};
+use crate::facts::{AclAccess, AclFact, Facts, Principal};
 use crate::lint::{relaxed, Finding, Rule, BOTH};
 
 pub const RULE: Rule = Rule {
@@ -60,6 +64,41 @@ pub const RULE: Rule = Rule {
 fn check(facts: &Facts, out: &mut Vec<Finding>) {
     wildcard_grants(facts, out);
     no_match_allow(facts, out);
+}
+
+/// A read of `#` granted to every client (a Mosquitto `pattern`, EMQX
+/// `all`): whoever connects reads every device's topics.
+fn everyone_reads_everything(facts: &Facts, f: &AclFact) -> Option<Finding> {
+    let everyone = matches!(f.principal, Principal::Pattern | Principal::All);
+    if !everyone || f.access != AclAccess::Read || !(f.normalized == "#" || f.normalized == "+/#") {
+        return None;
+    }
+    let finding = Finding::new(
+        &f.span,
+        format!(
+            "{} may subscribe to `{}`: every topic of the site, other devices' telemetry and commands included",
+            principal(f),
+            f.topic
+        ),
+        if emqx_file(facts, f) {
+            "grant subscriptions to the whole tree only to a named service user (`{allow, {username, \"historian\"}, subscribe, [\"#\"]}.`), and give every client only its own subtree (`{allow, all, subscribe, [\"devices/${username}/#\"]}.`)"
+        } else {
+            "grant reads of the whole tree only to a named service user (`user historian` then `topic read #`), and give every client only its own subtree (`pattern read devices/%u/#`)"
+        },
+    );
+    Some(match relaxed(facts, Severity::Warning) {
+        Some(s) => finding.with_severity(s),
+        None => finding,
+    })
+}
+
+/// Whether the fact comes from an EMQX acl.conf.
+fn emqx_file(facts: &Facts, f: &AclFact) -> bool {
+    facts
+        .acl_model
+        .files
+        .iter()
+        .any(|a| matches!(a, Acl::Emqx(_)) && a.file().name == f.span.file.name)
 }
 
 /// EMQX's `authorization.no_match = allow`: every request no source decides
@@ -99,7 +138,11 @@ fn no_match_allow(facts: &Facts, out: &mut Vec<Finding>) {
 
 fn wildcard_grants(facts: &Facts, out: &mut Vec<Finding>) {
     for f in &facts.acl {
-        if f.admin || !writes(f.access) {
+        if f.admin {
+            continue;
+        }
+        if !writes(f.access) {
+            out.extend(everyone_reads_everything(facts, f));
             continue;
         }
         let levels: Vec<&str> = f.normalized.split('/').collect();

@@ -15,7 +15,9 @@
 //! TLS and forwards in clear to a server on a public address (what counts
 //! as public: an address literal that is not loopback, private (RFC 1918,
 //! fc00::/7), link-local, shared (100.64.0.0/10) or unspecified; host
-//! names are not judged, audit cannot tell where they resolve). In a
+//! names are not judged, audit cannot tell where they resolve); and a
+//! Mosquitto bridge that sends `remote_username`/`remote_password` without
+//! TLS (no `bridge_cafile`, `bridge_capath` or `bridge_psk`). In a
 //! rumqttd.toml: a `[v4.*]`/`[v5.*]`/`[ws.*]` server without a `tls` table
 //! whose `listen` is not a loopback address.
 //!
@@ -105,6 +107,10 @@ fn check(facts: &Facts, out: &mut Vec<Finding>) {
             PlaintextKind::LbForward => (
                 p.what.clone(),
                 "re-encrypt to the server (`ssl verify required ca-file /etc/haproxy/certs/ca.pem` on its `server` line, to the broker's TLS port), or reach it over a private network",
+            ),
+            PlaintextKind::Bridge => (
+                p.what.clone(),
+                "give the bridge TLS: `bridge_cafile` (or `bridge_capath`) with the remote broker's CA, and its TLS port (`address host:8883`)",
             ),
         };
         let mut f = Finding::new(&p.span, message, help);
