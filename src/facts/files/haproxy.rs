@@ -218,10 +218,28 @@ fn escape(chars: &[char], i: usize) -> Result<(char, usize), String> {
 
 /// Parses a whole haproxy.cfg into sections; never panics.
 pub fn parse(text: &str) -> Result<Config, SyntaxError> {
+    let (cfg, errors) = parse_recovering(text);
+    match errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(cfg),
+    }
+}
+
+/// [`parse`] that skips the lines HAProxy would refuse and reads on, so
+/// the rest of a broken file can still be audited: the configuration of
+/// the lines it could read, and the errors of the others in file order.
+pub fn parse_recovering(text: &str) -> (Config, Vec<SyntaxError>) {
     let mut cfg = Config::default();
+    let mut errors = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
-        let words = tokenize(raw, line)?;
+        let words = match tokenize(raw, line) {
+            Ok(w) => w,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
         if words.is_empty() {
             continue;
         }
@@ -239,19 +257,17 @@ pub fn parse(text: &str) -> Result<Config, SyntaxError> {
         }
         match cfg.sections.last_mut() {
             Some(s) => s.lines.push(l),
-            None => {
-                return Err(SyntaxError {
-                    line,
-                    col: l.words[0].col,
-                    message: format!(
+            None => errors.push(SyntaxError {
+                line,
+                col: l.words[0].col,
+                message: format!(
                     "`{}` appears before any section (global, defaults, frontend, backend, listen)",
                     l.word(0)
                 ),
-                })
-            }
+            }),
         }
     }
-    Ok(cfg)
+    (cfg, errors)
 }
 
 // ---------------------------------------------------------------------------
@@ -1197,9 +1213,15 @@ fn expected_literal(
 /// Extracts the facts of one haproxy.cfg. A syntax error stops extraction;
 /// values HAProxy would refuse are in `errors`, after the facts that could be read.
 pub fn extract_file(file: &Arc<SourceFile>) -> Result<Extracted, Diagnostic> {
-    let cfg = parse(&file.text)
-        .map_err(|e| super::parse_error(file, e.line, e.col, "haproxy.cfg", e.message))?;
+    let (cfg, syntax) = parse_recovering(&file.text);
     let mut out = Extracted::default();
+    // Lines HAProxy refuses are reported, first in the file first; the
+    // others are still audited.
+    out.errors.extend(
+        syntax
+            .into_iter()
+            .map(|e| super::parse_error(file, e.line, e.col, "haproxy.cfg", e.message)),
+    );
     directives(file, &cfg, &mut out);
     unreadable_times(file, &cfg, &mut out);
     let proxies = proxies(&cfg);
@@ -1918,11 +1940,23 @@ pub fn detect(path: &Path, text: &str) -> bool {
     {
         return false;
     }
+    let in_haproxy_dir = path
+        .components()
+        .any(|c| c.as_os_str().to_string_lossy().contains("haproxy"));
     let mut proxies = 0;
     let mut sections = 0;
+    // Indented proxy keywords: a fragment holding only a backend is still
+    // HAProxy's.
+    let mut proxy_lines = 0;
     for l in text.lines() {
         let first = l.split_whitespace().next().unwrap_or("");
         if l.starts_with(char::is_whitespace) {
+            if matches!(
+                first,
+                "server" | "bind" | "default_backend" | "use_backend" | "balance"
+            ) {
+                proxy_lines += 1;
+            }
             continue;
         }
         match first {
@@ -1934,7 +1968,7 @@ pub fn detect(path: &Path, text: &str) -> bool {
             _ => {}
         }
     }
-    proxies > 0 && (sections >= 2 || name.ends_with(".cfg"))
+    proxies > 0 && (sections >= 2 || name.ends_with(".cfg") || in_haproxy_dir || proxy_lines > 0)
 }
 
 pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
@@ -2205,8 +2239,18 @@ mod tests {
         assert!(x.health_checks.is_empty());
         let d = &x.errors[0];
         assert_eq!(d.labels[0].span.line, 5);
-        let err = extract_file(&file("  maxconn 10\nglobal\n")).unwrap_err();
-        assert_eq!(err.labels[0].span.line, 1);
+        // Lines HAProxy refuses are reported at their position, and the
+        // rest of the file is still read.
+        let t = "  maxconn 10\nglobal\n  log \"unterminated\nfrontend f\n  bind *:1883\n  default_backend b\nbackend b\n  server s1 10.0.0.1:1883 check\n";
+        let x = extract_file(&file(t)).unwrap();
+        let at: Vec<(usize, usize)> = x
+            .errors
+            .iter()
+            .map(|e| (e.labels[0].span.line, e.labels[0].span.col))
+            .collect();
+        assert_eq!(at[..2], [(1, 3), (3, 7)], "{:?}", x.errors);
+        assert_eq!(x.plaintext.len(), 1);
+        assert_eq!(x.plaintext[0].span.line, 5);
     }
 
     #[test]
@@ -2261,6 +2305,19 @@ mod tests {
 
     #[test]
     fn detection() {
+        // A fragment holding only a backend.
+        assert!(detect(
+            Path::new("lb/brokers.conf"),
+            "backend brokers\n    server mqtt1 10.0.1.10:1883 check\n"
+        ));
+        assert!(detect(
+            Path::new("/etc/haproxy/conf.d/20-mqtt.conf"),
+            "frontend mqtt\n"
+        ));
+        assert!(!detect(
+            Path::new("notes.txt"),
+            "backend work\nmore notes\n"
+        ));
         assert!(detect(Path::new("haproxy.cfg"), ""));
         assert!(detect(
             Path::new("lb.conf"),

@@ -294,9 +294,12 @@ pub fn detect(path: &Path, text: &str) -> bool {
     if name.contains("mosquitto") && name.ends_with(".conf") {
         return true;
     }
-    let in_mosquitto_dir = path
-        .components()
-        .any(|c| c.as_os_str().to_string_lossy().contains("mosquitto"));
+    // A fragment of `include_dir` (conf.d) counts like a file of the
+    // broker's own directory.
+    let in_mosquitto_dir = path.components().any(|c| {
+        let c = c.as_os_str().to_string_lossy();
+        c.contains("mosquitto") || c == "conf.d"
+    });
     let Ok(lines) = parse(text) else { return false };
     let lines = &lines[..lines.len().min(500)];
     let known = lines.iter().filter(|l| class(&l.name).is_some()).count();
@@ -315,6 +318,14 @@ pub fn detect(path: &Path, text: &str) -> bool {
         "max_queued_messages",
         "persistent_client_expiration",
         "log_dest",
+        // A bridge fragment.
+        "connection",
+        "remote_username",
+        "remote_password",
+        "remote_clientid",
+        "bridge_cafile",
+        "bridge_capath",
+        "bridge_protocol_version",
     ];
     let telling = lines
         .iter()
@@ -428,11 +439,16 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
     let lines = parse(&file.text)
         .map_err(|(line, col, msg)| parse_error(file, line, col, "mosquitto.conf", msg))?;
     let mut reader = Reader::new(file, lines.iter().any(|l| l.name == "listener"));
+    // A line Mosquitto refuses is reported at its position; the other
+    // lines are still read, so the rest of the file is audited.
+    let mut refused = None;
     for l in &lines {
-        reader.read(l)?;
+        if let Err(d) = reader.read(l) {
+            refused.get_or_insert(d);
+        }
     }
     reader.finish(facts);
-    Ok(())
+    refused.map_or(Ok(()), Err)
 }
 
 /// Logging and persistence directives, as read.
@@ -1178,6 +1194,22 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_line_is_reported_and_the_rest_still_read() {
+        let text = "per_listener_settings true\nlistener 8883\nallow_anonymous maybe\ncertfile /c.pem\nkeyfile /k.pem\nlistener 1883\nallow_anonymous true\n";
+        let file = SourceFile::new("mosquitto.conf", text);
+        let input = Input {
+            path: "mosquitto.conf".into(),
+            file,
+        };
+        let mut facts = Facts::new(Origin::File, Environment::Production);
+        let d = extract(&input, &mut facts).unwrap_err();
+        let s = d.primary_span().unwrap();
+        assert_eq!((s.line, s.col), (3, 17), "{}", d.message);
+        let plain = facts.listeners.iter().find(|l| l.port == 1883).unwrap();
+        assert!(plain.anonymous && plain.tls.is_none());
+    }
+
+    #[test]
     fn bridges_sending_credentials_without_tls() {
         let f = facts_of("connection a\naddress a.example:1883\nremote_username u\nremote_password p4ss-Wx81-zz\nconnection b\naddress b.example:8883\nbridge_cafile /ca.pem\nremote_password q4ss-Wx81-zz\nconnection c\naddress c.example:1883\n").unwrap();
         let p = &f.tls_auth.plaintext;
@@ -1189,6 +1221,14 @@ mod tests {
 
     #[test]
     fn detection() {
+        assert!(detect(
+            Path::new("conf.d/bridge.conf"),
+            "connection cloud\naddress cloud.example:8883\nremote_username u\nbridge_cafile /ca.pem\ntopic # out 1\n"
+        ));
+        assert!(detect(
+            Path::new("bridge.conf"),
+            "connection cloud\naddress cloud.example:8883\nremote_username u\ntopic # out 1\n"
+        ));
         assert!(detect(Path::new("/etc/mosquitto/mosquitto.conf"), ""));
         assert!(detect(
             Path::new("broker.conf"),
