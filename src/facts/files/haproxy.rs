@@ -16,6 +16,7 @@
 //! Cost: linear in the file's bytes: one pass to tokenize the lines into
 //! sections, proxies and backends looked up by name.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -1658,6 +1659,20 @@ fn stats(file: &Arc<SourceFile>, cfg: &Config, proxies: &[Proxy<'_>], out: &mut 
 /// stats page's credentials.
 fn stats_through_frontends(file: &Arc<SourceFile>, proxies: &[Proxy<'_>], out: &mut Extracted) {
     let all: Vec<&Proxy<'_>> = proxies.iter().collect();
+    let index = by_name(&all);
+    // The frontends that send connections to each proxy (by its section).
+    let mut reached_by: HashMap<*const Section, Vec<&Proxy<'_>>> = HashMap::new();
+    for q in proxies
+        .iter()
+        .filter(|q| q.section.kind == SectionKind::Frontend)
+    {
+        for t in targets(q, &index) {
+            reached_by
+                .entry(std::ptr::from_ref(t.section))
+                .or_default()
+                .push(q);
+        }
+    }
     for p in proxies {
         let enabled = p
             .section
@@ -1687,13 +1702,14 @@ fn stats_through_frontends(file: &Arc<SourceFile>, proxies: &[Proxy<'_>], out: &
                     .position(|x| x == c)
             })
             .unwrap_or("none");
-        for q in proxies.iter().filter(|q| {
-            q.section.kind == SectionKind::Frontend
-                && !std::ptr::eq(q.section, p.section)
-                && targets(q, &all)
-                    .iter()
-                    .any(|t| std::ptr::eq(t.section, p.section))
-        }) {
+        let frontends = reached_by
+            .get(&std::ptr::from_ref(p.section))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        for q in frontends
+            .iter()
+            .filter(|q| !std::ptr::eq(q.section, p.section))
+        {
             for l in q.section.lines.iter().filter(|l| l.word(0) == "bind") {
                 let addr = l.word(1).split(',').next().unwrap_or("");
                 let port = addr_port(addr)
@@ -1758,24 +1774,40 @@ pub fn public_address(host: &str) -> bool {
     }
 }
 
+/// Backends and listen sections by name (the first of each name), so that
+/// resolving a frontend's targets costs a lookup per name.
+fn by_name<'a, 'b>(proxies: &[&'b Proxy<'a>]) -> HashMap<&'a str, &'b Proxy<'a>> {
+    let mut out = HashMap::new();
+    for p in proxies
+        .iter()
+        .filter(|p| matches!(p.section.kind, SectionKind::Backend | SectionKind::Listen))
+    {
+        out.entry(p.section.name.as_str()).or_insert(*p);
+    }
+    out
+}
+
 /// The proxies a frontend sends its connections to: itself (a `listen`
 /// section), its `default_backend` and `use_backend` targets.
-fn targets<'a, 'b>(p: &'b Proxy<'a>, tcp: &'b [&'b Proxy<'a>]) -> Vec<&'b Proxy<'a>> {
+fn targets<'a, 'b>(
+    p: &'b Proxy<'a>,
+    by_name: &HashMap<&'a str, &'b Proxy<'a>>,
+) -> Vec<&'b Proxy<'a>> {
     if p.section.kind == SectionKind::Listen {
         return vec![p];
     }
-    let names: Vec<&str> = p
+    let mut out: Vec<&'b Proxy<'a>> = Vec::new();
+    for l in p
         .lines()
         .filter(|l| matches!(l.word(0), "default_backend" | "use_backend"))
-        .map(|l| l.word(1))
-        .collect();
-    tcp.iter()
-        .copied()
-        .filter(|b| {
-            matches!(b.section.kind, SectionKind::Backend | SectionKind::Listen)
-                && names.contains(&b.section.name.as_str())
-        })
-        .collect()
+    {
+        if let Some(t) = by_name.get(l.word(1)) {
+            if !out.iter().any(|o| std::ptr::eq(o.section, t.section)) {
+                out.push(t);
+            }
+        }
+    }
+    out
 }
 
 /// The servers of the target proxies, with `default-server` applied.
@@ -1799,11 +1831,13 @@ fn servers_of<'a>(targets: &[&Proxy<'a>]) -> Vec<Server<'a>> {
 /// TLS: passthrough of TLS on 8883 is not plaintext), and frontends that
 /// terminate TLS and forward in clear to servers on public addresses.
 fn plaintext(file: &Arc<SourceFile>, tcp: &[&Proxy<'_>], out: &mut Extracted) {
+    let index = by_name(tcp);
+    let mut forwarded = HashSet::new();
     for p in tcp
         .iter()
         .filter(|p| matches!(p.section.kind, SectionKind::Frontend | SectionKind::Listen))
     {
-        let servers = servers_of(&targets(p, tcp));
+        let servers = servers_of(&targets(p, &index));
         let to_plain_mqtt = !servers.is_empty()
             && servers
                 .iter()
@@ -1811,7 +1845,7 @@ fn plaintext(file: &Arc<SourceFile>, tcp: &[&Proxy<'_>], out: &mut Extracted) {
         for l in p.section.lines.iter().filter(|l| l.word(0) == "bind") {
             let ssl = l.words.iter().skip(2).any(|w| w.text == "ssl");
             if ssl {
-                forwarded_in_clear(file, p, l, &servers, out);
+                forwarded_in_clear(file, p, l, &servers, &mut forwarded, out);
                 continue;
             }
             for addr in l.word(1).split(',') {
@@ -1838,13 +1872,14 @@ fn forwarded_in_clear(
     p: &Proxy<'_>,
     bind: &Line,
     servers: &[Server<'_>],
+    reported: &mut HashSet<usize>,
     out: &mut Extracted,
 ) {
     for s in servers.iter().filter(|s| !s.params.ssl) {
         let Some(host) = bind_host(s.addr) else {
             continue;
         };
-        if !public_address(&host) || out.plaintext.iter().any(|f| f.span.line == s.line.line) {
+        if !public_address(&host) || !reported.insert(s.line.line) {
             continue;
         }
         out.plaintext.push(PlaintextFact {

@@ -986,26 +986,20 @@ pub fn problems(file: &Arc<SourceFile>) -> Result<Vec<RumqttdFact>, Diagnostic> 
 /// passwords, else any client; `tls.capath` makes client certificates
 /// required).
 fn listeners(file: &Arc<SourceFile>, doc: &Document, facts: &mut Facts) {
-    let under = |e: &Entry, kind: &str, name: &str, rest: &[&str]| {
-        e.path.len() >= 2 + rest.len()
-            && e.path[0] == kind
-            && e.path[1] == name
-            && e.path[2..2 + rest.len()]
-                .iter()
-                .zip(rest)
-                .all(|(a, b)| a == b)
-    };
-    let tables = |kind: &str, name: &str, rest: &[&str]| {
-        doc.tables.iter().any(|t| {
-            t.path.len() >= 2 + rest.len()
-                && t.path[0] == kind
-                && t.path[1] == name
-                && t.path[2..2 + rest.len()]
-                    .iter()
-                    .zip(rest)
-                    .all(|(a, b)| a == b)
-        })
-    };
+    // Every path prefix of three and four parts (`v4.1.tls`,
+    // `v4.1.connections.auth`) that an entry or a table header holds, so
+    // that what a server has costs a lookup.
+    let mut present = std::collections::HashSet::new();
+    for path in doc
+        .entries
+        .iter()
+        .map(|e| &e.path)
+        .chain(doc.tables.iter().map(|t| &t.path))
+    {
+        for n in 3..=path.len().min(4) {
+            present.insert(path[..n].join("\0"));
+        }
+    }
     for e in &doc.entries {
         let [kind, name, key] = e.path.as_slice() else {
             continue;
@@ -1017,7 +1011,9 @@ fn listeners(file: &Arc<SourceFile>, doc: &Document, facts: &mut Facts) {
             continue;
         };
         let has = |rest: &[&str]| {
-            doc.entries.iter().any(|x| under(x, kind, name, rest)) || tables(kind, name, rest)
+            let mut parts = vec![kind.as_str(), name.as_str()];
+            parts.extend(rest);
+            present.contains(&parts.join("\0"))
         };
         facts.tls_auth.rumqttd_listeners.push(RumqttdListenerFact {
             name: format!("{kind}.{name}"),

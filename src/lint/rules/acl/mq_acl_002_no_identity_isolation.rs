@@ -147,20 +147,33 @@ fn patterns_in_user_blocks(facts: &Facts) -> Vec<(&Entry, &UserLine)> {
     let mut out = Vec::new();
     for acl in &facts.acl_model.files {
         let Acl::Mosquitto(m) = acl else { continue };
-        for e in m.entries.iter().filter(|e| e.owner == Owner::Pattern) {
-            if e.access == MosqAccess::Deny || e.topic.contains("%u") || e.topic.contains("%c") {
+        // For each line, the last blank or comment line at or above it: a
+        // block is unbroken when that line is above its `user` line.
+        let mut last_break = vec![0usize; m.file.text.lines().count() + 2];
+        for (i, text) in m.file.text.lines().enumerate() {
+            let t = text.trim();
+            last_break[i + 1] = if t.is_empty() || t.starts_with('#') {
+                i + 1
+            } else {
+                last_break[i]
+            };
+        }
+        // Users by line, walked along with the entries (both in file order).
+        let mut users = m.users.iter().peekable();
+        let mut current: Option<&UserLine> = None;
+        for e in &m.entries {
+            while let Some(u) = users.next_if(|u| u.span.line < e.span.line) {
+                current = Some(u);
+            }
+            let Some(user) = current else { continue };
+            let scoped = e.topic.contains("%u") || e.topic.contains("%c");
+            if e.owner != Owner::Pattern || e.access == MosqAccess::Deny || scoped {
                 continue;
             }
-            let Some(user) = m.users.iter().rev().find(|u| u.span.line < e.span.line) else {
-                continue;
-            };
-            let contiguous = (user.span.line + 1..e.span.line).all(|n| {
-                m.file
-                    .line_text(n)
-                    .map(str::trim)
-                    .is_some_and(|t| !t.is_empty() && !t.starts_with('#'))
-            });
-            if contiguous {
+            let unbroken = last_break
+                .get(e.span.line)
+                .is_some_and(|b| *b < user.span.line);
+            if unbroken {
                 out.push((e, user));
             }
         }
