@@ -46,6 +46,16 @@
 //!     allow_anonymous false
 //!     password_file /etc/mosquitto/passwd
 //!
+//! Example (rumqttd.toml, emqx.conf without `authentication`):
+//!     [v4.1]
+//!     listen = "0.0.0.0:1883"
+//!
+//! Use instead:
+//!     [v4.1.connections.auth]
+//!     gateway-01 = "..."          (or `[v4.1.tls]` with `capath`)
+//!
+//!     authentication = [{mechanism = password_based, backend = built_in_database}]
+//!
 //! Severity: error in production; warning elsewhere.
 
 use crate::diag::Severity;

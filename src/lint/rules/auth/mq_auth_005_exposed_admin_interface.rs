@@ -42,6 +42,23 @@
 //!         stats enable
 //!         stats auth "ops:${HAPROXY_STATS_PASSWORD}"
 //!
+//! Example (a local stats page reached through a public frontend; the
+//! rumqttd console):
+//!     frontend web
+//!         bind :80
+//!         use_backend stats_local if { path_beg /stats }
+//!
+//!     [console]
+//!     listen = "0.0.0.0:3030"
+//!
+//! Use instead:
+//!     frontend web
+//!         bind :80
+//!         default_backend portal    (the stats page only on 127.0.0.1)
+//!
+//!     [console]
+//!     listen = "127.0.0.1:3030"
+//!
 //! Severity: error in production; warning elsewhere.
 
 use crate::diag::Severity;
