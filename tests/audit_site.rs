@@ -60,12 +60,14 @@ const MOSQUITTO_MISTAKES: &[(&str, usize, &str)] = &[
 ];
 
 const EMQX_MISTAKES: &[(&str, usize, &str)] = &[
+    ("emqx.conf", 4, "MQ-AUTH-001"),     // EMQX's default cookie
     ("emqx.conf", 4, "MQ-AUTH-002"),     // inline Erlang cookie
     ("emqx.conf", 8, "MQ-CFG-001"),      // listener.ssl.external (4.x)
     ("emqx.conf", 9, "MQ-CFG-001"),      // zone.external.* (4.x)
     ("emqx.conf", 16, "MQ-TLS-005"),     // verify_none on the device listener
     ("emqx.conf", 28, "MQ-AUTH-005"),    // dashboard on all interfaces
     ("emqx.conf", 29, "MQ-AUTH-001"),    // default_password = public
+    ("emqx.conf", 23, "MQ-ACL-001"),     // no_match = allow
     ("acl.conf", 4, "MQ-ACL-001"),       // publish across devices
     ("acl.conf", 5, "MQ-ACL-001"),       // a sensor with all on #
     ("acl.conf", 6, "MQ-ACL-001"),       // {allow, all}

@@ -144,6 +144,10 @@ impl Acl {
 pub struct AclFacts {
     pub files: Vec<Acl>,
     pub dead: Vec<DeadRule>,
+    /// EMQX allows what no authorization source decides
+    /// (`authorization.no_match = allow`, written or left to EMQX 5's
+    /// default in an `authorization` block): where, and whether written.
+    pub no_match_allow: Option<(Span, bool)>,
 }
 
 /// What `acl` decides for `who` asking `access` to `topic` (a topic name,

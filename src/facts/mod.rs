@@ -464,6 +464,8 @@ pub struct KeyFileFact {
     /// sets owner and group), as the key of this role; None: a key where the
     /// broker reads it.
     pub staged: Option<CertRole>,
+    /// The git work tree the audited key file sits in (AUTH area, MQ-AUTH-002).
+    pub work_tree: Option<String>,
 }
 
 /// A configuration directive as written (Mosquitto, HAProxy).
@@ -553,6 +555,8 @@ pub struct ServerFact {
     pub name: String,
     /// A standby (`backup`) server.
     pub backup: bool,
+    /// The server line has `check` (itself or from `default-server`).
+    pub checked: bool,
     pub span: Span,
 }
 
@@ -607,6 +611,64 @@ pub struct TlsAuthFacts {
     /// Per directive format (`mosquitto`): given an unknown directive's name,
     /// how to fix it ("did you mean ...", a removed directive's replacement).
     pub unknown_directive_help: Vec<(&'static str, DirectiveHelp)>,
+    /// MQTT that crosses the network in clear outside a broker's own
+    /// listeners: a load balancer's frontend, its forwarding after TLS
+    /// termination, a bridge (MQ-TLS-001).
+    pub plaintext: Vec<PlaintextFact>,
+    /// TLS cipher lists outside the brokers' listeners (HAProxy), for MQ-TLS-004.
+    pub cipher_lists: Vec<CipherListFact>,
+    /// Listeners of the bundled broker (rumqttd servers), for MQ-TLS-001
+    /// and MQ-AUTH-003 only: they have no per-listener connection limit or
+    /// TLS version to set, which the rules reading [`ListenerFact`] advise.
+    pub rumqttd_listeners: Vec<RumqttdListenerFact>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RumqttdListenerFact {
+    /// `v4.1`, `v5.1`, `ws.1`.
+    pub name: String,
+    pub listen: String,
+    /// None: all interfaces.
+    pub bind: Option<String>,
+    pub tls: bool,
+    /// No `connections.auth` table: any client connects.
+    pub anonymous: bool,
+    /// Client certificates required (`tls.capath`).
+    pub client_certs: bool,
+    /// The `listen` value.
+    pub span: Span,
+}
+
+/// Where plaintext MQTT leaves the host (see [`TlsAuthFacts::plaintext`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlaintextKind {
+    /// A load balancer frontend accepting plaintext MQTT beyond loopback.
+    LbFrontend,
+    /// A load balancer terminating TLS and forwarding in clear to a
+    /// server on a public address.
+    LbForward,
+    /// A bridge sending its credentials to the remote broker without TLS.
+    Bridge,
+}
+
+#[derive(Clone, Debug)]
+pub struct PlaintextFact {
+    pub kind: PlaintextKind,
+    /// What it is, for the message ("HAProxy frontend `mqtt` (`*:1883`)").
+    pub what: String,
+    pub span: Span,
+    /// A second location (the `bind ... ssl` line that terminates TLS).
+    pub related: Option<(Span, String)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CipherListFact {
+    /// What sets the list ("HAProxy `ssl-default-bind-ciphers`").
+    pub what: String,
+    /// The directive to change, for the help (`ssl-default-bind-ciphers`).
+    pub key: String,
+    pub ciphers: Vec<String>,
+    pub span: Span,
 }
 
 /// Given an unknown directive's name, how to fix it (see [`TlsAuthFacts`]).

@@ -18,7 +18,14 @@ use crate::facts::Facts;
 
 /// Recognised by content: the first term (after `%` comments) is a tuple
 /// starting with `allow` or `deny`.
-pub fn detect(_path: &Path, text: &str) -> bool {
+pub fn detect(path: &Path, text: &str) -> bool {
+    // Every rule commented out (`%%` lines only): an EMQX acl.conf by its
+    // name, never a Mosquitto ACL (whose comments are `#`).
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let named = super::file_name(path).to_ascii_lowercase().contains("acl");
+    if named && lines.clone().next().is_some() && lines.all(|l| l.starts_with('%')) {
+        return true;
+    }
     let mut body = text
         .lines()
         .map(str::trim)
@@ -69,6 +76,12 @@ mod tests {
         ));
         assert!(!detect(Path::new("acl"), "user a\ntopic read x\n"));
         assert!(!detect(Path::new("acl.conf"), ""));
+        // Every rule commented out: still EMQX's, not a Mosquitto ACL.
+        assert!(detect(
+            Path::new("acl.conf"),
+            "%% rules come later\n%% {allow, all}.\n"
+        ));
+        assert!(!detect(Path::new("notes.txt"), "%% a comment\n"));
     }
 
     #[test]

@@ -213,12 +213,7 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
             value_span(file, l),
         ));
     }
-    match get("authorization.no_match").map(|l| l.text.as_str()) {
-        Some("deny") => facts.acl_default_deny = Some(true),
-        _ => {
-            facts.acl_default_deny.get_or_insert(false);
-        }
-    }
+    authorization(file, &leaves, facts);
     let authn_global = leaves.iter().any(|l| {
         l.path == "authentication"
             && !matches!(&l.value, Some(Node { value: Value::Array(a), .. }) if a.is_empty())
@@ -233,6 +228,30 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
         });
     }
     Ok(())
+}
+
+/// `authorization.no_match`: EMQX 5 allows what no source decides unless it
+/// is `deny` (its default is `allow`); only a file with an `authorization`
+/// block is judged when it leaves the default.
+fn authorization(file: &Arc<SourceFile>, leaves: &[Leaf], facts: &mut Facts) {
+    let no_match = leaves.iter().find(|l| l.path == "authorization.no_match");
+    match no_match.map(|l| l.text.as_str()) {
+        Some("deny") => facts.acl_default_deny = Some(true),
+        _ => {
+            facts.acl_default_deny.get_or_insert(false);
+        }
+    }
+    let allow = match no_match {
+        Some(l) if l.text == "allow" => Some((value_span(file, l), true)),
+        Some(_) => None,
+        None => leaves
+            .iter()
+            .find(|l| l.path.starts_with("authorization."))
+            .map(|l| (key_span(file, l), false)),
+    };
+    if allow.is_some() {
+        facts.acl_model.no_match_allow = allow;
+    }
 }
 
 /// EMQX 5's listeners, the ones the file declares and the default ones it
@@ -563,6 +582,23 @@ mod tests {
         };
         let mut facts = Facts::new(Origin::File, Environment::Production);
         extract(&input, &mut facts).map(|_| facts)
+    }
+
+    #[test]
+    fn no_match_allow_written_or_left_to_the_default() {
+        let f = run("authorization {\n  no_match = allow\n}\n").unwrap();
+        let (s, written) = f.acl_model.no_match_allow.clone().unwrap();
+        assert!(written && (s.line, s.col) == (2, 14), "{s:?}");
+        let f = run("authorization {\n  deny_action = ignore\n}\n").unwrap();
+        assert_eq!(
+            f.acl_model.no_match_allow.map(|(s, w)| (s.line, w)),
+            Some((2, false))
+        );
+        let f = run("authorization {\n  no_match = deny\n}\n").unwrap();
+        assert!(f.acl_model.no_match_allow.is_none());
+        // No authorization block: a fragment or an untouched default, not judged.
+        let f = run("node {\n  name = \"emqx@10.0.0.1\"\n}\n").unwrap();
+        assert!(f.acl_model.no_match_allow.is_none());
     }
 
     #[test]

@@ -16,14 +16,15 @@
 //! Cost: linear in the file's bytes: one pass to tokenize the lines into
 //! sections, proxies and backends looked up by name.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
 use super::Input;
 use crate::diag::Diagnostic;
 use crate::facts::{
-    AdminFact, BackendFact, DirectiveFact, Facts, HealthCheckFact, LbFact, LbTimeoutFact,
-    MqttCheck, SecretFact, ServerFact,
+    AdminFact, BackendFact, CipherListFact, DirectiveFact, Facts, HealthCheckFact, LbFact,
+    LbTimeoutFact, MqttCheck, PlaintextFact, PlaintextKind, SecretFact, ServerFact,
 };
 use crate::source::{SourceFile, Span};
 
@@ -218,10 +219,28 @@ fn escape(chars: &[char], i: usize) -> Result<(char, usize), String> {
 
 /// Parses a whole haproxy.cfg into sections; never panics.
 pub fn parse(text: &str) -> Result<Config, SyntaxError> {
+    let (cfg, errors) = parse_recovering(text);
+    match errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(cfg),
+    }
+}
+
+/// [`parse`] that skips the lines HAProxy would refuse and reads on, so
+/// the rest of a broken file can still be audited: the configuration of
+/// the lines it could read, and the errors of the others in file order.
+pub fn parse_recovering(text: &str) -> (Config, Vec<SyntaxError>) {
     let mut cfg = Config::default();
+    let mut errors = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
-        let words = tokenize(raw, line)?;
+        let words = match tokenize(raw, line) {
+            Ok(w) => w,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
         if words.is_empty() {
             continue;
         }
@@ -239,19 +258,17 @@ pub fn parse(text: &str) -> Result<Config, SyntaxError> {
         }
         match cfg.sections.last_mut() {
             Some(s) => s.lines.push(l),
-            None => {
-                return Err(SyntaxError {
-                    line,
-                    col: l.words[0].col,
-                    message: format!(
+            None => errors.push(SyntaxError {
+                line,
+                col: l.words[0].col,
+                message: format!(
                     "`{}` appears before any section (global, defaults, frontend, backend, listen)",
                     l.word(0)
                 ),
-                })
-            }
+            }),
         }
     }
-    Ok(cfg)
+    (cfg, errors)
 }
 
 // ---------------------------------------------------------------------------
@@ -969,6 +986,10 @@ pub struct Extracted {
     pub admin: Vec<AdminFact>,
     pub secrets: Vec<SecretFact>,
     pub directives: Vec<DirectiveFact>,
+    /// Plaintext MQTT frontends and forwarding (MQ-TLS-001).
+    pub plaintext: Vec<PlaintextFact>,
+    /// Cipher lists of TLS binds (MQ-TLS-004).
+    pub cipher_lists: Vec<CipherListFact>,
     /// Values HAProxy refuses to load (bad hex, bad time), reported after the facts.
     pub errors: Vec<Diagnostic>,
 }
@@ -1193,9 +1214,15 @@ fn expected_literal(
 /// Extracts the facts of one haproxy.cfg. A syntax error stops extraction;
 /// values HAProxy would refuse are in `errors`, after the facts that could be read.
 pub fn extract_file(file: &Arc<SourceFile>) -> Result<Extracted, Diagnostic> {
-    let cfg = parse(&file.text)
-        .map_err(|e| super::parse_error(file, e.line, e.col, "haproxy.cfg", e.message))?;
+    let (cfg, syntax) = parse_recovering(&file.text);
     let mut out = Extracted::default();
+    // Lines HAProxy refuses are reported, first in the file first; the
+    // others are still audited.
+    out.errors.extend(
+        syntax
+            .into_iter()
+            .map(|e| super::parse_error(file, e.line, e.col, "haproxy.cfg", e.message)),
+    );
     directives(file, &cfg, &mut out);
     unreadable_times(file, &cfg, &mut out);
     let proxies = proxies(&cfg);
@@ -1205,6 +1232,8 @@ pub fn extract_file(file: &Arc<SourceFile>) -> Result<Extracted, Diagnostic> {
     timeouts(file, &tcp, &mut out);
     lb_fact(&front, forwarding, &mut out);
     stats(file, &cfg, &proxies, &mut out);
+    plaintext(file, &tcp, &mut out);
+    cipher_lists(file, &cfg, &mut out);
     Ok(out)
 }
 
@@ -1402,6 +1431,7 @@ impl<'a> Server<'a> {
         ServerFact {
             name: self.name.to_string(),
             backup: self.params.backup,
+            checked: self.params.check,
             span,
         }
     }
@@ -1577,6 +1607,7 @@ fn stats(file: &Arc<SourceFile>, cfg: &Config, proxies: &[Proxy<'_>], out: &mut 
             });
         }
     }
+    stats_through_frontends(file, proxies, out);
     for s in cfg
         .sections
         .iter()
@@ -1623,6 +1654,316 @@ fn stats(file: &Arc<SourceFile>, cfg: &Config, proxies: &[Proxy<'_>], out: &mut 
     }
 }
 
+/// A stats page (in a backend, or a listen section) that another frontend
+/// sends its connections to: reachable on that frontend's binds, with the
+/// stats page's credentials.
+fn stats_through_frontends(file: &Arc<SourceFile>, proxies: &[Proxy<'_>], out: &mut Extracted) {
+    let all: Vec<&Proxy<'_>> = proxies.iter().collect();
+    let index = by_name(&all);
+    // The frontends that send connections to each proxy (by its section).
+    let mut reached_by: HashMap<*const Section, Vec<&Proxy<'_>>> = HashMap::new();
+    for q in proxies
+        .iter()
+        .filter(|q| q.section.kind == SectionKind::Frontend)
+    {
+        for t in targets(q, &index) {
+            reached_by
+                .entry(std::ptr::from_ref(t.section))
+                .or_default()
+                .push(q);
+        }
+    }
+    for p in proxies {
+        let enabled = p
+            .section
+            .lines
+            .iter()
+            .any(|l| l.word(0) == "stats" && matches!(l.word(1), "enable" | "uri"));
+        if !enabled {
+            continue;
+        }
+        let auths: Vec<&Word> = p
+            .section
+            .lines
+            .iter()
+            .filter(|l| l.word(0) == "stats" && l.word(1) == "auth")
+            .filter_map(|l| l.words.get(2))
+            .collect();
+        let credentials = auths
+            .iter()
+            .map(|w| match w.text.split_once(':') {
+                _ if w.env => "reference",
+                Some((user, password)) => classify_password(user, password),
+                None => classify_password(&w.text, ""),
+            })
+            .max_by_key(|c| {
+                ["reference", "inline", "weak", "default"]
+                    .iter()
+                    .position(|x| x == c)
+            })
+            .unwrap_or("none");
+        let frontends = reached_by
+            .get(&std::ptr::from_ref(p.section))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        for q in frontends
+            .iter()
+            .filter(|q| !std::ptr::eq(q.section, p.section))
+        {
+            for l in q.section.lines.iter().filter(|l| l.word(0) == "bind") {
+                let addr = l.word(1).split(',').next().unwrap_or("");
+                let port = addr_port(addr)
+                    .map(|n| format!(", port {n}"))
+                    .unwrap_or_default();
+                out.admin.push(AdminFact {
+                    what: format!(
+                        "the HAProxy stats page ({}, reached through {}{port})",
+                        p.section.label(),
+                        q.section.label()
+                    ),
+                    bind: bind_host(addr),
+                    credentials: credentials.into(),
+                    span: word_span(file, l.line, &l.words[1]),
+                });
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Plaintext MQTT and cipher lists
+// ---------------------------------------------------------------------------
+
+/// The port clients dial for MQTT without TLS.
+const PLAINTEXT_MQTT_PORT: u16 = 1883;
+
+/// Whether an address reaches only the host itself.
+pub fn local_address(host: &str) -> bool {
+    host == "localhost"
+        || host.starts_with('/')
+        || host.contains('@')
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether an address literal is routed on the Internet: not loopback,
+/// private (RFC 1918, fc00::/7), link-local, shared (100.64.0.0/10) or
+/// unspecified. Host names are not judged: audit cannot tell where they
+/// resolve (a compose service name stays on its network).
+pub fn public_address(host: &str) -> bool {
+    use std::net::IpAddr;
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        Ok(IpAddr::V6(v6)) => {
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
+        Err(_) => false,
+    }
+}
+
+/// Backends and listen sections by name (the first of each name), so that
+/// resolving a frontend's targets costs a lookup per name.
+fn by_name<'a, 'b>(proxies: &[&'b Proxy<'a>]) -> HashMap<&'a str, &'b Proxy<'a>> {
+    let mut out = HashMap::new();
+    for p in proxies
+        .iter()
+        .filter(|p| matches!(p.section.kind, SectionKind::Backend | SectionKind::Listen))
+    {
+        out.entry(p.section.name.as_str()).or_insert(*p);
+    }
+    out
+}
+
+/// The proxies a frontend sends its connections to: itself (a `listen`
+/// section), its `default_backend` and `use_backend` targets.
+fn targets<'a, 'b>(
+    p: &'b Proxy<'a>,
+    by_name: &HashMap<&'a str, &'b Proxy<'a>>,
+) -> Vec<&'b Proxy<'a>> {
+    if p.section.kind == SectionKind::Listen {
+        return vec![p];
+    }
+    let mut out: Vec<&'b Proxy<'a>> = Vec::new();
+    for l in p
+        .lines()
+        .filter(|l| matches!(l.word(0), "default_backend" | "use_backend"))
+    {
+        if let Some(t) = by_name.get(l.word(1)) {
+            if !out.iter().any(|o| std::ptr::eq(o.section, t.section)) {
+                out.push(t);
+            }
+        }
+    }
+    out
+}
+
+/// The servers of the target proxies, with `default-server` applied.
+fn servers_of<'a>(targets: &[&Proxy<'a>]) -> Vec<Server<'a>> {
+    let mut out = Vec::new();
+    for b in targets {
+        let mut defaults = ServerParams::default();
+        for l in b.lines() {
+            match l.word(0) {
+                "default-server" => defaults.apply(&l.words[1..]),
+                "server" | "server-template" => out.push(Server::of(l, &defaults)),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// TCP frontends accepting plaintext MQTT beyond loopback (a bind without
+/// `ssl` on port 1883, or whose servers are all dialled on 1883 without
+/// TLS: passthrough of TLS on 8883 is not plaintext), and frontends that
+/// terminate TLS and forward in clear to servers on public addresses.
+fn plaintext(file: &Arc<SourceFile>, tcp: &[&Proxy<'_>], out: &mut Extracted) {
+    let index = by_name(tcp);
+    let mut forwarded = HashSet::new();
+    for p in tcp
+        .iter()
+        .filter(|p| matches!(p.section.kind, SectionKind::Frontend | SectionKind::Listen))
+    {
+        let servers = servers_of(&targets(p, &index));
+        let to_plain_mqtt = !servers.is_empty()
+            && servers
+                .iter()
+                .all(|s| !s.params.ssl && addr_port(s.addr) == Some(PLAINTEXT_MQTT_PORT));
+        for l in p.section.lines.iter().filter(|l| l.word(0) == "bind") {
+            let ssl = l.words.iter().skip(2).any(|w| w.text == "ssl");
+            if ssl {
+                forwarded_in_clear(file, p, l, &servers, &mut forwarded, out);
+                continue;
+            }
+            for addr in l.word(1).split(',') {
+                let host = bind_host(addr);
+                if host.as_deref().is_some_and(local_address) {
+                    continue;
+                }
+                if addr_port(addr) == Some(PLAINTEXT_MQTT_PORT) || to_plain_mqtt {
+                    out.plaintext.push(PlaintextFact {
+                        kind: PlaintextKind::LbFrontend,
+                        what: format!("HAProxy {} (`bind {addr}`)", p.section.label()),
+                        span: word_span(file, l.line, &l.words[1]),
+                        related: None,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Servers a TLS-terminating bind forwards to in clear on a public address.
+fn forwarded_in_clear(
+    file: &Arc<SourceFile>,
+    p: &Proxy<'_>,
+    bind: &Line,
+    servers: &[Server<'_>],
+    reported: &mut HashSet<usize>,
+    out: &mut Extracted,
+) {
+    for s in servers.iter().filter(|s| !s.params.ssl) {
+        let Some(host) = bind_host(s.addr) else {
+            continue;
+        };
+        if !public_address(&host) || !reported.insert(s.line.line) {
+            continue;
+        }
+        out.plaintext.push(PlaintextFact {
+            kind: PlaintextKind::LbForward,
+            what: format!(
+                "HAProxy {} decrypts TLS and forwards to server `{}` at `{}`, a public address, in clear",
+                p.section.label(),
+                s.name,
+                s.addr
+            ),
+            span: line_span(file, s.line),
+            related: Some((line_span(file, bind), "TLS ends here".into())),
+        });
+    }
+}
+
+/// `ssl-default-bind-ciphers` (global) when a TLS bind has no list of its
+/// own, and each TLS bind's `ciphers`.
+fn cipher_lists(file: &Arc<SourceFile>, cfg: &Config, out: &mut Extracted) {
+    let binds: Vec<&Line> = cfg
+        .sections
+        .iter()
+        .filter(|s| matches!(s.kind, SectionKind::Frontend | SectionKind::Listen))
+        .flat_map(|s| s.lines.iter())
+        .filter(|l| l.word(0) == "bind" && l.words.iter().skip(2).any(|w| w.text == "ssl"))
+        .collect();
+    let list = |l: &Line, i: usize| -> Option<(Vec<String>, Span)> {
+        let w = l.words.get(i)?;
+        let ciphers = w.text.split(':').map(str::to_string).collect();
+        Some((ciphers, word_span(file, l.line, w)))
+    };
+    let global_options: Vec<&Line> = cfg
+        .sections
+        .iter()
+        .filter(|s| s.kind == SectionKind::Global)
+        .flat_map(|s| s.lines.iter())
+        .filter(|l| l.word(0) == "ssl-default-bind-options")
+        .collect();
+    let min_ver = |l: &Line| {
+        l.words
+            .iter()
+            .position(|w| w.text == "ssl-min-ver")
+            .map(|i| l.word(i + 1).to_string())
+    };
+    let global_min = global_options.iter().rev().find_map(|l| min_ver(l));
+    let mut uses_default = false;
+    for l in binds
+        .iter()
+        .filter(|l| min_ver(l).or_else(|| global_min.clone()).as_deref() != Some("TLSv1.3"))
+    {
+        match l.words.iter().position(|w| w.text == "ciphers") {
+            Some(i) => {
+                if let Some((ciphers, span)) = list(l, i + 1) {
+                    out.cipher_lists.push(CipherListFact {
+                        what: format!("the HAProxy bind `{}`", l.word(1)),
+                        key: "ciphers".into(),
+                        ciphers,
+                        span,
+                    });
+                }
+            }
+            None => uses_default = true,
+        }
+    }
+    if !uses_default {
+        return;
+    }
+    let global = cfg
+        .sections
+        .iter()
+        .filter(|s| s.kind == SectionKind::Global)
+        .flat_map(|s| s.lines.iter())
+        .rev()
+        .find(|l| l.word(0) == "ssl-default-bind-ciphers");
+    if let Some((ciphers, span)) = global.and_then(|l| list(l, 1)) {
+        out.cipher_lists.push(CipherListFact {
+            what: "HAProxy's TLS binds".into(),
+            key: "ssl-default-bind-ciphers".into(),
+            ciphers,
+            span,
+        });
+    }
+}
+
 pub fn detect(path: &Path, text: &str) -> bool {
     let name = super::file_name(path);
     if name == "haproxy.cfg" || name.ends_with(".haproxy.cfg") {
@@ -1634,11 +1975,23 @@ pub fn detect(path: &Path, text: &str) -> bool {
     {
         return false;
     }
+    let in_haproxy_dir = path
+        .components()
+        .any(|c| c.as_os_str().to_string_lossy().contains("haproxy"));
     let mut proxies = 0;
     let mut sections = 0;
+    // Indented proxy keywords: a fragment holding only a backend is still
+    // HAProxy's.
+    let mut proxy_lines = 0;
     for l in text.lines() {
         let first = l.split_whitespace().next().unwrap_or("");
         if l.starts_with(char::is_whitespace) {
+            if matches!(
+                first,
+                "server" | "bind" | "default_backend" | "use_backend" | "balance"
+            ) {
+                proxy_lines += 1;
+            }
             continue;
         }
         match first {
@@ -1650,7 +2003,7 @@ pub fn detect(path: &Path, text: &str) -> bool {
             _ => {}
         }
     }
-    proxies > 0 && (sections >= 2 || name.ends_with(".cfg"))
+    proxies > 0 && (sections >= 2 || name.ends_with(".cfg") || in_haproxy_dir || proxy_lines > 0)
 }
 
 pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
@@ -1686,6 +2039,8 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
     facts.admin.extend(x.admin);
     facts.secrets.extend(x.secrets);
     facts.directives.extend(x.directives);
+    facts.tls_auth.plaintext.extend(x.plaintext);
+    facts.tls_auth.cipher_lists.extend(x.cipher_lists);
     if !facts
         .tls_auth
         .unknown_directive_help
@@ -1919,8 +2274,50 @@ mod tests {
         assert!(x.health_checks.is_empty());
         let d = &x.errors[0];
         assert_eq!(d.labels[0].span.line, 5);
-        let err = extract_file(&file("  maxconn 10\nglobal\n")).unwrap_err();
-        assert_eq!(err.labels[0].span.line, 1);
+        // Lines HAProxy refuses are reported at their position, and the
+        // rest of the file is still read.
+        let t = "  maxconn 10\nglobal\n  log \"unterminated\nfrontend f\n  bind *:1883\n  default_backend b\nbackend b\n  server s1 10.0.0.1:1883 check\n";
+        let x = extract_file(&file(t)).unwrap();
+        let at: Vec<(usize, usize)> = x
+            .errors
+            .iter()
+            .map(|e| (e.labels[0].span.line, e.labels[0].span.col))
+            .collect();
+        assert_eq!(at[..2], [(1, 3), (3, 7)], "{:?}", x.errors);
+        assert_eq!(x.plaintext.len(), 1);
+        assert_eq!(x.plaintext[0].span.line, 5);
+    }
+
+    #[test]
+    fn plaintext_frontends_forwarding_and_public_addresses() {
+        for (host, public) in [
+            ("203.0.113.20", true),
+            ("8.8.8.8", true),
+            ("10.0.0.1", false),
+            ("172.16.3.4", false),
+            ("192.168.1.1", false),
+            ("100.64.0.1", false),
+            ("127.0.0.1", false),
+            ("169.254.1.1", false),
+            ("fd00::1", false),
+            ("fe80::1", false),
+            ("2001:db8::1", true),
+            ("broker.internal", false),
+        ] {
+            assert_eq!(public_address(host), public, "{host}");
+        }
+        // TLS passed through to 8883 is not plaintext; a bind on 1883 and a
+        // bind whose servers are all on 1883 are.
+        let t = "defaults\n mode tcp\nfrontend tls\n bind :8883\n default_backend tls\nfrontend plain\n bind 10.0.0.5:9000\n default_backend plain\nfrontend local\n bind 127.0.0.1:1883\n default_backend plain\nbackend tls\n server a 10.0.0.1:8883 check\nbackend plain\n server a 10.0.0.1:1883 check\n";
+        let x = extract_file(&file(t)).unwrap();
+        let lines: Vec<usize> = x.plaintext.iter().map(|p| p.span.line).collect();
+        assert_eq!(lines, [7]);
+        // Terminated here, then re-encrypted (`ssl`) or sent to a private
+        // address: not in clear on a public path.
+        let t = "frontend f\n mode tcp\n bind :8883 ssl crt /c.pem\n default_backend b\nbackend b\n mode tcp\n server pub 198.51.100.7:1883\n server enc 198.51.100.8:8883 ssl verify required ca-file /ca.pem\n server lan 10.0.0.9:1883\n";
+        let x = extract_file(&file(t)).unwrap();
+        let lines: Vec<usize> = x.plaintext.iter().map(|p| p.span.line).collect();
+        assert_eq!(lines, [7]);
     }
 
     #[test]
@@ -1943,6 +2340,19 @@ mod tests {
 
     #[test]
     fn detection() {
+        // A fragment holding only a backend.
+        assert!(detect(
+            Path::new("lb/brokers.conf"),
+            "backend brokers\n    server mqtt1 10.0.1.10:1883 check\n"
+        ));
+        assert!(detect(
+            Path::new("/etc/haproxy/conf.d/20-mqtt.conf"),
+            "frontend mqtt\n"
+        ));
+        assert!(!detect(
+            Path::new("notes.txt"),
+            "backend work\nmore notes\n"
+        ));
         assert!(detect(Path::new("haproxy.cfg"), ""));
         assert!(detect(
             Path::new("lb.conf"),

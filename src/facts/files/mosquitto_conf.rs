@@ -28,8 +28,8 @@ use std::sync::Arc;
 use super::{parse_error, Input};
 use crate::diag::Diagnostic;
 use crate::facts::{
-    DirectiveFact, Facts, ListenerFact, LoggingFact, NodeFact, PersistenceFact, PluginFact,
-    SecretFact, TlsFact,
+    DirectiveFact, Facts, ListenerFact, LoggingFact, NodeFact, PersistenceFact, PlaintextFact,
+    PlaintextKind, PluginFact, SecretFact, TlsFact,
 };
 use crate::source::{SourceFile, Span};
 use crate::spec::model::Engine;
@@ -294,9 +294,12 @@ pub fn detect(path: &Path, text: &str) -> bool {
     if name.contains("mosquitto") && name.ends_with(".conf") {
         return true;
     }
-    let in_mosquitto_dir = path
-        .components()
-        .any(|c| c.as_os_str().to_string_lossy().contains("mosquitto"));
+    // A fragment of `include_dir` (conf.d) counts like a file of the
+    // broker's own directory.
+    let in_mosquitto_dir = path.components().any(|c| {
+        let c = c.as_os_str().to_string_lossy();
+        c.contains("mosquitto") || c == "conf.d"
+    });
     let Ok(lines) = parse(text) else { return false };
     let lines = &lines[..lines.len().min(500)];
     let known = lines.iter().filter(|l| class(&l.name).is_some()).count();
@@ -315,6 +318,14 @@ pub fn detect(path: &Path, text: &str) -> bool {
         "max_queued_messages",
         "persistent_client_expiration",
         "log_dest",
+        // A bridge fragment.
+        "connection",
+        "remote_username",
+        "remote_password",
+        "remote_clientid",
+        "bridge_cafile",
+        "bridge_capath",
+        "bridge_protocol_version",
     ];
     let telling = lines
         .iter()
@@ -428,11 +439,16 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
     let lines = parse(&file.text)
         .map_err(|(line, col, msg)| parse_error(file, line, col, "mosquitto.conf", msg))?;
     let mut reader = Reader::new(file, lines.iter().any(|l| l.name == "listener"));
+    // A line Mosquitto refuses is reported at its position; the other
+    // lines are still read, so the rest of the file is audited.
+    let mut refused = None;
     for l in &lines {
-        reader.read(l)?;
+        if let Err(d) = reader.read(l) {
+            refused.get_or_insert(d);
+        }
     }
     reader.finish(facts);
-    Ok(())
+    refused.map_or(Ok(()), Err)
 }
 
 /// Logging and persistence directives, as read.
@@ -464,6 +480,19 @@ struct Reader<'a> {
     global_anonymous: Option<(bool, Span)>,
     global_checks_usernames: bool,
     logging: Logging,
+    bridges: Vec<BridgeConn>,
+}
+
+/// A bridge (`connection NAME` and the options below it) as read.
+struct BridgeConn {
+    name: String,
+    connection: Span,
+    address: String,
+    /// `bridge_cafile`, `bridge_capath`, `bridge_psk` or
+    /// `bridge_tls_use_os_certs`: the bridge connects with TLS.
+    tls: bool,
+    /// The first `remote_password` or `remote_username` value.
+    credentials: Option<(String, Span)>,
 }
 
 impl<'a> Reader<'a> {
@@ -485,6 +514,7 @@ impl<'a> Reader<'a> {
             global_anonymous: None,
             global_checks_usernames: false,
             logging: Logging::default(),
+            bridges: Vec::new(),
         }
     }
 
@@ -504,6 +534,10 @@ impl<'a> Reader<'a> {
                 false
             }
             Some(Global) => self.global(l)?,
+            None if l.name == "bridge_tls_use_os_certs" => {
+                self.bridge_transport(l);
+                false
+            }
             None => false,
         };
         self.directives.push(DirectiveFact {
@@ -667,8 +701,10 @@ impl<'a> Reader<'a> {
         });
     }
 
-    /// A bridge option: only inline passwords and keys matter.
+    /// A bridge option: only inline passwords and keys, and whether the
+    /// bridge sends credentials without TLS, matter.
     fn bridge(&mut self, l: &Line) {
+        self.bridge_transport(l);
         let what = match l.name.as_str() {
             "remote_password" | "local_password" | "password" => {
                 format!("bridge password (`{}`)", l.name)
@@ -681,6 +717,58 @@ impl<'a> Reader<'a> {
             inline: Some(l.value.clone()),
             span: value_span(self.file, l),
         });
+    }
+
+    /// `connection` opens a bridge; its TLS options and credentials follow.
+    fn bridge_transport(&mut self, l: &Line) {
+        if l.name == "connection" {
+            self.bridges.push(BridgeConn {
+                name: l.word().to_string(),
+                connection: line_span(self.file, l),
+                address: String::new(),
+                tls: false,
+                credentials: None,
+            });
+            return;
+        }
+        let Some(b) = self.bridges.last_mut() else {
+            return;
+        };
+        match l.name.as_str() {
+            "address" | "addresses" => b.address = l.word().to_string(),
+            "bridge_cafile" | "bridge_capath" | "bridge_psk" | "bridge_tls_use_os_certs" => {
+                b.tls = true
+            }
+            "remote_password" | "remote_username" => {
+                // The password is named rather than the username.
+                let replace = match &b.credentials {
+                    None => true,
+                    Some((key, _)) => key != "remote_password" && l.name == "remote_password",
+                };
+                if replace {
+                    b.credentials = Some((l.name.clone(), value_span(self.file, l)));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Bridges that send a username or password without TLS (MQ-TLS-001).
+    fn bridge_facts(&self, facts: &mut Facts) {
+        for b in self.bridges.iter().filter(|b| !b.tls) {
+            let Some((key, span)) = &b.credentials else {
+                continue;
+            };
+            facts.tls_auth.plaintext.push(PlaintextFact {
+                kind: PlaintextKind::Bridge,
+                what: format!(
+                    "bridge `{}` sends its credentials (`{key}`) to `{}` without TLS (no `bridge_cafile`, `bridge_capath` or `bridge_psk`)",
+                    b.name, b.address
+                ),
+                span: span.clone(),
+                related: Some((b.connection.clone(), "the bridge".into())),
+            });
+        }
     }
 
     /// A global option. Returns whether it is misplaced.
@@ -710,6 +798,7 @@ impl<'a> Reader<'a> {
     fn finish(self, facts: &mut Facts) {
         let file = self.file;
         self.listener_facts(facts);
+        self.bridge_facts(facts);
         logging_fact(file, &self.logging, facts);
         persistence_fact(file, self.logging, facts);
         facts.engine.get_or_insert(Engine::Mosquitto);
@@ -1105,7 +1194,41 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_line_is_reported_and_the_rest_still_read() {
+        let text = "per_listener_settings true\nlistener 8883\nallow_anonymous maybe\ncertfile /c.pem\nkeyfile /k.pem\nlistener 1883\nallow_anonymous true\n";
+        let file = SourceFile::new("mosquitto.conf", text);
+        let input = Input {
+            path: "mosquitto.conf".into(),
+            file,
+        };
+        let mut facts = Facts::new(Origin::File, Environment::Production);
+        let d = extract(&input, &mut facts).unwrap_err();
+        let s = d.primary_span().unwrap();
+        assert_eq!((s.line, s.col), (3, 17), "{}", d.message);
+        let plain = facts.listeners.iter().find(|l| l.port == 1883).unwrap();
+        assert!(plain.anonymous && plain.tls.is_none());
+    }
+
+    #[test]
+    fn bridges_sending_credentials_without_tls() {
+        let f = facts_of("connection a\naddress a.example:1883\nremote_username u\nremote_password p4ss-Wx81-zz\nconnection b\naddress b.example:8883\nbridge_cafile /ca.pem\nremote_password q4ss-Wx81-zz\nconnection c\naddress c.example:1883\n").unwrap();
+        let p = &f.tls_auth.plaintext;
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].kind, PlaintextKind::Bridge);
+        assert_eq!((p[0].span.line, p[0].span.col), (4, 17));
+        assert!(p[0].what.contains("`a`") && p[0].what.contains("remote_password"));
+    }
+
+    #[test]
     fn detection() {
+        assert!(detect(
+            Path::new("conf.d/bridge.conf"),
+            "connection cloud\naddress cloud.example:8883\nremote_username u\nbridge_cafile /ca.pem\ntopic # out 1\n"
+        ));
+        assert!(detect(
+            Path::new("bridge.conf"),
+            "connection cloud\naddress cloud.example:8883\nremote_username u\ntopic # out 1\n"
+        ));
         assert!(detect(Path::new("/etc/mosquitto/mosquitto.conf"), ""));
         assert!(detect(
             Path::new("broker.conf"),

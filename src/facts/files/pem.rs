@@ -6,7 +6,8 @@
 //! SubjectAltName, key type and size, signature algorithm. The role is the
 //! certificate's own claim: CA if basicConstraints says CA (or, without
 //! extensions, if it is self-signed), server if it has serverAuth or SANs,
-//! else device.
+//! or no clientAuth and a host name or IP address as its CN (a server
+//! certificate a CA issued without extensions), else device.
 //!
 //! Private keys (`-----BEGIN ... PRIVATE KEY-----`) are facts about the file:
 //! its mode, owner and group, compared with the brokers' service accounts
@@ -191,6 +192,7 @@ pub fn extract_key(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
     })?;
     let owner = account_name("/etc/passwd", meta.uid());
     let group = account_name("/etc/group", meta.gid());
+    let work_tree = work_tree(&input.path);
     for key in keys {
         facts.keys.push(KeyFileFact {
             path: file.name.clone(),
@@ -202,12 +204,23 @@ pub fn extract_key(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
             group: group.clone(),
             rsa_bits: rsa_key_bits(&key.label, &key.der),
             staged: None,
+            work_tree: work_tree.clone(),
         });
     }
     facts
         .certs
         .extend(cert_facts(file, &blocks, OffsetDateTime::now_utc())?);
     Ok(())
+}
+
+/// The git work tree holding `path`: the nearest directory above it with a
+/// `.git` entry (a directory, or the file of a linked work tree).
+fn work_tree(path: &Path) -> Option<String> {
+    let abs = std::fs::canonicalize(path).ok()?;
+    abs.ancestors()
+        .skip(1)
+        .find(|d| d.join(".git").exists())
+        .map(|d| d.display().to_string())
 }
 
 /// The name of a user (passwd) or group (group) id, else the id itself.
@@ -241,6 +254,31 @@ fn cert_facts(
             cert_fact(file, b, now).map_err(|why| parse_error(file, b.line, 1, "certificate", why))
         })
         .collect()
+}
+
+/// The subject's CN is a host name (dotted labels, not all digits) or an
+/// IP address: what a server certificate is issued to. Device ids
+/// (`press-01`) have no dot.
+fn host_name_cn(cert: &X509Certificate<'_>) -> bool {
+    let Some(cn) = cert
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|a| a.as_str().ok())
+    else {
+        return false;
+    };
+    if cn.parse::<IpAddr>().is_ok() || cn == "localhost" {
+        return true;
+    }
+    let labels: Vec<&str> = cn.split('.').collect();
+    labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && !labels
+            .last()
+            .is_some_and(|l| l.chars().all(|c| c.is_ascii_digit()))
 }
 
 fn cert_fact(
@@ -292,7 +330,10 @@ fn cert_fact(
     let self_signed = cert.subject() == cert.issuer();
     let role = if is_ca {
         CertRole::Ca
-    } else if server_auth || !san.is_empty() {
+    } else if server_auth
+        || !san.is_empty()
+        || (!client_auth && !self_signed && host_name_cn(&cert))
+    {
         CertRole::Server
     } else if self_signed && eku.is_none() {
         CertRole::Ca
@@ -691,5 +732,17 @@ mod tests {
             ));
         }
         assert!(!detect_key(Path::new("x"), "-----BEGIN PUBLIC KEY-----\n"));
+    }
+
+    #[test]
+    fn a_key_inside_a_work_tree_is_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("certs").join("server.key");
+        std::fs::create_dir_all(key.parent().unwrap()).unwrap();
+        std::fs::write(&key, "k").unwrap();
+        assert_eq!(work_tree(&key), None);
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        assert_eq!(work_tree(&key), Some(root.display().to_string()));
     }
 }

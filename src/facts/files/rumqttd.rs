@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use super::Input;
 use crate::diag::Diagnostic;
-use crate::facts::{Facts, NodeFact, RumqttdFact};
+use crate::facts::{AdminFact, Facts, NodeFact, RumqttdFact, RumqttdListenerFact};
 use crate::source::{SourceFile, Span};
 use crate::spec::model::Engine;
 
@@ -981,8 +981,75 @@ pub fn problems(file: &Arc<SourceFile>) -> Result<Vec<RumqttdFact>, Diagnostic> 
         .collect())
 }
 
+/// The servers (`[v4.*]`, `[v5.*]`, `[ws.*]`): their address, TLS and
+/// authentication (rumqttd 0.20: a `connections.auth` table of users and
+/// passwords, else any client; `tls.capath` makes client certificates
+/// required).
+fn listeners(file: &Arc<SourceFile>, doc: &Document, facts: &mut Facts) {
+    // Every path prefix of three and four parts (`v4.1.tls`,
+    // `v4.1.connections.auth`) that an entry or a table header holds, so
+    // that what a server has costs a lookup.
+    let mut present = std::collections::HashSet::new();
+    for path in doc
+        .entries
+        .iter()
+        .map(|e| &e.path)
+        .chain(doc.tables.iter().map(|t| &t.path))
+    {
+        for n in 3..=path.len().min(4) {
+            present.insert(path[..n].join("\0"));
+        }
+    }
+    for e in &doc.entries {
+        let [kind, name, key] = e.path.as_slice() else {
+            continue;
+        };
+        if !matches!(kind.as_str(), "v4" | "v5" | "ws") || key != "listen" {
+            continue;
+        }
+        let TomlValue::String(listen) = &e.value else {
+            continue;
+        };
+        let has = |rest: &[&str]| {
+            let mut parts = vec![kind.as_str(), name.as_str()];
+            parts.extend(rest);
+            present.contains(&parts.join("\0"))
+        };
+        facts.tls_auth.rumqttd_listeners.push(RumqttdListenerFact {
+            name: format!("{kind}.{name}"),
+            listen: listen.clone(),
+            bind: super::haproxy::bind_host(listen),
+            tls: has(&["tls"]),
+            anonymous: !has(&["connections", "auth"]),
+            client_certs: has(&["tls", "capath"]),
+            span: span(file, e.value_at),
+        });
+    }
+}
+
+/// The console (`[console] listen`): an HTTP API with no authentication
+/// that shows every connection and can change the log filter.
+fn console(file: &Arc<SourceFile>, doc: &Document, facts: &mut Facts) {
+    let Some(e) = find(doc, &["console", "listen"]) else {
+        return;
+    };
+    let TomlValue::String(listen) = &e.value else {
+        return;
+    };
+    facts.admin.push(AdminFact {
+        what: format!("the rumqttd console (`listen = \"{listen}\"`)"),
+        bind: super::haproxy::bind_host(listen),
+        credentials: "none".into(),
+        span: span(file, e.value_at),
+    });
+}
+
 pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
     let found = problems(&input.file)?;
+    if let Ok(doc) = parse(&input.file.text) {
+        listeners(&input.file, &doc, facts);
+        console(&input.file, &doc, facts);
+    }
     facts.engine.get_or_insert(Engine::Rumqttd);
     facts.nodes.push(NodeFact {
         name: input.path.display().to_string(),
@@ -1049,6 +1116,37 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn servers_and_console() {
+        let t = "id = 0\n[v4.1]\nlisten = \"0.0.0.0:1883\"\n[v4.2]\nlisten = \"0.0.0.0:8883\"\n[v4.2.tls]\ncapath = \"/ca.pem\"\ncertpath = \"/c.pem\"\nkeypath = \"/k.pem\"\n[v5.1]\nlisten = \"10.0.0.1:1884\"\nconnections.auth = { u = \"p\" }\n[console]\nlisten = \"127.0.0.1:3030\"\n";
+        let (f, _) = crate::facts::files::extract_text(extract, "rumqttd.toml", t);
+        let l: Vec<(String, Option<String>, bool, bool, bool)> = f
+            .tls_auth
+            .rumqttd_listeners
+            .iter()
+            .map(|r| {
+                (
+                    r.name.clone(),
+                    r.bind.clone(),
+                    r.tls,
+                    r.anonymous,
+                    r.client_certs,
+                )
+            })
+            .collect();
+        assert_eq!(
+            l,
+            [
+                ("v4.1".into(), None, false, true, false),
+                ("v4.2".into(), None, true, true, true),
+                ("v5.1".into(), Some("10.0.0.1".into()), false, false, false),
+            ]
+        );
+        assert_eq!(f.admin.len(), 1);
+        assert_eq!(f.admin[0].bind.as_deref(), Some("127.0.0.1"));
+        assert_eq!(f.admin[0].span.line, 14);
     }
 
     #[test]

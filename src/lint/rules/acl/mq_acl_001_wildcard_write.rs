@@ -8,6 +8,14 @@
 //! dispatcher are services meant to reach many devices: for them only `#`
 //! is flagged.
 //!
+//! Every client reading everything is flagged too: a read of `#` granted to
+//! every client (a Mosquitto `pattern read #`, EMQX `{allow, all,
+//! subscribe, ["#"]}`), and EMQX's `authorization.no_match = allow`, which
+//! lets every client publish and subscribe to whatever no authorization
+//! source decides: written, or left to EMQX 5's default in a file with an
+//! `authorization` block. It is not flagged when an acl.conf of the site
+//! ends with `{deny, all}.`, which decides every request.
+//!
 //! Why it matters: least privilege is the last layer of defence. A device
 //! whose key leaks, or whose firmware is compromised, can then publish
 //! commands, status or telemetry for every other device of the site
@@ -27,11 +35,21 @@
 //! (In a Mosquitto ACL, `pattern write devices/%u/telemetry/#`; in EMQX,
 //! `["devices/${username}/telemetry/#"]`.)
 //!
+//! Example (audit):
+//!     pattern read #                  (Mosquitto ACL: every client reads all)
+//!     authorization.no_match = allow  (emqx.conf)
+//!
+//! Use instead:
+//!     pattern read devices/%u/#
+//!     authorization.no_match = deny
+//!
 //! Severity: error in production; warning elsewhere.
 
 use super::{device_principal, principal, verb, writes};
+use crate::acl::emqx::Permission;
+use crate::acl::Acl;
 use crate::diag::Severity;
-use crate::facts::{Facts, Principal};
+use crate::facts::{AclAccess, AclFact, Facts, Principal};
 use crate::lint::{relaxed, Finding, Rule, BOTH};
 
 pub const RULE: Rule = Rule {
@@ -44,8 +62,87 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(facts: &Facts, out: &mut Vec<Finding>) {
+    wildcard_grants(facts, out);
+    no_match_allow(facts, out);
+}
+
+/// A read of `#` granted to every client (a Mosquitto `pattern`, EMQX
+/// `all`): whoever connects reads every device's topics.
+fn everyone_reads_everything(facts: &Facts, f: &AclFact) -> Option<Finding> {
+    let everyone = matches!(f.principal, Principal::Pattern | Principal::All);
+    if !everyone || f.access != AclAccess::Read || !(f.normalized == "#" || f.normalized == "+/#") {
+        return None;
+    }
+    let finding = Finding::new(
+        &f.span,
+        format!(
+            "{} may subscribe to `{}`: every topic of the site, other devices' telemetry and commands included",
+            principal(f),
+            f.topic
+        ),
+        if emqx_file(facts, f) {
+            "grant subscriptions to the whole tree only to a named service user (`{allow, {username, \"historian\"}, subscribe, [\"#\"]}.`), and give every client only its own subtree (`{allow, all, subscribe, [\"devices/${username}/#\"]}.`)"
+        } else {
+            "grant reads of the whole tree only to a named service user (`user historian` then `topic read #`), and give every client only its own subtree (`pattern read devices/%u/#`)"
+        },
+    );
+    Some(match relaxed(facts, Severity::Warning) {
+        Some(s) => finding.with_severity(s),
+        None => finding,
+    })
+}
+
+/// Whether the fact comes from an EMQX acl.conf.
+fn emqx_file(facts: &Facts, f: &AclFact) -> bool {
+    facts
+        .acl_model
+        .files
+        .iter()
+        .any(|a| matches!(a, Acl::Emqx(_)) && a.file().name == f.span.file.name)
+}
+
+/// EMQX's `authorization.no_match = allow`: every request no source decides
+/// is allowed, unless an acl.conf of the site ends with `{deny, all}.`
+/// (then it decides every request and `no_match` is never reached).
+fn no_match_allow(facts: &Facts, out: &mut Vec<Finding>) {
+    let Some((span, written)) = &facts.acl_model.no_match_allow else {
+        return;
+    };
+    let closed = facts.acl_model.files.iter().any(|a| match a {
+        Acl::Emqx(e) => e
+            .rules
+            .iter()
+            .rev()
+            .find(|r| r.catch_all)
+            .is_some_and(|r| r.permission == Permission::Deny),
+        Acl::Mosquitto(_) => false,
+    });
+    if closed {
+        return;
+    }
+    let how = if *written {
+        "`authorization.no_match = allow`"
+    } else {
+        "`authorization` sets no `no_match`, and EMQX 5's default is `allow`"
+    };
+    let f = Finding::new(
+        span,
+        format!("every client may publish and subscribe to `#` when no authorization source decides ({how}): every topic of the site, other devices' commands included"),
+        "set `authorization.no_match = deny` and grant each principal only the subtrees it needs in the authorization sources (an acl.conf ending with `{deny, all}.`)",
+    );
+    out.push(match relaxed(facts, Severity::Warning) {
+        Some(s) => f.with_severity(s),
+        None => f,
+    });
+}
+
+fn wildcard_grants(facts: &Facts, out: &mut Vec<Finding>) {
     for f in &facts.acl {
-        if f.admin || !writes(f.access) {
+        if f.admin {
+            continue;
+        }
+        if !writes(f.access) {
+            out.extend(everyone_reads_everything(facts, f));
             continue;
         }
         let levels: Vec<&str> = f.normalized.split('/').collect();

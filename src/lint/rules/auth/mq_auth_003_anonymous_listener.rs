@@ -21,6 +21,13 @@
 //! whose clients reach only their own prefix (anonymous or not, they are
 //! given nothing of the site).
 //!
+//! An EMQX file with no authenticator (no `authentication`, globally or on
+//! the listener) is named as the cause, with an authenticator to add.
+//!
+//! In a rumqttd.toml: a `[v4.*]`/`[v5.*]`/`[ws.*]` server beyond loopback
+//! with neither a `connections.auth` table nor `tls.capath` (client
+//! certificates).
+//!
 //! Why it matters: anonymous clients are only limited by the ACL's default
 //! rules; on a network listener anyone who can reach the port can publish
 //! commands or read telemetry, and exhaust connection slots. A client that
@@ -38,6 +45,16 @@
 //!     listener 8883
 //!     allow_anonymous false
 //!     password_file /etc/mosquitto/passwd
+//!
+//! Example (rumqttd.toml, emqx.conf without `authentication`):
+//!     [v4.1]
+//!     listen = "0.0.0.0:1883"
+//!
+//! Use instead:
+//!     [v4.1.connections.auth]
+//!     gateway-01 = "..."          (or `[v4.1.tls]` with `capath`)
+//!
+//!     authentication = [{mechanism = password_based, backend = built_in_database}]
 //!
 //! Severity: error in production; warning elsewhere.
 
@@ -60,6 +77,31 @@ pub const RULE: Rule = Rule {
 fn check(facts: &Facts, out: &mut Vec<Finding>) {
     anonymous_access(facts, out);
     unproven_usernames(facts, out);
+    rumqttd_servers(facts, out);
+}
+
+/// rumqttd servers without a `connections.auth` table or client
+/// certificates: any client connects, with any client id.
+fn rumqttd_servers(facts: &Facts, out: &mut Vec<Finding>) {
+    for r in &facts.tls_auth.rumqttd_listeners {
+        let local = crate::facts::files::haproxy::local_address(r.bind.as_deref().unwrap_or(""));
+        if !r.anonymous || r.client_certs || local {
+            continue;
+        }
+        let at = r
+            .bind
+            .as_deref()
+            .map_or("all interfaces".to_string(), |b| format!("`{b}`"));
+        let mut f = Finding::new(
+            &r.span,
+            format!("rumqttd server `{}` (`listen = \"{}\"`) accepts anonymous clients on {at}", r.name, r.listen),
+            format!("authenticate its clients: a `[{}.connections.auth]` table of users and passwords, or `capath` in `[{}.tls]` to require client certificates; or bind it to 127.0.0.1", r.name, r.name),
+        );
+        if let Some(sev) = relaxed(facts, Severity::Warning) {
+            f = f.with_severity(sev);
+        }
+        out.push(f);
+    }
 }
 
 fn unproven_usernames(facts: &Facts, out: &mut Vec<Finding>) {
@@ -97,37 +139,47 @@ fn anonymous_finding(facts: &Facts, l: &ListenerFact) -> bool {
 fn anonymous_access(facts: &Facts, out: &mut Vec<Finding>) {
     // One finding per place that turns anonymous access on (a global
     // `allow_anonymous true` covers several listeners).
-    let mut groups: Vec<(Span, Vec<String>, Option<Engine>)> = Vec::new();
+    // The bool: the listener's anonymous access is set where the span is
+    // (`allow_anonymous true`, `enable_authn = false`), not the lack of an
+    // authenticator.
+    let mut groups: Vec<(Span, Vec<String>, Option<Engine>, bool)> = Vec::new();
     let mut group_at: std::collections::HashMap<(String, usize, usize), usize> =
         std::collections::HashMap::new();
     for (i, l) in facts.listeners.iter().enumerate() {
         if !anonymous_finding(facts, l) {
             continue;
         }
-        let span = setting_span(facts, i, "anonymous")
-            .unwrap_or(&l.span)
-            .clone();
+        let setting = setting_span(facts, i, "anonymous");
+        let span = setting.unwrap_or(&l.span).clone();
         let key = (span.file.name.clone(), span.line, span.col);
         match group_at.get(&key) {
             Some(&g) => groups[g].1.push(label(l)),
             None => {
                 group_at.insert(key, groups.len());
-                groups.push((span, vec![label(l)], l.engine));
+                groups.push((span, vec![label(l)], l.engine, setting.is_some()));
             }
         }
     }
-    for (span, labels, engine) in groups {
+    for (span, labels, engine, set_here) in groups {
+        let no_authenticator =
+            facts.origin == Origin::File && engine == Some(Engine::Emqx) && !set_here;
         let help = match (facts.origin, engine) {
             (Origin::Spec, _) => "drop `anonymous: true`, or bind the listener to 127.0.0.1; a listener only the load balancer's health check uses is named by `load_balancer.health_check.listener`",
+            (Origin::File, Some(Engine::Emqx)) if no_authenticator => "add an authenticator (e.g. `authentication = [{mechanism = password_based, backend = built_in_database, user_id_type = username}]`), or bind the listeners to 127.0.0.1",
             (Origin::File, Some(Engine::Emqx)) => "authenticate the listener's clients (`enable_authn = true` with an authenticator in `authentication`), or bind it to 127.0.0.1",
             (Origin::File, _) => "set `allow_anonymous false` and authenticate clients (`password_file`, client certificates), or bind the listener to 127.0.0.1",
         };
         let mut f = Finding::new(
             &span,
             format!(
-                "{} accept{} anonymous clients from beyond loopback",
+                "{} accept{} anonymous clients from beyond loopback{}",
                 labels.join(" and "),
-                if labels.len() == 1 { "s" } else { "" }
+                if labels.len() == 1 { "s" } else { "" },
+                if no_authenticator {
+                    ": the file configures no authenticator (`authentication`)"
+                } else {
+                    ""
+                }
             ),
             help,
         );

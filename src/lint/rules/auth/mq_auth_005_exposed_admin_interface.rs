@@ -11,6 +11,14 @@
 //! (`"ops:${HAPROXY_STATS_PASSWORD}"`, `"${EMQX_DASHBOARD_PASSWORD}"`) and
 //! interfaces bound to 127.0.0.1 or a Unix socket pass.
 //!
+//! The rumqttd console (`[console] listen`), an HTTP API without any
+//! authentication, is flagged whenever it listens beyond loopback.
+//!
+//! An HAProxy stats page is also flagged where another frontend sends its
+//! connections to it (`use_backend`/`default_backend` naming the backend
+//! or listen section that serves it): it is then reachable on that
+//! frontend's binds.
+//!
 //! In a spec: the stats page mqttforge renders (loopback, password by
 //! environment reference) and the EMQX dashboard as the rendered emqx.conf
 //! opens it, whose password is the spec's `emqx.dashboard_password`
@@ -33,6 +41,23 @@
 //!         bind 127.0.0.1:8404
 //!         stats enable
 //!         stats auth "ops:${HAPROXY_STATS_PASSWORD}"
+//!
+//! Example (a local stats page reached through a public frontend; the
+//! rumqttd console):
+//!     frontend web
+//!         bind :80
+//!         use_backend stats_local if { path_beg /stats }
+//!
+//!     [console]
+//!     listen = "0.0.0.0:3030"
+//!
+//! Use instead:
+//!     frontend web
+//!         bind :80
+//!         default_backend portal    (the stats page only on 127.0.0.1)
+//!
+//!     [console]
+//!     listen = "127.0.0.1:3030"
 //!
 //! Severity: error in production; warning elsewhere.
 
@@ -73,6 +98,8 @@ fn help(facts: &Facts, a: &AdminFact) -> String {
         } else {
             "bind it to loopback (`dashboard.listeners.http.bind = \"127.0.0.1:18083\"`, reached through an SSH tunnel or VPN) and give the password in the service's environment (`EMQX_DASHBOARD__DEFAULT_PASSWORD` from a root-only EnvironmentFile): EMQX's HOCON does not expand `${VAR}`".into()
         }
+    } else if a.what.contains("rumqttd console") {
+        "bind the console to loopback (`[console] listen = \"127.0.0.1:3030\"`, reached through an SSH tunnel); it has no authentication to turn on".into()
     } else if a.what.contains("stats socket") {
         "serve the stats socket on a Unix socket (`stats socket /run/haproxy/admin.sock mode 660 level admin`), or bind it to 127.0.0.1".into()
     } else {

@@ -7,6 +7,10 @@
 //! `option ssl-hello-chk`, ...), or by a CONNECT whose answer is never read
 //! (no `tcp-check expect` after it).
 //!
+//! It also flags a backend of two servers or more whose `server` lines
+//! have no `check` (nor `default-server check`): those servers are never
+//! checked at all.
+//!
 //! Applies to audited haproxy.cfg files: the health check mqttforge
 //! renders always sends a CONNECT and expects the CONNACK.
 //!
@@ -20,6 +24,7 @@
 //! Example:
 //!     backend brokers
 //!         server mqtt1 10.0.1.10:8883 check
+//!         server mqtt2 10.0.1.11:8883
 //!
 //! Use instead:
 //!     backend brokers
@@ -29,6 +34,7 @@
 //!         tcp-check expect binary 20020000
 //!         tcp-check send-binary e000
 //!         server mqtt1 10.0.1.10:8883 check port 1884
+//!         server mqtt2 10.0.1.11:8883 check port 1884
 //!
 //! Severity: warning.
 
@@ -51,7 +57,38 @@ pub const RULE: Rule = Rule {
 /// The MQTT conversation to put in its place.
 const MQTT_CHECK: &str = "`option tcp-check`, `tcp-check connect`, `tcp-check send-binary 100c00044d5154540402003c0000` (MQTT 3.1.1 CONNECT), `tcp-check expect binary 20020000` (CONNACK accepted), `tcp-check send-binary e000` (DISCONNECT)";
 
+/// Backends of two servers or more whose servers are not all checked:
+/// HAProxy keeps sending clients to a server it never checks, down or not.
+fn unchecked_servers(facts: &Facts, out: &mut Vec<Finding>) {
+    for b in facts.ha.backends.iter().filter(|b| b.servers.len() >= 2) {
+        let unchecked: Vec<String> = b
+            .servers
+            .iter()
+            .filter(|s| !s.checked)
+            .map(|s| format!("`{}`", s.name))
+            .collect();
+        let Some(first) = b.servers.iter().find(|s| !s.checked) else {
+            continue;
+        };
+        out.push(
+            Finding::new(
+                &first.span,
+                format!(
+                    "backend `{}` never checks {} (no `check` on {} `server` line{}): HAProxy keeps sending devices to a broker that is down",
+                    b.name,
+                    super::and_list(&unchecked),
+                    if unchecked.len() == 1 { "its" } else { "their" },
+                    if unchecked.len() == 1 { "" } else { "s" }
+                ),
+                format!("add `check` to each `server` line (or `default-server check`), with a check that speaks MQTT: {MQTT_CHECK}"),
+            )
+            .with_related(&b.span, "in this backend"),
+        );
+    }
+}
+
 fn check(facts: &Facts, out: &mut Vec<Finding>) {
+    unchecked_servers(facts, out);
     // The servers of each backend checked by each probe, in order.
     let mut servers_of: HashMap<(&str, Place<'_>), Vec<String>> = HashMap::new();
     for o in &facts.health_checks {

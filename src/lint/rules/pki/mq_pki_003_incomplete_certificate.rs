@@ -9,7 +9,9 @@
 //! Leaves must not be CAs. The role is where the file sits in the spec's
 //! `pki.dir`; for audited PEM files, what the certificate claims (CA if
 //! basicConstraints says so or it is self-signed without extensions, server
-//! with serverAuth or SANs, else device).
+//! with serverAuth or SANs, or without clientAuth and with a host name or
+//! IP address as its CN, as a CA-issued server certificate made without an
+//! extensions file has; else device).
 //!
 //! Why it matters: `openssl x509 -req` without an extensions file issues v1
 //! certificates, which rustls/webpki-based clients and brokers reject
@@ -23,6 +25,13 @@
 //! Use instead:
 //!     printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' > device.ext
 //!     openssl x509 -req -in device.csr -CA ca.pem -CAkey ca.key -days 365 -extfile device.ext -out device.pem
+//!
+//! Example (a server certificate, CN=broker.plant.example, no SAN):
+//!     openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -days 365 -out broker.pem
+//!
+//! Use instead:
+//!     printf 'keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:broker.plant.example\n' > server.ext
+//!     openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -days 365 -extfile server.ext -out broker.pem
 //!
 //! Severity: error in every environment (the certificate is rejected there too).
 

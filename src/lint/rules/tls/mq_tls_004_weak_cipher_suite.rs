@@ -9,6 +9,11 @@
 //! TLS 1.3 suites are all AEAD with forward secrecy, so listeners that only
 //! accept TLS 1.3 are not checked.
 //!
+//! In audit, HAProxy's lists too: `ssl-default-bind-ciphers` (when a TLS
+//! bind has no `ciphers` of its own) and each TLS bind's `ciphers`, unless
+//! the bind accepts TLS 1.3 only (`ssl-min-ver TLSv1.3`, on the bind or in
+//! `ssl-default-bind-options`); and EMQX's `ssl_options.ciphers`.
+//!
 //! Why it matters: without forward secrecy, whoever obtains the server key
 //! later decrypts every recorded session; CBC suites have a history of
 //! padding-oracle attacks (Lucky13); the broken ones are practically
@@ -24,6 +29,12 @@
 //!     listener 8883
 //!     tls_version tlsv1.2
 //!     ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256
+//!
+//! Example (haproxy.cfg):
+//!     ssl-default-bind-ciphers ECDHE-RSA-AES128-GCM-SHA256:DES-CBC3-SHA:AES128-SHA
+//!
+//! Use instead:
+//!     ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305
 //!
 //! Severity: in production, error for broken suites and warning for suites
 //! without forward secrecy or AEAD; one step lower elsewhere.
@@ -75,7 +86,55 @@ fn severity(facts: &Facts, broken: bool) -> Severity {
     }
 }
 
+/// Cipher lists outside the brokers' listeners (HAProxy binds).
+fn other_lists(facts: &Facts, out: &mut Vec<Finding>) {
+    for c in &facts.tls_auth.cipher_lists {
+        let sel = ciphers::evaluate(&c.ciphers);
+        let mut entries: Vec<usize> = sel
+            .suites
+            .iter()
+            .filter(|(s, _)| !ciphers::weaknesses(s).is_empty())
+            .map(|(_, e)| *e)
+            .collect();
+        entries.sort_unstable();
+        entries.dedup();
+        for e in entries {
+            let entry = &c.ciphers[e];
+            let suites: Vec<&Suite> = sel
+                .suites
+                .iter()
+                .filter(|(s, x)| *x == e && !ciphers::weaknesses(s).is_empty())
+                .map(|(s, _)| *s)
+                .collect();
+            let broken = suites
+                .iter()
+                .any(|s| ciphers::weaknesses(s).iter().any(|w| w.broken()));
+            let message = if ciphers::suite(entry).is_some() {
+                format!("`{}` of {} allows {}", c.key, c.what, describe(suites[0]))
+            } else {
+                format!(
+                    "`{entry}` in `{}` of {} lets in {} suite{} without forward secrecy or AEAD, e.g. {}",
+                    c.key,
+                    c.what,
+                    suites.len(),
+                    if suites.len() == 1 { "" } else { "s" },
+                    describe(example(&suites))
+                )
+            };
+            out.push(
+                Finding::new(
+                    &narrow(&c.span, entry),
+                    message,
+                    format!("in `{}`, {HELP} (`ssl-min-ver TLSv1.3`)", c.key),
+                )
+                .with_severity(severity(facts, broken)),
+            );
+        }
+    }
+}
+
 fn check(facts: &Facts, out: &mut Vec<Finding>) {
+    other_lists(facts, out);
     let key = if facts.origin == Origin::Spec {
         "tls.ciphers"
     } else {
