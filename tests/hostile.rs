@@ -930,7 +930,12 @@ fn skeleton(path: &str, text: &str) -> Result<Vec<String>, String> {
             }
         }));
     } else if base.ends_with(".md") {
-        out.extend(text.lines().map(markdown_shape));
+        let mut in_fence = false;
+        out.extend(text.lines().map(|line| {
+            let shape = markdown_shape(line, in_fence);
+            in_fence ^= line.starts_with("```");
+            shape
+        }));
     } else if base.ends_with(".sh") {
         let comments = text
             .lines()
@@ -945,8 +950,15 @@ fn skeleton(path: &str, text: &str) -> Result<Vec<String>, String> {
 }
 
 /// A Markdown line's block kind, the cells it has if it is a table row (a
-/// GitHub table splits on `|` not taken by a backslash), and its code spans.
-fn markdown_shape(line: &str) -> String {
+/// GitHub table splits on `|` not taken by a backslash), and the backtick
+/// runs left unclosed (a value that broke out of its code span). Inside a
+/// fence a line is literal: only a fence line counts. Whether a value is
+/// shown as a code span or as escaped text (the renderer writes values
+/// holding `|` as text, see `markdown_code`) is not structure.
+fn markdown_shape(line: &str, in_fence: bool) -> String {
+    if in_fence && !line.starts_with("```") {
+        return "fenced line".into();
+    }
     let hashes = line.chars().take_while(|c| *c == '#').count();
     let trimmed = line.trim_start();
     let digits = trimmed.chars().take_while(|c| c.is_ascii_digit()).count();
@@ -955,7 +967,7 @@ fn markdown_shape(line: &str) -> String {
     } else if line.starts_with("```") {
         "fence".into()
     } else if line.starts_with("<!--") {
-        format!("comment closed {} times", line.matches("-->").count())
+        return format!("comment closed {} times", line.matches("-->").count());
     } else if hashes > 0 {
         format!("h{hashes}")
     } else if line.starts_with('|') {
@@ -974,7 +986,7 @@ fn markdown_shape(line: &str) -> String {
     };
     let bytes = line.as_bytes();
     let (mut pipes, mut i) = (0, 0);
-    while i < bytes.len() {
+    while kind == "row" && i < bytes.len() {
         match bytes[i] {
             b'\\' => i += 2,
             b'|' => {
@@ -984,7 +996,7 @@ fn markdown_shape(line: &str) -> String {
             _ => i += 1,
         }
     }
-    let (mut spans, mut i) = (0, 0);
+    let (mut unclosed, mut i) = (0, 0);
     while i < bytes.len() {
         match bytes[i] {
             b'\\' => i += 2,
@@ -995,6 +1007,7 @@ fn markdown_shape(line: &str) -> String {
                 }
                 let len = i - start;
                 let mut j = i;
+                let mut closed = false;
                 while j < bytes.len() {
                     if bytes[j] != b'`' {
                         j += 1;
@@ -1005,16 +1018,19 @@ fn markdown_shape(line: &str) -> String {
                         j += 1;
                     }
                     if j - run == len {
-                        spans += 1;
+                        closed = true;
                         i = j;
                         break;
                     }
+                }
+                if !closed {
+                    unclosed += 1;
                 }
             }
             _ => i += 1,
         }
     }
-    format!("{kind}, {pipes} cells, {spans} code spans")
+    format!("{kind}, {pipes} cells, {unclosed} unclosed backtick runs")
 }
 
 fn term_shape(t: &erlang::Term) -> String {
