@@ -4,6 +4,8 @@
 //! `file:consult/1` accepts), keeping the 1-based line:column [`Pos`] of
 //! every term. It is a small hand-written lexer plus a recursive-descent
 //! parser; it never panics and reports every problem as a [`ParseError`].
+//! Why hand-written: no Rust crate reads `file:consult/1` terms with
+//! positions; it lexes on the shared [`super::cursor`].
 //!
 //! Supported: atoms (plain and `'quoted'`), strings with Erlang escapes
 //! (adjacent strings are concatenated, as in Erlang), integers (with `_`
@@ -17,7 +19,8 @@
 //! Cost: linear in the text's bytes (one lexing pass, a recursive descent of
 //! bounded depth).
 
-pub use super::hocon::Pos;
+use super::cursor::Cursor;
+pub use super::cursor::Pos;
 
 use std::fmt;
 
@@ -194,43 +197,6 @@ fn escape_into(s: &str, quote: char, out: &mut String) {
 // Lexer
 // ---------------------------------------------------------------------------
 
-/// A cursor over the characters of the input that tracks line and column.
-struct Cursor {
-    chars: Vec<char>,
-    i: usize,
-    line: usize,
-    col: usize,
-}
-
-impl Cursor {
-    fn peek(&self) -> Option<char> {
-        self.chars.get(self.i).copied()
-    }
-
-    fn peek_at(&self, n: usize) -> Option<char> {
-        self.chars.get(self.i + n).copied()
-    }
-
-    fn bump(&mut self) -> Option<char> {
-        let c = self.peek()?;
-        self.i += 1;
-        if c == '\n' {
-            self.line += 1;
-            self.col = 1;
-        } else {
-            self.col += 1;
-        }
-        Some(c)
-    }
-
-    fn pos(&self) -> Pos {
-        Pos {
-            line: self.line,
-            col: self.col,
-        }
-    }
-}
-
 /// Token kinds.
 #[derive(Clone, Debug, PartialEq)]
 enum Tok {
@@ -300,12 +266,7 @@ fn describe_char(c: Option<char>) -> String {
 
 impl Lexer {
     fn new(text: &str) -> Self {
-        let mut cur = Cursor {
-            chars: text.chars().collect(),
-            i: 0,
-            line: 1,
-            col: 1,
-        };
+        let mut cur = Cursor::new(text);
         if cur.peek() == Some('\u{feff}') {
             cur.bump();
         }

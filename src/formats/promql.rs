@@ -2,7 +2,9 @@
 //! reads, its top-level comparison with a number, and the unit of the side
 //! compared (per second for `rate()`, per window for `increase()`, scaled by
 //! constant factors). A tokenizer, not a parser: it never fails and never
-//! panics; what it cannot tell it leaves unknown.
+//! panics; what it cannot tell it leaves unknown. Why hand-written: the
+//! Rust PromQL parsers are unmaintained or pull a large tree for the three
+//! facts read here, and promtool (when installed) judges full syntax.
 //!
 //! Cost: linear in the expression's bytes (one tokenizing pass; the queries
 //! scan the tokens once).

@@ -1,7 +1,10 @@
 //! rumqttd.toml (the bundled broker, rumqttd 0.20): the TOML subset it uses
 //! (`[a.b]` tables, dotted keys, strings, integers, floats, booleans,
 //! arrays and inline tables), read with positions by a small parser of its
-//! own, and checked against rumqttd 0.20's `Config` structs.
+//! own, and checked against rumqttd 0.20's `Config` structs. Why its own:
+//! a file rumqttd's TOML reader refuses must still be audited as far as its
+//! shape allows, with positions of every key and value; the `toml` crate
+//! stops at the first error. It lexes on the shared [`crate::formats::cursor`].
 //!
 //! rumqttd's structs have no `deny_unknown_fields`: a misspelled or
 //! outdated key (`max_client_id_len`, `throttle_delay_ms`, ...) is dropped
@@ -90,36 +93,32 @@ const MAX_DEPTH: usize = 32;
 /// their copies and prefixes cost a bounded amount per key).
 const MAX_KEY_PARTS: usize = 32;
 
+/// The shared cursor ([`crate::formats::cursor`]) with the TOML lexing
+/// steps rumqttd.toml needs.
 struct Cursor {
-    chars: Vec<char>,
-    i: usize,
-    line: usize,
-    /// Index of the first char of the current line.
-    line_start: usize,
+    inner: crate::formats::cursor::Cursor,
 }
 
 impl Cursor {
     fn peek(&self) -> Option<char> {
-        self.chars.get(self.i).copied()
+        self.inner.peek()
     }
 
     fn col(&self) -> usize {
-        self.i - self.line_start + 1
+        self.inner.col()
+    }
+
+    fn line(&self) -> usize {
+        self.inner.line()
     }
 
     fn bump(&mut self) -> Option<char> {
-        let c = self.peek()?;
-        self.i += 1;
-        if c == '\n' {
-            self.line += 1;
-            self.line_start = self.i;
-        }
-        Some(c)
+        self.inner.bump()
     }
 
     fn err(&self, message: impl Into<String>) -> SyntaxError {
         SyntaxError {
-            line: self.line,
+            line: self.line(),
             col: self.col(),
             message: message.into(),
         }
@@ -191,7 +190,7 @@ impl Cursor {
 
     /// `a.b."c d"` with the span of the whole key.
     fn key(&mut self) -> Result<(Vec<String>, At), SyntaxError> {
-        let line = self.line;
+        let line = self.line();
         let col = self.col();
         let mut parts = vec![self.key_part()?];
         let mut end_col = self.col();
@@ -215,7 +214,7 @@ impl Cursor {
 
     fn basic_string(&mut self) -> Result<String, SyntaxError> {
         self.bump();
-        if self.peek() == Some('"') && self.chars.get(self.i + 1) == Some(&'"') {
+        if self.peek() == Some('"') && self.inner.peek_at(1) == Some('"') {
             return Err(self.err("multi-line strings are not used in rumqttd.toml"));
         }
         let mut s = String::new();
@@ -272,7 +271,7 @@ impl Cursor {
         if depth > MAX_DEPTH {
             return Err(self.err("values nested too deeply"));
         }
-        let line = self.line;
+        let line = self.line();
         let col = self.col();
         let v = match self.peek() {
             Some('"') => TomlValue::String(self.basic_string()?),
@@ -362,7 +361,7 @@ impl Cursor {
             }
             None => return Err(self.err("unexpected end of file: expected a value")),
         };
-        let end_col = if self.line == line {
+        let end_col = if self.line() == line {
             self.col()
         } else {
             col + 1
@@ -400,10 +399,7 @@ fn scalar(word: &str) -> Option<TomlValue> {
 /// Parses the TOML subset rumqttd.toml uses; never panics.
 pub fn parse(text: &str) -> Result<Document, SyntaxError> {
     let mut c = Cursor {
-        chars: text.chars().collect(),
-        i: 0,
-        line: 1,
-        line_start: 0,
+        inner: crate::formats::cursor::Cursor::new(text),
     };
     let mut doc = Document::default();
     let mut table: Vec<String> = Vec::new();
@@ -412,7 +408,7 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
         match c.peek() {
             None => return Ok(doc),
             Some('[') => {
-                let line = c.line;
+                let line = c.line();
                 let col = c.col();
                 c.bump();
                 if c.peek() == Some('[') {

@@ -1,0 +1,106 @@
+//! The one character cursor of the hand-written parsers (HOCON, Erlang
+//! terms, rumqttd's TOML): characters with their 1-based line and column
+//! (columns count chars, not bytes), so every parser reports positions the
+//! same way and a diagnostic can point at them.
+
+use std::fmt;
+
+/// A 1-based line and column; the column counts chars, not bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.col)
+    }
+}
+
+/// A cursor over the characters of a text that tracks line and column.
+pub struct Cursor {
+    chars: Vec<char>,
+    i: usize,
+    line: usize,
+    col: usize,
+}
+
+impl Cursor {
+    pub fn new(text: &str) -> Cursor {
+        Cursor {
+            chars: text.chars().collect(),
+            i: 0,
+            line: 1,
+            col: 1,
+        }
+    }
+
+    /// The next character, not consumed.
+    pub fn peek(&self) -> Option<char> {
+        self.chars.get(self.i).copied()
+    }
+
+    /// The character `n` after the next one, not consumed.
+    pub fn peek_at(&self, n: usize) -> Option<char> {
+        self.chars.get(self.i + n).copied()
+    }
+
+    /// Whether the text at the cursor starts with `s`.
+    pub fn starts_with(&self, s: &str) -> bool {
+        s.chars()
+            .enumerate()
+            .all(|(n, c)| self.peek_at(n) == Some(c))
+    }
+
+    /// Consumes the next character.
+    pub fn bump(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.i += 1;
+        if c == '\n' {
+            self.line += 1;
+            self.col = 1;
+        } else {
+            self.col += 1;
+        }
+        Some(c)
+    }
+
+    /// Where the next character is.
+    pub fn pos(&self) -> Pos {
+        Pos {
+            line: self.line,
+            col: self.col,
+        }
+    }
+
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    pub fn col(&self) -> usize {
+        self.col
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_columns_count_chars() {
+        let mut c = Cursor::new("é=1\nab");
+        assert!(c.starts_with("é="));
+        assert_eq!(c.peek_at(1), Some('='));
+        c.bump();
+        assert_eq!(c.pos(), Pos { line: 1, col: 2 });
+        for _ in 0..3 {
+            c.bump();
+        }
+        assert_eq!((c.line(), c.col()), (2, 1));
+        assert_eq!(c.bump(), Some('a'));
+        assert_eq!(c.pos().to_string(), "2:2");
+        c.bump();
+        assert_eq!(c.bump(), None);
+    }
+}
