@@ -67,28 +67,50 @@ fn audit_args(dir: &Path) -> Vec<String> {
     files
 }
 
+/// The audit cases of a rule: `audit-fire` and `audit-pass`, and any further
+/// `audit-fire-<what>` / `audit-pass-<what>` directory (one per behaviour,
+/// e.g. a false-positive class that must stay quiet).
+fn audit_cases(dir: &Path) -> Vec<String> {
+    let mut cases = vec!["audit-fire".to_string(), "audit-pass".to_string()];
+    let mut extra: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("audit-fire-") || n.starts_with("audit-pass-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    extra.sort();
+    cases.extend(extra);
+    cases
+}
+
 /// One case per rule and fixture, from the registry.
 fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
     for rule in rules::all() {
         let dir = root().join("tests/fixtures/rules").join(rule.id);
         let rel = format!("tests/fixtures/rules/{}", rule.id);
-        let mut fixtures: Vec<(&str, Vec<String>)> = Vec::new();
+        let mut fixtures: Vec<(String, Vec<String>)> = Vec::new();
         if rule.scope.lint {
             for case in ["lint-fire", "lint-pass"] {
-                fixtures.push((case, vec!["lint".into(), format!("{rel}/{case}.yaml")]));
+                fixtures.push((
+                    case.to_string(),
+                    vec!["lint".into(), format!("{rel}/{case}.yaml")],
+                ));
             }
         }
         if rule.scope.audit {
-            for case in ["audit-fire", "audit-pass"] {
+            for case in audit_cases(&dir) {
                 let mut args = vec!["audit".to_string()];
-                args.extend(audit_args(&dir.join(case)));
+                args.extend(audit_args(&dir.join(&case)));
                 fixtures.push((case, args));
             }
         }
         for (case, mut args) in fixtures {
             args.push(format!("--select={}", rule.id));
-            let expect = if case.ends_with("fire") {
+            let expect = if case.ends_with("fire") || case.starts_with("audit-fire-") {
                 Expect::Fire
             } else {
                 Expect::Pass
