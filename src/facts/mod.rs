@@ -481,6 +481,9 @@ pub struct DirectiveFact {
 #[derive(Clone, Debug)]
 pub struct KeyFact {
     pub path: String,
+    /// Written as an object (`log.file { }`), not a value: a struct of the
+    /// schema, whatever an older release meant by the same path.
+    pub object: bool,
     pub span: Span,
 }
 

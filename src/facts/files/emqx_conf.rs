@@ -167,6 +167,7 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
     // Every key, for MQ-CFG-001.
     facts.emqx_keys.extend(leaves.iter().map(|l| KeyFact {
         path: l.path.clone(),
+        object: matches!(l.value.as_ref().map(|n| &n.value), Some(Value::Object(_))),
         span: key_span(file, l),
     }));
     let first_line = Span::point(file, 1, 1);
