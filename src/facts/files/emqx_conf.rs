@@ -530,6 +530,10 @@ pub fn detect(path: &Path, text: &str) -> bool {
         "acl_file",
     ];
     let mut hits = 0;
+    // `log.file {`, `listeners.ssl.default {`, `mqtt.max_inflight = 32`: a
+    // root of the EMQX 5 schema written the HOCON way. One is enough for the
+    // single-topic files EMQX ships (`rel/config/examples/*.conf.example`).
+    let mut hocon_roots = 0;
     for l in text.lines() {
         let t = l.trim_start();
         if t.starts_with('#') || t.starts_with('{') || t.starts_with('%') {
@@ -546,8 +550,13 @@ pub fn detect(path: &Path, text: &str) -> bool {
         {
             hits += 1;
         }
+        if crate::formats::emqx_keys::is_root(root)
+            && (rest.starts_with('{') || (key.contains('.') && rest.starts_with('=')))
+        {
+            hocon_roots += 1;
+        }
     }
-    hits >= 2
+    hits >= 2 || hocon_roots >= 1
 }
 
 #[cfg(test)]
@@ -670,6 +679,19 @@ mod tests {
         assert!(!detect(
             Path::new("99-mqtt.conf"),
             "net.core.somaxconn = 65535\nfs.file-max = 100\n"
+        ));
+        // The one-topic examples EMQX ships (rel/config/examples/*.conf.example).
+        assert!(detect(
+            Path::new("mqtt.conf.example"),
+            "## MQTT settings\nmqtt {\n    max_qos_allowed = 2\n}\n"
+        ));
+        assert!(detect(
+            Path::new("log.file.conf.example"),
+            "log.file {\n    level = warning\n}\n"
+        ));
+        assert!(!detect(
+            Path::new("rumqttd.conf"),
+            "id = 0\n[router]\nmax_connections = 10\n"
         ));
     }
 }

@@ -316,10 +316,20 @@ pub fn detect(path: &Path, text: &str) -> bool {
         "persistent_client_expiration",
         "log_dest",
     ];
+    // An auth plugin's fragment (`auth_plugin` + its `auth_opt_*` lines) is
+    // Mosquitto's too: the plugin counts once, its options once.
+    let plugin = lines
+        .iter()
+        .any(|l| l.name == "auth_plugin" || l.name == "plugin");
+    let plugin_opts = lines
+        .iter()
+        .any(|l| l.name.starts_with("auth_opt_") || l.name.starts_with("plugin_opt_"));
     let telling = lines
         .iter()
         .filter(|l| telling.contains(&l.name.as_str()))
-        .count();
+        .count()
+        + usize::from(plugin)
+        + usize::from(plugin_opts);
     !lines.is_empty()
         && known * 10 >= lines.len() * 8
         && (telling >= 2 || (in_mosquitto_dir && name.ends_with(".conf") && telling >= 1))
@@ -1118,6 +1128,11 @@ mod tests {
         assert!(!detect(
             Path::new("haproxy.cfg"),
             "global\n    maxconn 100\nfrontend x\n    bind :1883\n"
+        ));
+        // An auth plugin's fragment, included from mosquitto.conf.
+        assert!(detect(
+            Path::new("conf.d/go-auth.conf"),
+            "auth_plugin /mosquitto/go-auth.so\nauth_opt_backends files\nauth_opt_log_level debug\n"
         ));
     }
 }
