@@ -270,10 +270,13 @@ fn cert_fact(
         .ok()
         .flatten()
         .map(|e| (e.value.any, e.value.server_auth, e.value.client_auth));
+    // RFC 5280 4.2.1.12: without an ExtendedKeyUsage extension the key may
+    // serve any purpose, so it permits both; only a listed EKU restricts.
     let (server_auth, client_auth) = match eku {
         Some((any, server, client)) => (any || server, any || client),
-        None => (false, false),
+        None => (true, true),
     };
+    let listed_server_auth = eku.is_some_and(|(any, server, _)| any || server);
     let mut san = Vec::new();
     if let Ok(Some(ext)) = cert.subject_alternative_name() {
         for name in &ext.value.general_names {
@@ -291,13 +294,14 @@ fn cert_fact(
     let self_signed = cert.subject() == cert.issuer();
     let role = if is_ca {
         CertRole::Ca
-    } else if server_auth || !san.is_empty() {
+    } else if listed_server_auth || !san.is_empty() {
         CertRole::Server
     } else if self_signed && eku.is_none() {
         CertRole::Ca
     } else {
         CertRole::Device
     };
+    // RFC 5280 4.2.1.3: without a KeyUsage extension nothing is restricted.
     let key_usage = match key_usage {
         Some((digital, cert_sign)) => {
             if role == CertRole::Ca {
@@ -306,7 +310,7 @@ fn cert_fact(
                 digital
             }
         }
-        None => false,
+        None => true,
     };
     let (key_bits, rsa) = match cert.public_key().parsed() {
         Ok(PublicKey::RSA(r)) => (integer_bits(r.modulus), true),
@@ -544,7 +548,18 @@ mod tests {
             c.san,
             vec!["mqtt.example".to_string(), "10.0.0.1".to_string()]
         );
-        assert!(c.server_auth && !c.key_usage);
+        // No KeyUsage extension: nothing restricted (RFC 5280 4.2.1.3).
+        assert!(c.server_auth && c.key_usage);
+
+        // A leaf with a KeyUsage but no ExtendedKeyUsage: any purpose.
+        let mut leaf = params(OffsetDateTime::now_utc() + Duration::days(300));
+        leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        let c = cert_of(&leaf.self_signed(&key).unwrap().pem());
+        assert!(c.client_auth && c.server_auth);
+        // Listed usages do restrict.
+        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let c = cert_of(&leaf.self_signed(&key).unwrap().pem());
+        assert!(c.server_auth && !c.client_auth);
 
         // Self-signed, no extensions at all: a CA by intent.
         let bare = CertificateParams::new(Vec::<String>::new()).unwrap();

@@ -9,7 +9,10 @@
 //! Leaves must not be CAs. The role is where the file sits in the spec's
 //! `pki.dir`; for audited PEM files, what the certificate claims (CA if
 //! basicConstraints says so or it is self-signed without extensions, server
-//! with serverAuth or SANs, else device).
+//! with serverAuth or SANs, else device). A v3 certificate without a
+//! KeyUsage or ExtendedKeyUsage extension is unrestricted in that respect
+//! (RFC 5280 4.2.1.3, 4.2.1.12): only an extension that is present and
+//! lacks the usage is reported.
 //!
 //! Why it matters: `openssl x509 -req` without an extensions file issues v1
 //! certificates, which rustls/webpki-based clients and brokers reject
