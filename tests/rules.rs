@@ -49,11 +49,24 @@ enum Run {
     FixtureDirectoriesBelongToRules,
 }
 
+/// The files of a fixture directory, its subdirectories' too (a
+/// `conf.d/` read through `include_dir`).
+fn fixture_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(fixture_files(&p));
+        } else if p.file_name().is_some_and(|n| n != "kinds") {
+            out.push(p);
+        }
+    }
+    out
+}
+
 fn audit_args(dir: &Path) -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file() && p.file_name().is_some_and(|n| n != "kinds"))
+    let mut files: Vec<String> = fixture_files(dir)
+        .into_iter()
         .map(|p| p.strip_prefix(root()).unwrap().display().to_string())
         .collect();
     files.sort();
