@@ -203,6 +203,7 @@ fn facts_of_sources(
         }
         sources.push(file);
     }
+    emqx_conf::one_node_per_directory(&mut facts);
     (facts, sources, diags)
 }
 
