@@ -404,6 +404,9 @@ pub struct BackupFact {
 pub struct ScriptFact {
     pub path: String,
     pub strict: bool,
+    /// The strict-mode flags it lacks (`-e`, `-u`, `-o pipefail`); empty
+    /// when strict.
+    pub lacks: Vec<&'static str>,
     /// (line, column, message) of shellcheck errors.
     pub errors: Vec<(Span, String)>,
     pub span: Span,
