@@ -174,6 +174,37 @@ pub const DIRECTIVES: &[(&str, Class)] = &[
 ];
 
 /// Directive families: any name with the prefix.
+/// Directives Mosquitto 2.1 added (the `strcmp(token, ...)` names of
+/// `src/conf.c` at v2.1.2 that v2.0.18 lacks): valid on a 2.1 broker, an
+/// "Unknown configuration variable" on 2.0, the release audited by default.
+pub const SINCE_2_1: &[&str] = &[
+    "accept_protocol_versions",
+    "bridge_ciphers",
+    "bridge_ciphers_tls1.3",
+    "bridge_max_topic_alias",
+    "bridge_receive_maximum",
+    "bridge_reload_type",
+    "bridge_session_expiry_interval",
+    "bridge_tcp_keepalive",
+    "bridge_tcp_user_timeout",
+    "bridge_tls_use_os_certs",
+    "disable_client_cert_date_checks",
+    "enable_control_api",
+    "enable_proxy_protocol",
+    "global_max_clients",
+    "global_max_connections",
+    "global_plugin",
+    "listener_allow_anonymous",
+    "listener_auto_id_prefix",
+    "max_topic_alias_broker",
+    "packet_buffer_size",
+    "plugin_load",
+    "plugin_use",
+    "proxy_protocol_v2_require_tls",
+    "retain_expiry_interval",
+    "websockets_origin",
+];
+
 pub const PREFIXES: &[(&str, Class)] = &[("plugin_opt_", Security), ("auth_opt_", Security)];
 
 /// Directives earlier versions knew and Mosquitto 2.0 rejects.
