@@ -4,7 +4,9 @@
 //!
 //! Layout, per rule ID under tests/fixtures/rules/<ID>/:
 //!   lint-fire.yaml, lint-pass.yaml      specs (rules whose scope includes lint)
-//!   audit-fire/, audit-pass/            files audited together (scope audit)
+//!   audit-fire/, audit-pass/            files audited together (scope audit);
+//!                                       `kinds` (FILE=KIND) and `args` (one
+//!                                       argument a line) add to the command
 //!   lint-fire.stdout, audit-fire.stdout the exact output, findings of <ID> only
 //! `UPDATE_SNAPSHOTS=1 cargo test --test rules` rewrites the snapshots.
 //!
@@ -57,7 +59,7 @@ fn fixture_files(dir: &Path) -> Vec<PathBuf> {
         let p = e.unwrap().path();
         if p.is_dir() {
             out.extend(fixture_files(&p));
-        } else if p.file_name().is_some_and(|n| n != "kinds") {
+        } else if p.file_name().is_some_and(|n| n != "kinds" && n != "args") {
             out.push(p);
         }
     }
@@ -70,6 +72,16 @@ fn audit_args(dir: &Path) -> Vec<String> {
         .map(|p| p.strip_prefix(root()).unwrap().display().to_string())
         .collect();
     files.sort();
+    // Optional `args` file: further `audit` arguments, one a line
+    // (`--mosquitto-version=2.1`).
+    if let Ok(args) = std::fs::read_to_string(dir.join("args")) {
+        files.extend(
+            args.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string),
+        );
+    }
     // Optional `kinds` file: lines FILE=KIND for files detection cannot name.
     if let Ok(kinds) = std::fs::read_to_string(dir.join("kinds")) {
         let rel = dir.strip_prefix(root()).unwrap().display().to_string();

@@ -7,7 +7,8 @@
 //! `allow_anonymous`, `acl_nomatch`, `acl_file`, `log.level`,
 //! `dashboard.default_user.*`, ...) are flagged with their 5.x replacement;
 //! a key of another 5.x release (5.7, 5.9, 5.10, the 5.8 enterprise build)
-//! is flagged naming the releases that have it; any other unknown key under
+//! is flagged naming the releases that have it, unless `audit
+//! --emqx-version` names one of them; any other unknown key under
 //! a known root is flagged with the nearest known key. Official aliases
 //! (`log.console_handler`) are keys, and so is `log.file { ... }` written as
 //! an object (5.x's single file handler; `log.file = emqx.log` is 4.x). An
@@ -110,7 +111,11 @@ fn v4_key(path: &str) -> Option<&'static str> {
 
 /// Why a key path is not a key of the targeted EMQX release (None: it is
 /// one): the message, the help, and the severity when it is not an error.
-fn key_problem(path: &str, object: bool) -> Option<(String, String, Option<Severity>)> {
+fn key_problem(
+    path: &str,
+    object: bool,
+    release: Option<(u32, u32)>,
+) -> Option<(String, String, Option<Severity>)> {
     use crate::formats::emqx_keys::{self, TARGET};
     // `log.file { ... }` is the 5.x handler struct; `log.file = emqx.log` is 4.x.
     if object && emqx_keys::is_known(path) {
@@ -136,6 +141,15 @@ fn key_problem(path: &str, object: bool) -> Option<(String, String, Option<Sever
         return None;
     }
     if let Some(releases) = emqx_keys::other_releases(path) {
+        // A key of the release the files are for (`--emqx-version`).
+        if let Some((major, minor)) = release {
+            let of_it = |r: &str| {
+                r.split('.').take(2).collect::<Vec<_>>() == [major.to_string(), minor.to_string()]
+            };
+            if releases.split(',').any(of_it) {
+                return None;
+            }
+        }
         return Some((
             format!("`{path}` is a key of EMQX {}, not of EMQX {TARGET} (the release mqttforge targets), which refuses to start on it", releases.replace(',', ", ")),
             format!("remove it, or configure what it does the way EMQX {TARGET} does (docs/emqx-target.md)"),
@@ -204,7 +218,8 @@ fn check(facts: &Facts, out: &mut Vec<Finding>) {
     type Group = Option<(String, String)>;
     let mut found: Vec<(Group, usize, Finding)> = Vec::new();
     for k in &facts.emqx_keys {
-        let Some((message, help, severity)) = key_problem(&k.path, k.object) else {
+        let Some((message, help, severity)) = key_problem(&k.path, k.object, facts.releases.emqx)
+        else {
             continue;
         };
         let group = v4_group(&k.path).map(|g| (k.span.file.name.clone(), g));
@@ -242,31 +257,35 @@ mod tests {
 
     #[test]
     fn four_x_keys() {
-        assert!(key_problem("listener.ssl.external.keyfile", false)
+        assert!(key_problem("listener.ssl.external.keyfile", false, None)
             .unwrap()
             .1
             .contains("listeners."));
-        assert!(key_problem("zone.external.idle_timeout", false).is_some());
-        assert!(key_problem("zones.default.mqtt.max_inflight", false).is_none());
-        assert!(key_problem("allow_anonymous", false).is_some());
-        assert!(key_problem("log.file", false).is_some());
+        assert!(key_problem("zone.external.idle_timeout", false, None).is_some());
+        assert!(key_problem("zones.default.mqtt.max_inflight", false, None).is_none());
+        assert!(key_problem("allow_anonymous", false, None).is_some());
+        assert!(key_problem("log.file", false, None).is_some());
         // `log.file { level = warning }`: the 5.x single-handler form.
-        assert!(key_problem("log.file", true).is_none());
+        assert!(key_problem("log.file", true, None).is_none());
         // An unknown 5.x root: EMQX warns and starts.
         assert_eq!(
-            key_problem("allow_anonymous", false).unwrap().2,
+            key_problem("allow_anonymous", false, None).unwrap().2,
             Some(Severity::Warning)
         );
-        assert_eq!(key_problem("node.crash_dump", false).unwrap().2, None);
-        assert!(key_problem("log.file.default.path", false).is_none());
+        assert_eq!(key_problem("node.crash_dump", false, None).unwrap().2, None);
+        // A key of 5.9 and 5.10: flagged for 5.8, known for a 5.9 file.
+        assert!(key_problem("dashboard.default_mfa", false, None).is_some());
+        assert!(key_problem("dashboard.default_mfa", false, Some((5, 9))).is_none());
+        assert!(key_problem("dashboard.default_mfa", false, Some((5, 7))).is_some());
+        assert!(key_problem("log.file.default.path", false, None).is_none());
         assert_eq!(
-            key_problem("mqtt.max_packet_sise", false).unwrap().1,
+            key_problem("mqtt.max_packet_sise", false, None).unwrap().1,
             "did you mean `mqtt.max_packet_size`?"
         );
-        assert!(key_problem("listeners.wss.default.ssl_options.certfile", false).is_none());
-        assert!(key_problem("listeners.ssl.devices.ssl_options.verfy", false).is_some());
-        assert!(key_problem("retainer.max_payload_size", false).is_none());
-        assert!(key_problem("mqttt.max_inflight", false)
+        assert!(key_problem("listeners.wss.default.ssl_options.certfile", false, None).is_none());
+        assert!(key_problem("listeners.ssl.devices.ssl_options.verfy", false, None).is_some());
+        assert!(key_problem("retainer.max_payload_size", false, None).is_none());
+        assert!(key_problem("mqttt.max_inflight", false, None)
             .unwrap()
             .1
             .contains("`mqtt`"));
@@ -295,7 +314,7 @@ mod tests {
         let root = crate::formats::hocon::parse(&text).unwrap();
         let problems: Vec<_> = crate::formats::hocon::flatten(&root)
             .into_iter()
-            .filter_map(|(p, _, _)| key_problem(&p, false))
+            .filter_map(|(p, _, _)| key_problem(&p, false, None))
             .collect();
         assert!(problems.is_empty(), "{problems:?}");
     }

@@ -8,7 +8,8 @@
 //! names that are not what they seem: a tab between name and value (Mosquitto
 //! only splits on spaces), a comment indented with spaces, a different case.
 //! A directive Mosquitto 2.1 added (`enable_control_api`, `plugin_load`, ...)
-//! is named as such, as a warning: valid on 2.1, refused by 2.0.
+//! is named as such, as a warning: valid on 2.1, refused by 2.0; with
+//! `audit --mosquitto-version 2.1` it is a directive like any other.
 //!
 //! Applies to audited configs only: a spec is validated against its schema,
 //! and the configs mqttforge generates use known directives only.
@@ -51,6 +52,9 @@ fn check(facts: &Facts, out: &mut Vec<Finding>) {
     for d in facts.directives.iter().filter(|d| !d.known) {
         let shown = d.name.escape_debug().to_string();
         if d.format == "mosquitto" && SINCE_2_1.contains(&d.name.as_str()) {
+            if facts.releases.mosquitto >= Some((2, 1)) {
+                continue;
+            }
             out.push(
                 Finding::new(
                     &d.span,
