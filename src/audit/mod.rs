@@ -223,6 +223,7 @@ fn facts_of_sources(
         sources.push(file);
     }
     emqx_conf::one_node_per_directory(&mut facts);
+    pem::roles_from_use(&mut facts);
     (facts, sources, diags)
 }
 

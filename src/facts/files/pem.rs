@@ -440,6 +440,34 @@ fn rsa_key_bits(label: &str, der: &[u8]) -> Option<u32> {
     }
 }
 
+/// A certificate's role from its use, where its extensions do not say: a
+/// leaf that lists no ExtendedKeyUsage and no SubjectAltName, named by an
+/// audited mosquitto.conf's `certfile`, is that broker's server certificate
+/// (`bridge_certfile`: a client one). Names match by file name, as the
+/// audited copy rarely sits at the path the broker reads.
+pub fn roles_from_use(facts: &mut Facts) {
+    let base = |p: &str| p.rsplit(['/', '\\']).next().unwrap_or(p).to_string();
+    let uses: Vec<(String, CertRole)> = facts
+        .directives
+        .iter()
+        .filter(|d| d.format == "mosquitto")
+        .filter_map(|d| match d.name.as_str() {
+            "certfile" => Some((base(d.value.trim()), CertRole::Server)),
+            "bridge_certfile" => Some((base(d.value.trim()), CertRole::Device)),
+            _ => None,
+        })
+        .collect();
+    for c in facts.certs.iter_mut() {
+        // A Device role permitting serverAuth lists no ExtendedKeyUsage.
+        if c.role != CertRole::Device || !c.server_auth {
+            continue;
+        }
+        if let Some((_, role)) = uses.iter().find(|(name, _)| *name == base(&c.path)) {
+            c.role = *role;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

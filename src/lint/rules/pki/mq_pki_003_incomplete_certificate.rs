@@ -9,7 +9,8 @@
 //! Leaves must not be CAs. The role is where the file sits in the spec's
 //! `pki.dir`; for audited PEM files, what the certificate claims (CA if
 //! basicConstraints says so or it is self-signed without extensions, server
-//! with serverAuth or SANs, else device). A v3 certificate without a
+//! with serverAuth or SANs, else device; a leaf that lists neither is a
+//! server when an audited mosquitto.conf serves it as `certfile`). A v3 certificate without a
 //! KeyUsage or ExtendedKeyUsage extension is unrestricted in that respect
 //! (RFC 5280 4.2.1.3, 4.2.1.12): only an extension that is present and
 //! lacks the usage is reported.
