@@ -187,7 +187,7 @@ fn precision(t: Tally) -> String {
     if t.tp + t.fp == 0 {
         "n/a".to_string()
     } else {
-        format!("{:.2}", t.tp as f64 / (t.tp + t.fp) as f64)
+        format!("{:.3}", t.tp as f64 / (t.tp + t.fp) as f64)
     }
 }
 
