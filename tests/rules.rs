@@ -4,7 +4,9 @@
 //!
 //! Layout, per rule ID under tests/fixtures/rules/<ID>/:
 //!   lint-fire.yaml, lint-pass.yaml      specs (rules whose scope includes lint)
-//!   audit-fire/, audit-pass/            files audited together (scope audit)
+//!   audit-fire/, audit-pass/            files audited together (scope audit);
+//!                                       `kinds` (FILE=KIND) and `args` (one
+//!                                       argument a line) add to the command
 //!   lint-fire.stdout, audit-fire.stdout the exact output, findings of <ID> only
 //! `UPDATE_SNAPSHOTS=1 cargo test --test rules` rewrites the snapshots.
 //!
@@ -49,14 +51,37 @@ enum Run {
     FixtureDirectoriesBelongToRules,
 }
 
+/// The files of a fixture directory, its subdirectories' too (a
+/// `conf.d/` read through `include_dir`).
+fn fixture_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(fixture_files(&p));
+        } else if p.file_name().is_some_and(|n| n != "kinds" && n != "args") {
+            out.push(p);
+        }
+    }
+    out
+}
+
 fn audit_args(dir: &Path) -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file() && p.file_name().is_some_and(|n| n != "kinds"))
+    let mut files: Vec<String> = fixture_files(dir)
+        .into_iter()
         .map(|p| p.strip_prefix(root()).unwrap().display().to_string())
         .collect();
     files.sort();
+    // Optional `args` file: further `audit` arguments, one a line
+    // (`--mosquitto-version=2.1`).
+    if let Ok(args) = std::fs::read_to_string(dir.join("args")) {
+        files.extend(
+            args.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string),
+        );
+    }
     // Optional `kinds` file: lines FILE=KIND for files detection cannot name.
     if let Ok(kinds) = std::fs::read_to_string(dir.join("kinds")) {
         let rel = dir.strip_prefix(root()).unwrap().display().to_string();
@@ -67,28 +92,50 @@ fn audit_args(dir: &Path) -> Vec<String> {
     files
 }
 
+/// The audit cases of a rule: `audit-fire` and `audit-pass`, and any further
+/// `audit-fire-<what>` / `audit-pass-<what>` directory (one per behaviour,
+/// e.g. a false-positive class that must stay quiet).
+fn audit_cases(dir: &Path) -> Vec<String> {
+    let mut cases = vec!["audit-fire".to_string(), "audit-pass".to_string()];
+    let mut extra: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("audit-fire-") || n.starts_with("audit-pass-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    extra.sort();
+    cases.extend(extra);
+    cases
+}
+
 /// One case per rule and fixture, from the registry.
 fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
     for rule in rules::all() {
         let dir = root().join("tests/fixtures/rules").join(rule.id);
         let rel = format!("tests/fixtures/rules/{}", rule.id);
-        let mut fixtures: Vec<(&str, Vec<String>)> = Vec::new();
+        let mut fixtures: Vec<(String, Vec<String>)> = Vec::new();
         if rule.scope.lint {
             for case in ["lint-fire", "lint-pass"] {
-                fixtures.push((case, vec!["lint".into(), format!("{rel}/{case}.yaml")]));
+                fixtures.push((
+                    case.to_string(),
+                    vec!["lint".into(), format!("{rel}/{case}.yaml")],
+                ));
             }
         }
         if rule.scope.audit {
-            for case in ["audit-fire", "audit-pass"] {
+            for case in audit_cases(&dir) {
                 let mut args = vec!["audit".to_string()];
-                args.extend(audit_args(&dir.join(case)));
+                args.extend(audit_args(&dir.join(&case)));
                 fixtures.push((case, args));
             }
         }
         for (case, mut args) in fixtures {
             args.push(format!("--select={}", rule.id));
-            let expect = if case.ends_with("fire") {
+            let expect = if case.ends_with("fire") || case.starts_with("audit-fire-") {
                 Expect::Fire
             } else {
                 Expect::Pass

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diag::{Diagnostic, Label};
-use crate::facts::{Facts, Origin};
+use crate::facts::{Facts, Origin, Releases};
 use crate::source::{SourceFile, Span};
 use crate::spec::model::Environment;
 
@@ -126,6 +126,16 @@ pub fn run(
     files: &[(PathBuf, Option<&'static Kind>)],
     environment: Environment,
 ) -> Vec<Diagnostic> {
+    run_for(files, environment, Releases::default())
+}
+
+/// [`run`] for files of given broker releases (`--mosquitto-version`,
+/// `--emqx-version`).
+pub fn run_for(
+    files: &[(PathBuf, Option<&'static Kind>)],
+    environment: Environment,
+    releases: Releases,
+) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let mut read = Vec::new();
     for (path, forced) in files {
@@ -134,7 +144,7 @@ pub fn run(
             Err(d) => diags.push(d),
         }
     }
-    diags.extend(run_sources(read, environment));
+    diags.extend(run_sources_for(read, environment, releases));
     crate::diag::sort(&mut diags);
     diags
 }
@@ -144,7 +154,16 @@ pub fn run_sources(
     files: Vec<(PathBuf, Arc<SourceFile>, Option<&'static Kind>)>,
     environment: Environment,
 ) -> Vec<Diagnostic> {
-    let (facts, sources, mut diags) = facts_of_sources(files, environment);
+    run_sources_for(files, environment, Releases::default())
+}
+
+fn run_sources_for(
+    files: Vec<(PathBuf, Arc<SourceFile>, Option<&'static Kind>)>,
+    environment: Environment,
+    releases: Releases,
+) -> Vec<Diagnostic> {
+    let (mut facts, sources, mut diags) = facts_of_sources(files, environment);
+    facts.releases = releases;
     let mut suppressions = Vec::new();
     for f in &sources {
         let (s, d) = crate::lint::inline_suppressions(f);
@@ -204,6 +223,8 @@ fn facts_of_sources(
         }
         sources.push(file);
     }
+    emqx_conf::one_node_per_directory(&mut facts);
+    pem::roles_from_use(&mut facts);
     (facts, sources, diags)
 }
 

@@ -115,6 +115,48 @@ pub struct AuditArgs {
     pub environment: EnvArg,
     #[command(flatten)]
     pub report: ReportArgs,
+    /// The Mosquitto release the files are for: 2.0 (default, the release
+    /// mqttforge targets) or 2.1, whose directives are then known.
+    #[arg(long, value_name = "X.Y")]
+    pub mosquitto_version: Option<String>,
+    /// The EMQX release the files are for: 5.7, 5.8 (default, the release
+    /// mqttforge targets), 5.9 or 5.10; keys of that release are then known.
+    #[arg(long, value_name = "X.Y")]
+    pub emqx_version: Option<String>,
+}
+
+/// The releases `audit` accepts, checked against what mqttforge has tables for.
+fn releases(args: &AuditArgs) -> Result<crate::facts::Releases, (String, String)> {
+    use crate::facts::Releases;
+    let pick = |flag: &str, text: &Option<String>, known: &[(u32, u32)]| match text {
+        None => Ok(None),
+        Some(t) => match Releases::parse(t) {
+            Some(v) if known.contains(&v) => Ok(Some(v)),
+            _ => Err((
+                format!("--{flag} `{t}` is not a release mqttforge knows"),
+                format!(
+                    "use one of: {}",
+                    known
+                        .iter()
+                        .map(|(a, b)| format!("{a}.{b}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        },
+    };
+    Ok(Releases {
+        mosquitto: pick(
+            "mosquitto-version",
+            &args.mosquitto_version,
+            &[(2, 0), (2, 1)],
+        )?,
+        emqx: pick(
+            "emqx-version",
+            &args.emqx_version,
+            &[(5, 7), (5, 8), (5, 9), (5, 10)],
+        )?,
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -370,7 +412,14 @@ pub fn audit(args: AuditArgs) -> u8 {
         EnvArg::Staging => Environment::Staging,
         EnvArg::Development => Environment::Development,
     };
-    let diags = crate::audit::run(&files, env);
+    let releases = match releases(&args) {
+        Ok(r) => r,
+        Err((message, help)) => {
+            super::report(Code::Usage, message, help);
+            return exit::USAGE;
+        }
+    };
+    let diags = crate::audit::run_for(&files, env, releases);
     let mut reporter = Reporter::new(&args.report);
     let code = reporter.report(diags, &plural(args.files.len(), "file"));
     code.max(reporter.finish())

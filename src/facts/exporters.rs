@@ -320,6 +320,15 @@ pub fn exporter_of_job(job: &ScrapeJobFact) -> Option<&'static Exporter> {
     EXPORTERS
         .iter()
         .find(|e| e.job_hints.iter().any(|h| words.contains(h)))
+        // The name is a hint, not proof: a job whose path and target ports
+        // are both another's scrapes another exporter (there are several
+        // `mosquitto-exporter`s, on other ports and paths).
+        .filter(|e| {
+            path.is_empty()
+                || e.paths.contains(&path)
+                || job.targets.is_empty()
+                || job.targets.iter().any(|t| target_port(t).is_none())
+        })
 }
 
 /// Deprecated `$SYS` aliases mosquitto-exporter skips, and their replacement.
@@ -663,6 +672,13 @@ mod tests {
                 .name,
             "mosquitto-exporter"
         );
+        // Another exporter of the same name: its own port and path.
+        assert!(exporter_of_job(&job(
+            "mosquitto-exporter-job",
+            "/prometheus-metrics",
+            "mosquitto-exporter:9180"
+        ))
+        .is_none());
         assert_eq!(target_port("[::1]:9100"), Some(9100));
     }
 }

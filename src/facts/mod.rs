@@ -26,10 +26,32 @@ pub enum Origin {
     File,
 }
 
+/// Broker releases as (major, minor).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Releases {
+    /// None: Mosquitto 2.0.
+    pub mosquitto: Option<(u32, u32)>,
+    /// None: EMQX 5.8 (docs/emqx-target.md).
+    pub emqx: Option<(u32, u32)>,
+}
+
+impl Releases {
+    /// `2.1`, `5.10.4` -> (major, minor).
+    pub fn parse(text: &str) -> Option<(u32, u32)> {
+        let mut parts = text.trim().trim_start_matches('v').split('.');
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts.next()?.parse().ok()?;
+        Some((major, minor))
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Facts {
     pub origin: Origin,
     pub environment: Environment,
+    /// The broker releases audited files are for (`audit --mosquitto-version`,
+    /// `--emqx-version`); None: the releases mqttforge targets.
+    pub releases: Releases,
     /// The site declares itself an edge installation.
     pub edge: bool,
     pub engine: Option<Engine>,
@@ -86,6 +108,7 @@ impl Facts {
         Facts {
             origin,
             environment,
+            releases: Releases::default(),
             edge: false,
             engine: None,
             nodes: Vec::new(),
@@ -404,6 +427,9 @@ pub struct BackupFact {
 pub struct ScriptFact {
     pub path: String,
     pub strict: bool,
+    /// The strict-mode flags it lacks (`-e`, `-u`, `-o pipefail`); empty
+    /// when strict.
+    pub lacks: Vec<&'static str>,
     /// (line, column, message) of shellcheck errors.
     pub errors: Vec<(Span, String)>,
     pub span: Span,
@@ -483,6 +509,9 @@ pub struct DirectiveFact {
 #[derive(Clone, Debug)]
 pub struct KeyFact {
     pub path: String,
+    /// Written as an object (`log.file { }`), not a value: a struct of the
+    /// schema, whatever an older release meant by the same path.
+    pub object: bool,
     pub span: Span,
 }
 

@@ -23,7 +23,10 @@
 //! - `true`, `false`, `null` and numbers (kept as written);
 //! - substitutions `${VAR}` / `${?VAR}`, kept verbatim as strings.
 //!
-//! Not supported (reported as errors): `include`, `+=`, and concatenating
+//! `include "file"` (and `include required(...)`, `file(...)`) is read and
+//! skipped: the included file is parsed on its own when it is audited.
+//!
+//! Not supported (reported as errors): `+=`, and concatenating
 //! arrays or objects with other values. Nesting deeper than
 //! [`MAX_DEPTH`] levels is rejected so hostile input cannot overflow the
 //! stack.
@@ -438,6 +441,12 @@ impl Parser {
                 }
                 Some(_) => {}
             }
+            if self.at_include() {
+                // `include "file"`: EMQX reads that file there. Its settings
+                // are that file's; audit it together with this one.
+                self.skip_include();
+                continue;
+            }
             let field = self.parse_field(depth)?;
             let key = field.key.join(".");
             fields.push(field);
@@ -460,9 +469,6 @@ impl Parser {
     /// One `key = value`, `key : value` or `key { ... }` entry.
     fn parse_field(&mut self, depth: usize) -> Result<Field, ParseError> {
         let key_pos = self.cur.pos();
-        if self.at_include() {
-            return Err(self.error_at(key_pos, "include is not supported"));
-        }
         let key = self.parse_key()?;
         let inner = depth + key.len();
         self.check_depth(inner, &key_pos)?;
@@ -490,6 +496,21 @@ impl Parser {
             key_pos,
             value,
         })
+    }
+
+    /// Skips an `include` directive, to the end of its line (or the `}`
+    /// that closes the object it stands in).
+    fn skip_include(&mut self) {
+        let mut quoted = false;
+        while let Some(c) = self.cur.peek() {
+            match c {
+                '"' => quoted = !quoted,
+                '\n' => break,
+                '}' | '#' if !quoted => break,
+                _ => {}
+            }
+            self.cur.bump();
+        }
     }
 
     /// An `include "file"` / `include required(...)` directive starts here.
@@ -1143,11 +1164,13 @@ authorization {
                 || e.message.contains("missing value for 'b'")
         );
 
-        let e = err("a = 1\n  include \"other.conf\"\n");
-        assert_eq!(e.pos, pos(2, 3));
-        assert_eq!(e.message, "include is not supported");
-        let e = err("include required(\"x.conf\")");
-        assert_eq!(e.message, "include is not supported");
+        // `include` directives are skipped; the fields around them stay.
+        let root =
+            parse("a = 1\n  include \"other.conf\"\nb { include required(\"x.conf\") }\nc = 3\n")
+                .unwrap();
+        let paths: Vec<String> = flatten(&root).into_iter().map(|(p, _, _)| p).collect();
+        // (`b { }` holds only the include: an empty object, still a leaf.)
+        assert_eq!(paths, ["a", "b", "c"]);
         // `include` as an ordinary key is fine.
         assert!(parse("include = 1\ninclude { a = 2 }").is_ok());
 

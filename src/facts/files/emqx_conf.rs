@@ -158,6 +158,89 @@ fn min_version(versions: &str) -> Option<String> {
         .min()
 }
 
+/// EMQX reads the files of one node's `etc/` as layers (`base.hocon` <
+/// `cluster.hocon` < `emqx.conf`), so the EMQX files of one directory are
+/// one node. Each file was read on its own, with EMQX's defaults (the four
+/// default listeners, the dashboard); keep one of each per node: the one a
+/// file declares, else the one of the file that takes precedence.
+pub fn one_node_per_directory(facts: &mut Facts) {
+    fn dir(f: &SourceFile) -> String {
+        Path::new(&f.name)
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    }
+    fn rank(f: &SourceFile) -> u8 {
+        match super::file_name(Path::new(&f.name)).as_str() {
+            "base.hocon" => 0,
+            "emqx.conf" => 2,
+            _ => 1,
+        }
+    }
+    // (explicit, precedence): the larger wins.
+    fn weight(span: &Span, explicit: bool) -> (bool, u8) {
+        (explicit, rank(&span.file))
+    }
+    fn keep<T>(
+        items: &mut Vec<T>,
+        key: impl Fn(&T) -> Option<String>,
+        weight: impl Fn(&T) -> (bool, u8),
+    ) {
+        let mut best: BTreeMap<String, (usize, (bool, u8))> = BTreeMap::new();
+        for (i, item) in items.iter().enumerate() {
+            let Some(k) = key(item) else { continue };
+            let w = weight(item);
+            match best.get(&k) {
+                Some((_, bw)) if *bw >= w => {}
+                _ => {
+                    best.insert(k, (i, w));
+                }
+            }
+        }
+        let mut i = 0;
+        items.retain(|item| {
+            let index = i;
+            i += 1;
+            key(item).is_none_or(|k| best.get(&k).is_some_and(|(b, _)| *b == index))
+        });
+    }
+    let emqx_files: Vec<String> = facts
+        .emqx_keys
+        .iter()
+        .map(|k| k.span.file.name.clone())
+        .chain(
+            facts
+                .listeners
+                .iter()
+                .filter(|l| l.engine == Some(Engine::Emqx))
+                .map(|l| l.span.file.name.clone()),
+        )
+        .collect();
+    let is_emqx = |f: &SourceFile| emqx_files.contains(&f.name);
+    keep(
+        &mut facts.listeners,
+        |l| (l.engine == Some(Engine::Emqx)).then(|| format!("{}\n{}", dir(&l.span.file), l.name)),
+        |l| weight(&l.span, (l.span.line, l.span.col) != (1, 1)),
+    );
+    keep(
+        &mut facts.admin,
+        |a| {
+            let scheme = a
+                .what
+                .strip_prefix("the EMQX dashboard (")?
+                .split(',')
+                .next()?;
+            Some(format!("{}\n{scheme}", dir(&a.span.file)))
+        },
+        |a| weight(&a.span, !a.what.contains("by EMQX's default")),
+    );
+    keep(
+        &mut facts.nodes,
+        |n| is_emqx(&n.span.file).then(|| dir(&n.span.file)),
+        |n| weight(&n.span, n.name != n.span.file.name),
+    );
+}
+
 pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
     let file = &input.file;
     let leaves = leaves(&file.text)
@@ -167,6 +250,7 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
     // Every key, for MQ-CFG-001.
     facts.emqx_keys.extend(leaves.iter().map(|l| KeyFact {
         path: l.path.clone(),
+        object: matches!(l.value.as_ref().map(|n| &n.value), Some(Value::Object(_))),
         span: key_span(file, l),
     }));
     let first_line = Span::point(file, 1, 1);
@@ -548,6 +632,10 @@ pub fn detect(path: &Path, text: &str) -> bool {
         "acl_file",
     ];
     let mut hits = 0;
+    // `log.file {`, `listeners.ssl.default {`, `mqtt.max_inflight = 32`: a
+    // root of the EMQX 5 schema written the HOCON way. One is enough for the
+    // single-topic files EMQX ships (`rel/config/examples/*.conf.example`).
+    let mut hocon_roots = 0;
     for l in text.lines() {
         let t = l.trim_start();
         if t.starts_with('#') || t.starts_with('{') || t.starts_with('%') {
@@ -564,8 +652,13 @@ pub fn detect(path: &Path, text: &str) -> bool {
         {
             hits += 1;
         }
+        if crate::formats::emqx_keys::is_root(root)
+            && (rest.starts_with('{') || (key.contains('.') && rest.starts_with('=')))
+        {
+            hocon_roots += 1;
+        }
     }
-    hits >= 2
+    hits >= 2 || hocon_roots >= 1
 }
 
 #[cfg(test)]
@@ -705,6 +798,19 @@ mod tests {
         assert!(!detect(
             Path::new("99-mqtt.conf"),
             "net.core.somaxconn = 65535\nfs.file-max = 100\n"
+        ));
+        // The one-topic examples EMQX ships (rel/config/examples/*.conf.example).
+        assert!(detect(
+            Path::new("mqtt.conf.example"),
+            "## MQTT settings\nmqtt {\n    max_qos_allowed = 2\n}\n"
+        ));
+        assert!(detect(
+            Path::new("log.file.conf.example"),
+            "log.file {\n    level = warning\n}\n"
+        ));
+        assert!(!detect(
+            Path::new("rumqttd.conf"),
+            "id = 0\n[router]\nmax_connections = 10\n"
         ));
     }
 }

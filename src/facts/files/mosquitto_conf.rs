@@ -174,6 +174,37 @@ pub const DIRECTIVES: &[(&str, Class)] = &[
 ];
 
 /// Directive families: any name with the prefix.
+/// Directives Mosquitto 2.1 added (the `strcmp(token, ...)` names of
+/// `src/conf.c` at v2.1.2 that v2.0.18 lacks): valid on a 2.1 broker, an
+/// "Unknown configuration variable" on 2.0, the release audited by default.
+pub const SINCE_2_1: &[&str] = &[
+    "accept_protocol_versions",
+    "bridge_ciphers",
+    "bridge_ciphers_tls1.3",
+    "bridge_max_topic_alias",
+    "bridge_receive_maximum",
+    "bridge_reload_type",
+    "bridge_session_expiry_interval",
+    "bridge_tcp_keepalive",
+    "bridge_tcp_user_timeout",
+    "bridge_tls_use_os_certs",
+    "disable_client_cert_date_checks",
+    "enable_control_api",
+    "enable_proxy_protocol",
+    "global_max_clients",
+    "global_max_connections",
+    "global_plugin",
+    "listener_allow_anonymous",
+    "listener_auto_id_prefix",
+    "max_topic_alias_broker",
+    "packet_buffer_size",
+    "plugin_load",
+    "plugin_use",
+    "proxy_protocol_v2_require_tls",
+    "retain_expiry_interval",
+    "websockets_origin",
+];
+
 pub const PREFIXES: &[(&str, Class)] = &[("plugin_opt_", Security), ("auth_opt_", Security)];
 
 /// Directives earlier versions knew and Mosquitto 2.0 rejects.
@@ -327,10 +358,20 @@ pub fn detect(path: &Path, text: &str) -> bool {
         "bridge_capath",
         "bridge_protocol_version",
     ];
+    // An auth plugin's fragment (`auth_plugin` + its `auth_opt_*` lines) is
+    // Mosquitto's too: the plugin counts once, its options once.
+    let plugin = lines
+        .iter()
+        .any(|l| l.name == "auth_plugin" || l.name == "plugin");
+    let plugin_opts = lines
+        .iter()
+        .any(|l| l.name.starts_with("auth_opt_") || l.name.starts_with("plugin_opt_"));
     let telling = lines
         .iter()
         .filter(|l| telling.contains(&l.name.as_str()))
-        .count();
+        .count()
+        + usize::from(plugin)
+        + usize::from(plugin_opts);
     !lines.is_empty()
         && known * 10 >= lines.len() * 8
         && (telling >= 2 || (in_mosquitto_dir && name.ends_with(".conf") && telling >= 1))
@@ -1241,6 +1282,11 @@ mod tests {
         assert!(!detect(
             Path::new("haproxy.cfg"),
             "global\n    maxconn 100\nfrontend x\n    bind :1883\n"
+        ));
+        // An auth plugin's fragment, included from mosquitto.conf.
+        assert!(detect(
+            Path::new("conf.d/go-auth.conf"),
+            "auth_plugin /mosquitto/go-auth.so\nauth_opt_backends files\nauth_opt_log_level debug\n"
         ));
     }
 }

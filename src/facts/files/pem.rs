@@ -309,10 +309,14 @@ fn cert_fact(
         .ok()
         .flatten()
         .map(|e| (e.value.any, e.value.server_auth, e.value.client_auth));
+    // RFC 5280 4.2.1.12: without an ExtendedKeyUsage extension the key may
+    // serve any purpose, so it permits both; only a listed EKU restricts.
     let (server_auth, client_auth) = match eku {
         Some((any, server, client)) => (any || server, any || client),
-        None => (false, false),
+        None => (true, true),
     };
+    let listed_server_auth = eku.is_some_and(|(any, server, _)| any || server);
+    let listed_client_auth = eku.is_some_and(|(any, _, client)| any || client);
     let mut san = Vec::new();
     if let Ok(Some(ext)) = cert.subject_alternative_name() {
         for name in &ext.value.general_names {
@@ -330,9 +334,9 @@ fn cert_fact(
     let self_signed = cert.subject() == cert.issuer();
     let role = if is_ca {
         CertRole::Ca
-    } else if server_auth
+    } else if listed_server_auth
         || !san.is_empty()
-        || (!client_auth && !self_signed && host_name_cn(&cert))
+        || (!listed_client_auth && !self_signed && host_name_cn(&cert))
     {
         CertRole::Server
     } else if self_signed && eku.is_none() {
@@ -340,6 +344,7 @@ fn cert_fact(
     } else {
         CertRole::Device
     };
+    // RFC 5280 4.2.1.3: without a KeyUsage extension nothing is restricted.
     let key_usage = match key_usage {
         Some((digital, cert_sign)) => {
             if role == CertRole::Ca {
@@ -348,7 +353,7 @@ fn cert_fact(
                 digital
             }
         }
-        None => false,
+        None => true,
     };
     let (key_bits, rsa) = match cert.public_key().parsed() {
         Ok(PublicKey::RSA(r)) => (integer_bits(r.modulus), true),
@@ -478,6 +483,34 @@ fn rsa_key_bits(label: &str, der: &[u8]) -> Option<u32> {
     }
 }
 
+/// A certificate's role from its use, where its extensions do not say: a
+/// leaf that lists no ExtendedKeyUsage and no SubjectAltName, named by an
+/// audited mosquitto.conf's `certfile`, is that broker's server certificate
+/// (`bridge_certfile`: a client one). Names match by file name, as the
+/// audited copy rarely sits at the path the broker reads.
+pub fn roles_from_use(facts: &mut Facts) {
+    let base = |p: &str| p.rsplit(['/', '\\']).next().unwrap_or(p).to_string();
+    let uses: Vec<(String, CertRole)> = facts
+        .directives
+        .iter()
+        .filter(|d| d.format == "mosquitto")
+        .filter_map(|d| match d.name.as_str() {
+            "certfile" => Some((base(d.value.trim()), CertRole::Server)),
+            "bridge_certfile" => Some((base(d.value.trim()), CertRole::Device)),
+            _ => None,
+        })
+        .collect();
+    for c in facts.certs.iter_mut() {
+        // A Device role permitting serverAuth lists no ExtendedKeyUsage.
+        if c.role != CertRole::Device || !c.server_auth {
+            continue;
+        }
+        if let Some((_, role)) = uses.iter().find(|(name, _)| *name == base(&c.path)) {
+            c.role = *role;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -586,7 +619,18 @@ mod tests {
             c.san,
             vec!["mqtt.example".to_string(), "10.0.0.1".to_string()]
         );
-        assert!(c.server_auth && !c.key_usage);
+        // No KeyUsage extension: nothing restricted (RFC 5280 4.2.1.3).
+        assert!(c.server_auth && c.key_usage);
+
+        // A leaf with a KeyUsage but no ExtendedKeyUsage: any purpose.
+        let mut leaf = params(OffsetDateTime::now_utc() + Duration::days(300));
+        leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        let c = cert_of(&leaf.self_signed(&key).unwrap().pem());
+        assert!(c.client_auth && c.server_auth);
+        // Listed usages do restrict.
+        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let c = cert_of(&leaf.self_signed(&key).unwrap().pem());
+        assert!(c.server_auth && !c.client_auth);
 
         // Self-signed, no extensions at all: a CA by intent.
         let bare = CertificateParams::new(Vec::<String>::new()).unwrap();

@@ -195,6 +195,15 @@ pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
     facts.scripts.push(ScriptFact {
         path: file.name.clone(),
         strict: a.errexit && a.nounset && a.pipefail,
+        lacks: [
+            (a.errexit, "-e"),
+            (a.nounset, "-u"),
+            (a.pipefail, "-o pipefail"),
+        ]
+        .into_iter()
+        .filter(|(on, _)| !on)
+        .map(|(_, flag)| flag)
+        .collect(),
         errors,
         span: strict_span,
     });

@@ -1,14 +1,15 @@
 //! An identifier (username, client id, device id, topic segment) that is unsafe in a line-based config.
 //!
 //! What it does: flags identifiers in ACL files holding a line break, a
-//! NUL byte or another control character, whitespace, or (where a single
+//! NUL byte or another control character, whitespace in a name, or (where a single
 //! topic segment is expected: usernames, client ids, device ids) `#`, `+`
 //! or `/`; and topic filters whose `+` or `#` is not a whole level.
 //!
 //! Why it matters: Mosquitto's ACL file is line-based. A name with a line
 //! break ends its line early and turns the rest into a new rule (injection);
-//! a NUL cuts the line there; whitespace becomes part of the name or the
-//! topic. A username or id used as a topic segment (`%u`, `${username}`)
+//! a NUL cuts the line there; whitespace becomes part of the name. (A
+//! topic filter may hold spaces: MQTT allows them and Mosquitto keeps them,
+//! so they are not flagged there.) A username or id used as a topic segment (`%u`, `${username}`)
 //! that holds `/` reaches into another subtree, and one holding `+` or `#`
 //! acts as a wildcard (Mosquitto then denies that client everything once
 //! patterns exist). A filter with `+` or `#` inside a level is invalid:
@@ -62,7 +63,9 @@ fn problem(id: &IdentFact) -> Option<(String, &'static str)> {
             ),
         });
     }
-    if v.chars().any(char::is_whitespace) {
+    // A topic may hold spaces (MQTT 5 4.7.3) and Mosquitto keeps them (the
+    // filter is the rest of the line, trimmed): only names are flagged.
+    if id.what != "topic filter" && v.chars().any(char::is_whitespace) {
         return Some((
             "whitespace, which a line-based config reads as part of the value".into(),
             "use `-`, `_` or `.` instead of spaces",

@@ -7,10 +7,13 @@
 //! `allow_anonymous`, `acl_nomatch`, `acl_file`, `log.level`,
 //! `dashboard.default_user.*`, ...) are flagged with their 5.x replacement;
 //! a key of another 5.x release (5.7, 5.9, 5.10, the 5.8 enterprise build)
-//! is flagged naming the releases that have it; any other unknown key under
+//! is flagged naming the releases that have it, unless `audit
+//! --emqx-version` names one of them; any other unknown key under
 //! a known root is flagged with the nearest known key. Official aliases
-//! (`log.console_handler`) are keys. An unknown root is a warning: EMQX 5
-//! logs and ignores it. A 4.x file in `key = value` lines that HOCON cannot
+//! (`log.console_handler`) are keys, and so is `log.file { ... }` written as
+//! an object (5.x's single file handler; `log.file = emqx.log` is 4.x). An
+//! unknown root, 4.x roots such as `allow_anonymous`, `listener.*` and
+//! `zone.*` included, is a warning: EMQX 5 logs and ignores it. A 4.x file in `key = value` lines that HOCON cannot
 //! read is still checked line by line.
 //!
 //! Applies to audited files: the emqx.conf mqttforge renders is checked
@@ -108,9 +111,26 @@ fn v4_key(path: &str) -> Option<&'static str> {
 
 /// Why a key path is not a key of the targeted EMQX release (None: it is
 /// one): the message, the help, and the severity when it is not an error.
-fn key_problem(path: &str) -> Option<(String, String, Option<Severity>)> {
+fn key_problem(
+    path: &str,
+    object: bool,
+    release: Option<(u32, u32)>,
+) -> Option<(String, String, Option<Severity>)> {
     use crate::formats::emqx_keys::{self, TARGET};
+    // `log.file { ... }` is the 5.x handler struct; `log.file = emqx.log` is 4.x.
+    if object && emqx_keys::is_known(path) {
+        return None;
+    }
     if let Some(hint) = v4_key(path) {
+        let root = path.split('.').next().unwrap_or(path);
+        if !emqx_keys::is_root(root) {
+            // EMQX 5 logs unknown roots (`config_key_not_recognized`) and starts.
+            return Some((
+                format!("`{path}` is an EMQX 4.x key; EMQX 5 does not know `{root}` and ignores it (and logs it), so what it set has no effect"),
+                hint.to_string(),
+                Some(Severity::Warning),
+            ));
+        }
         return Some((
             format!("`{path}` is an EMQX 4.x key; EMQX 5 refuses to start on it"),
             hint.to_string(),
@@ -121,6 +141,15 @@ fn key_problem(path: &str) -> Option<(String, String, Option<Severity>)> {
         return None;
     }
     if let Some(releases) = emqx_keys::other_releases(path) {
+        // A key of the release the files are for (`--emqx-version`).
+        if let Some((major, minor)) = release {
+            let of_it = |r: &str| {
+                r.split('.').take(2).collect::<Vec<_>>() == [major.to_string(), minor.to_string()]
+            };
+            if releases.split(',').any(of_it) {
+                return None;
+            }
+        }
         return Some((
             format!("`{path}` is a key of EMQX {}, not of EMQX {TARGET} (the release mqttforge targets), which refuses to start on it", releases.replace(',', ", ")),
             format!("remove it, or configure what it does the way EMQX {TARGET} does (docs/emqx-target.md)"),
@@ -189,7 +218,8 @@ fn check(facts: &Facts, out: &mut Vec<Finding>) {
     type Group = Option<(String, String)>;
     let mut found: Vec<(Group, usize, Finding)> = Vec::new();
     for k in &facts.emqx_keys {
-        let Some((message, help, severity)) = key_problem(&k.path) else {
+        let Some((message, help, severity)) = key_problem(&k.path, k.object, facts.releases.emqx)
+        else {
             continue;
         };
         let group = v4_group(&k.path).map(|g| (k.span.file.name.clone(), g));
@@ -208,9 +238,14 @@ fn check(facts: &Facts, out: &mut Vec<Finding>) {
     }
     for (group, n, mut f) in found {
         if let (Some((_, prefix)), true) = (group, n > 1) {
-            f.message = format!(
-                "`{prefix}.*` ({n} keys) are EMQX 4.x keys; EMQX 5 refuses to start on them"
-            );
+            let root = prefix.split('.').next().unwrap_or(&prefix);
+            f.message = if crate::formats::emqx_keys::is_root(root) {
+                format!(
+                    "`{prefix}.*` ({n} keys) are EMQX 4.x keys; EMQX 5 refuses to start on them"
+                )
+            } else {
+                format!("`{prefix}.*` ({n} keys) are EMQX 4.x keys; EMQX 5 does not know `{root}` and ignores them (and logs it), so what they set has no effect")
+            };
         }
         out.push(f);
     }
@@ -222,23 +257,35 @@ mod tests {
 
     #[test]
     fn four_x_keys() {
-        assert!(key_problem("listener.ssl.external.keyfile")
+        assert!(key_problem("listener.ssl.external.keyfile", false, None)
             .unwrap()
             .1
             .contains("listeners."));
-        assert!(key_problem("zone.external.idle_timeout").is_some());
-        assert!(key_problem("zones.default.mqtt.max_inflight").is_none());
-        assert!(key_problem("allow_anonymous").is_some());
-        assert!(key_problem("log.file").is_some());
-        assert!(key_problem("log.file.default.path").is_none());
+        assert!(key_problem("zone.external.idle_timeout", false, None).is_some());
+        assert!(key_problem("zones.default.mqtt.max_inflight", false, None).is_none());
+        assert!(key_problem("allow_anonymous", false, None).is_some());
+        assert!(key_problem("log.file", false, None).is_some());
+        // `log.file { level = warning }`: the 5.x single-handler form.
+        assert!(key_problem("log.file", true, None).is_none());
+        // An unknown 5.x root: EMQX warns and starts.
         assert_eq!(
-            key_problem("mqtt.max_packet_sise").unwrap().1,
+            key_problem("allow_anonymous", false, None).unwrap().2,
+            Some(Severity::Warning)
+        );
+        assert_eq!(key_problem("node.crash_dump", false, None).unwrap().2, None);
+        // A key of 5.9 and 5.10: flagged for 5.8, known for a 5.9 file.
+        assert!(key_problem("dashboard.default_mfa", false, None).is_some());
+        assert!(key_problem("dashboard.default_mfa", false, Some((5, 9))).is_none());
+        assert!(key_problem("dashboard.default_mfa", false, Some((5, 7))).is_some());
+        assert!(key_problem("log.file.default.path", false, None).is_none());
+        assert_eq!(
+            key_problem("mqtt.max_packet_sise", false, None).unwrap().1,
             "did you mean `mqtt.max_packet_size`?"
         );
-        assert!(key_problem("listeners.wss.default.ssl_options.certfile").is_none());
-        assert!(key_problem("listeners.ssl.devices.ssl_options.verfy").is_some());
-        assert!(key_problem("retainer.max_payload_size").is_none());
-        assert!(key_problem("mqttt.max_inflight")
+        assert!(key_problem("listeners.wss.default.ssl_options.certfile", false, None).is_none());
+        assert!(key_problem("listeners.ssl.devices.ssl_options.verfy", false, None).is_some());
+        assert!(key_problem("retainer.max_payload_size", false, None).is_none());
+        assert!(key_problem("mqttt.max_inflight", false, None)
             .unwrap()
             .1
             .contains("`mqtt`"));
@@ -267,7 +314,7 @@ mod tests {
         let root = crate::formats::hocon::parse(&text).unwrap();
         let problems: Vec<_> = crate::formats::hocon::flatten(&root)
             .into_iter()
-            .filter_map(|(p, _, _)| key_problem(&p))
+            .filter_map(|(p, _, _)| key_problem(&p, false, None))
             .collect();
         assert!(problems.is_empty(), "{problems:?}");
     }

@@ -7,6 +7,9 @@
 //! probably meant, names directives Mosquitto 2.0 removed, and points out
 //! names that are not what they seem: a tab between name and value (Mosquitto
 //! only splits on spaces), a comment indented with spaces, a different case.
+//! A directive Mosquitto 2.1 added (`enable_control_api`, `plugin_load`, ...)
+//! is named as such, as a warning: valid on 2.1, refused by 2.0; with
+//! `audit --mosquitto-version 2.1` it is a directive like any other.
 //!
 //! Applies to audited configs only: a spec is validated against its schema,
 //! and the configs mqttforge generates use known directives only.
@@ -24,6 +27,7 @@
 //! Severity: error in every environment.
 
 use crate::diag::Severity;
+use crate::facts::files::mosquitto_conf::SINCE_2_1;
 use crate::facts::Facts;
 use crate::lint::{Finding, Rule, AUDIT_ONLY};
 
@@ -47,6 +51,20 @@ fn software(format: &str) -> &str {
 fn check(facts: &Facts, out: &mut Vec<Finding>) {
     for d in facts.directives.iter().filter(|d| !d.known) {
         let shown = d.name.escape_debug().to_string();
+        if d.format == "mosquitto" && SINCE_2_1.contains(&d.name.as_str()) {
+            if facts.releases.mosquitto >= Some((2, 1)) {
+                continue;
+            }
+            out.push(
+                Finding::new(
+                    &d.span,
+                    format!("`{shown}` is a Mosquitto 2.1 directive: Mosquitto 2.0 (the release audited) refuses to start on it (\"Unknown configuration variable\", exit 3)"),
+                    "keep it only where the broker runs Mosquitto 2.1 or later; on 2.0 remove it",
+                )
+                .with_severity(Severity::Warning),
+            );
+            continue;
+        }
         let message = match d.format {
             "mosquitto" => format!("`{shown}` is not a Mosquitto directive: Mosquitto refuses to start (\"Unknown configuration variable\", exit 3)"),
             f => format!("`{shown}` is not a {} keyword mqttforge knows", software(f)),

@@ -4,7 +4,8 @@
 //! pipefail` (in any spelling: `set -e -u -o pipefail`, `set -o errexit -o
 //! nounset -o pipefail`, shebang flags), and every error shellcheck reports
 //! in it. Shellcheck findings need `shellcheck` on PATH; without it only
-//! strict mode is checked.
+//! strict mode is checked. The message names the flags it lacks: a script
+//! with `set -e` alone stops on a failed step, not on a failed pipeline stage.
 //!
 //! Why it matters: without `-e` a failed `tar` or upload does not stop the
 //! script, which goes on to delete old backups and reports success; without
@@ -44,9 +45,27 @@ fn check(facts: &Facts, out: &mut Vec<Finding>) {
     let lower = relaxed(facts, Severity::Warning);
     for s in &facts.scripts {
         if !s.strict {
+            let message = if s.lacks.contains(&"-e") {
+                format!("`{}` runs without strict mode: a failed step does not stop it, and it reports success", s.path)
+            } else {
+                // `set -e` alone: a failed step stops it, but not every one.
+                let mut misses = Vec::new();
+                if s.lacks.contains(&"-o pipefail") {
+                    misses.push("a failure inside a pipeline (`tar … | gzip`)");
+                }
+                if s.lacks.contains(&"-u") {
+                    misses.push("an unset variable (`rm -rf \"$DIR/\"`)");
+                }
+                format!(
+                    "`{}` runs with `set -e` but without `{}`: {} does not stop it",
+                    s.path,
+                    s.lacks.join("`, `"),
+                    misses.join(" or ")
+                )
+            };
             let mut f = Finding::new(
                 &s.span,
-                format!("`{}` runs without strict mode: a failed step does not stop it, and it reports success", s.path),
+                message,
                 "put `set -euo pipefail` right after the shebang",
             );
             if let Some(sev) = lower {

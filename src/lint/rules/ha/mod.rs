@@ -46,6 +46,48 @@ pub(crate) fn mosquitto_files(facts: &Facts) -> Vec<(String, Vec<&DirectiveFact>
             None => files.push((d.span.file.name.clone(), vec![d])),
         }
     }
+    merge_included(files)
+}
+
+/// A file read through another's `include_dir` is part of that broker, not
+/// a broker of its own: its directives join the including file's (after
+/// them, as Mosquitto reads the directory where `include_dir` stands, and
+/// usually last). The included directory is matched by its name
+/// (`include_dir /etc/mosquitto/conf.d` takes the audited `…/conf.d/*.conf`),
+/// as the audited copy rarely sits at the path the broker reads.
+fn merge_included(
+    mut files: Vec<(String, Vec<&DirectiveFact>)>,
+) -> Vec<(String, Vec<&DirectiveFact>)> {
+    let parent_name = |f: &str| {
+        std::path::Path::new(f)
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+    };
+    let includes: Vec<(String, String)> = files
+        .iter()
+        .flat_map(|(f, ds)| {
+            ds.iter()
+                .filter(|d| d.name == "include_dir")
+                .filter_map(|d| {
+                    let dir = d.value.trim().trim_end_matches('/');
+                    let name = dir.rsplit('/').next().filter(|n| !n.is_empty())?;
+                    Some((f.clone(), name.to_string()))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (including, dir) in includes {
+        let (fragments, rest): (Vec<_>, Vec<_>) = files
+            .into_iter()
+            .partition(|(f, _)| *f != including && parent_name(f).as_deref() == Some(dir.as_str()));
+        files = rest;
+        if let Some((_, ds)) = files.iter_mut().find(|(f, _)| *f == including) {
+            for (_, fragment) in fragments {
+                ds.extend(fragment);
+            }
+        }
+    }
     files
 }
 

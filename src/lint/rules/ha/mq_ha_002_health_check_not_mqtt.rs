@@ -11,6 +11,11 @@
 //! have no `check` (nor `default-server check`): those servers are never
 //! checked at all.
 //!
+//! For servers that speak MQTT over WebSocket (a `ws`/`wss` backend, or a
+//! check on port 8083, 8084 or 9001) it advises a WebSocket-upgrade check,
+//! never a raw CONNECT, which such a server cannot answer, and takes an
+//! HTTP check of such servers as the right kind.
+//!
 //! Applies to audited haproxy.cfg files: the health check mqttforge
 //! renders always sends a CONNECT and expects the CONNACK.
 //!
@@ -53,6 +58,21 @@ pub const RULE: Rule = Rule {
     source: include_str!("mq_ha_002_health_check_not_mqtt.rs"),
     check,
 };
+
+/// The WebSocket handshake a check of an MQTT-over-WebSocket server expects
+/// (EMQX serves it at `/mqtt`; `101 Switching Protocols` proves the broker
+/// took the upgrade).
+const WS_CHECK: &str = "`option httpchk`, `http-check send meth GET uri /mqtt ver HTTP/1.1 hdr Host broker hdr Connection Upgrade hdr Upgrade websocket hdr Sec-WebSocket-Version 13 hdr Sec-WebSocket-Key dGhlIHNhbXBsZSBub25jZQ== hdr Sec-WebSocket-Protocol mqtt`, `http-check expect status 101`";
+
+/// Whether a backend's servers serve MQTT over WebSocket: its name says so
+/// (`ws`, `wss`, `websocket`), or the check goes to a port brokers use for
+/// WebSocket by default (EMQX 8083/8084, Mosquitto's customary 9001).
+fn websocket(backend: &str, port: Option<u16>) -> bool {
+    let name = backend.to_ascii_lowercase();
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| matches!(w, "ws" | "wss" | "websocket" | "websockets"))
+        || matches!(port, Some(8083 | 8084 | 9001))
+}
 
 /// The MQTT conversation to put in its place.
 const MQTT_CHECK: &str = "`option tcp-check`, `tcp-check connect`, `tcp-check send-binary 100c00044d5154540402003c0000` (MQTT 3.1.1 CONNECT), `tcp-check expect binary 20020000` (CONNACK accepted), `tcp-check send-binary e000` (DISCONNECT)";
@@ -107,9 +127,15 @@ fn check(facts: &Facts, out: &mut Vec<Finding>) {
         if !seen.insert(place(span)) {
             continue;
         }
+        // An HTTP check is the kind a WebSocket server answers.
+        if probe.starts_with("an HTTP request") && websocket(&hc.backend, hc.port) {
+            continue;
+        }
         let servers = &servers_of[&(hc.backend.as_str(), place(span))];
         let help = if hc.mqtt.is_some() {
             "add `tcp-check expect binary 20020000` right after the CONNECT, so only CONNACK \"accepted\" marks the broker UP".to_string()
+        } else if websocket(&hc.backend, hc.port) {
+            format!("these servers speak MQTT over WebSocket, where a raw CONNECT marks every one DOWN: check the WebSocket upgrade ({WS_CHECK}), or probe the broker's MQTT TCP listener on the same host (`port 1883` on the server line) with {MQTT_CHECK}")
         } else {
             format!("make the check speak MQTT: {MQTT_CHECK}")
         };

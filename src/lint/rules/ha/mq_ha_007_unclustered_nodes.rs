@@ -5,7 +5,9 @@
 //! no `cluster.mode`, or `cluster.mode: bridge` when no rendered
 //! mosquitto.conf sets a bridge up; in audited files, several mosquitto.conf files, none
 //! with a bridge (`connection`), and no standby server (`backup`) in the
-//! load balancer's configuration.
+//! load balancer's configuration. A file read through another's
+//! `include_dir` (matched by the included directory's name) belongs to
+//! that broker and is not a broker of its own.
 //!
 //! Why it matters: Mosquitto has no clustering. Two brokers side by side
 //! are two separate worlds: each holds its own sessions, subscriptions and

@@ -11,7 +11,8 @@
 //! EMQX and mosquitto-exporter counters, which have none), on another
 //! engine's metrics, or on an exporter no scrape job collects (when a
 //! prometheus.yml is audited with the rule file). Recording rules and
-//! names outside the known namespaces are left alone.
+//! names outside the known namespaces are left alone, and so is a job whose
+//! name suggests an exporter but whose path and target ports are another's.
 //!
 //! Why it matters: Prometheus records a failed scrape as `up == 0` and
 //! otherwise stays quiet, and an alert on a series that does not exist

@@ -11,7 +11,11 @@
 //! basicConstraints says so or it is self-signed without extensions, server
 //! with serverAuth or SANs, or without clientAuth and with a host name or
 //! IP address as its CN, as a CA-issued server certificate made without an
-//! extensions file has; else device).
+//! extensions file has, or a leaf an audited mosquitto.conf serves as
+//! `certfile`; else device). A v3 certificate without a KeyUsage or
+//! ExtendedKeyUsage extension is unrestricted in that respect (RFC 5280
+//! 4.2.1.3, 4.2.1.12): only an extension that is present and lacks the
+//! usage is reported.
 //!
 //! Why it matters: `openssl x509 -req` without an extensions file issues v1
 //! certificates, which rustls/webpki-based clients and brokers reject
