@@ -2,9 +2,11 @@
 //! (`[a.b]` tables, dotted keys, strings, integers, floats, booleans,
 //! arrays and inline tables), read with positions by a small parser of its
 //! own, and checked against rumqttd 0.20's `Config` structs. Why its own:
-//! a file rumqttd's TOML reader refuses must still be audited as far as its
-//! shape allows, with positions of every key and value; the `toml` crate
-//! stops at the first error. It lexes on the shared [`crate::formats::cursor`].
+//! audit needs the position of every key as well as every value, which only
+//! `toml_edit` gives, and `toml_edit` (with `winnow`, `toml_datetime`,
+//! `serde_spanned`) is not in the default build: only the tests and the
+//! `broker` feature carry it. This subset is what rumqttd.toml uses, and it
+//! lexes on the shared [`crate::formats::cursor`].
 //!
 //! rumqttd's structs have no `deny_unknown_fields`: a misspelled or
 //! outdated key (`max_client_id_len`, `throttle_delay_ms`, ...) is dropped
