@@ -1,7 +1,6 @@
 //! `mqttforge broker SPEC`: run the site on the bundled broker, in the
 //! foreground, until Ctrl-C.
 
-use crate::diag::Code;
 use std::path::PathBuf;
 
 /// Run the bundled broker (rumqttd) for the site, for development and edge use.
@@ -27,6 +26,7 @@ pub fn run(_args: Args) -> u8 {
 
 #[cfg(feature = "broker")]
 pub fn run(args: Args) -> u8 {
+    use crate::diag::Code;
     use std::time::Duration;
 
     use super::{exit, stdout_style};
