@@ -100,6 +100,12 @@ pub struct LintArgs {
 #[command(after_help = format!("Files given together are one site: cross-file rules (a health check against brokers\n\
 that require client certificates) see all of them. Kinds are detected from names and\n\
 content; override with --kind FILE=KIND (or --kind KIND for every file).\n\n\
+Releases: files are judged for the release --mosquitto-version / --emqx-version names, else the\n\
+one the files say, else the releases mqttforge targets (Mosquitto 2.0, EMQX 5.8). Files say it by:\n\
+  - a directory of their path named as an unpacked release, `emqx-5.9.0/`, `mosquitto-2.1.2/`;\n\
+  - a directive only Mosquitto 2.1 has (`enable_control_api`, ...): 2.0 refuses to start on it.\n\
+Nothing else is read: EMQX's shipped files name no release. The summary line says which release\n\
+the files were judged as when it is not the targeted one, and why.\n\n\
 {}\n\n\
 Suppress inline with a comment on the line or the line above:\n  # mqttforge:ignore MQ-AUTH-003 <reason>\n  # mqttforge:ignore MQ-AUTH-003 until=2027-03-01 <reason>\n\n\
 Examples:\n  mqttforge audit /etc/mosquitto/mosquitto.conf /etc/mosquitto/acl /etc/haproxy/haproxy.cfg\n  mqttforge audit conf/* --format sarif > audit.sarif\n  mqttforge audit broker.cfg --kind broker.cfg=mosquitto-conf\n  mqttforge audit conf/* --severity warning\n  mqttforge audit conf/* --write-baseline audit-baseline.json\n  mqttforge audit conf/* --baseline audit-baseline.json", reporting_help()))]
@@ -115,12 +121,13 @@ pub struct AuditArgs {
     pub environment: EnvArg,
     #[command(flatten)]
     pub report: ReportArgs,
-    /// The Mosquitto release the files are for: 2.0 (default, the release
-    /// mqttforge targets) or 2.1, whose directives are then known.
+    /// The Mosquitto release the files are for: 2.0 or 2.1, whose directives
+    /// are then known. Default: what the files say, else 2.0 (see below).
     #[arg(long, value_name = "X.Y")]
     pub mosquitto_version: Option<String>,
-    /// The EMQX release the files are for: 5.7, 5.8 (default, the release
-    /// mqttforge targets), 5.9 or 5.10; keys of that release are then known.
+    /// The EMQX release the files are for: 5.7, 5.8, 5.9, 5.10 or 6.0; keys
+    /// and acl.conf forms of that release are then known (6.0's keys are
+    /// judged as 5.10's). Default: what the files say, else 5.8 (see below).
     #[arg(long, value_name = "X.Y")]
     pub emqx_version: Option<String>,
 }
@@ -149,12 +156,12 @@ fn releases(args: &AuditArgs) -> Result<crate::facts::Releases, (String, String)
         mosquitto: pick(
             "mosquitto-version",
             &args.mosquitto_version,
-            &[(2, 0), (2, 1)],
+            crate::facts::MOSQUITTO_RELEASES,
         )?,
         emqx: pick(
             "emqx-version",
             &args.emqx_version,
-            &[(5, 7), (5, 8), (5, 9), (5, 10)],
+            crate::facts::EMQX_RELEASES,
         )?,
     })
 }
@@ -419,9 +426,14 @@ pub fn audit(args: AuditArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    let diags = crate::audit::run_for(&files, env, releases);
+    let (diags, judged) = crate::audit::run_judged(&files, env, releases);
     let mut reporter = Reporter::new(&args.report);
-    let code = reporter.report(diags, &plural(args.files.len(), "file"));
+    let mut what = plural(args.files.len(), "file");
+    if !judged.is_empty() {
+        let judged: Vec<String> = judged.iter().map(|j| j.describe()).collect();
+        what = format!("{what} judged as {}", judged.join(" and "));
+    }
+    let code = reporter.report(diags, &what);
     code.max(reporter.finish())
 }
 
