@@ -42,6 +42,19 @@ fn a_mosquitto_2_1_directive_says_the_release() {
         )),
         "{out}"
     );
+    // JSON and SARIF carry it too.
+    let (_, out) = audit(&[&conf, "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        doc["judged_as"][0],
+        format!("Mosquitto 2.1 ({conf}:4 uses `enable_control_api`, which only 2.1 has)")
+    );
+    let (_, out) = audit(&[&conf, "--format", "sarif"]);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(doc["runs"][0]["properties"]["judged_as"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("Mosquitto 2.1 ("));
     // The flag wins: a broker that runs 2.0 refuses the directive.
     let (_, out) = audit(&[&conf, "--mosquitto-version", "2.0"]);
     assert!(
@@ -49,6 +62,9 @@ fn a_mosquitto_2_1_directive_says_the_release() {
         "{out}"
     );
     assert!(summary(&out).starts_with("1 file: "), "{out}");
+    let (_, out) = audit(&[&conf, "--mosquitto-version", "2.0", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(doc.get("judged_as").is_none(), "{out}");
 }
 
 const ZONE_ACL: &str = "{allow, {zone, \"external\"}, publish, [\"devices/${clientid}/#\"]}.\n{allow, {'and', [{listener, {re, \"^ssl:\"}}, {username, \"ops\"}]}, subscribe, [\"devices/+/status\"]}.\n{deny, all}.\n";
