@@ -411,6 +411,23 @@ fn emqx_acl_rules() {
     });
 }
 
+/// Error recovery: every other term broken (a syntax error, a 4.x action),
+/// each reported and the terms after it read.
+#[test]
+fn emqx_acl_broken_terms() {
+    assert_audit_linear(
+        "EMQX acl.conf with broken terms",
+        "emqx-acl",
+        "acl.conf",
+        1000,
+        |n| {
+            lines(n, |i| {
+                format!("{{allow, {{username \"u{i}\"}}, publish, [\"devices/u{i}/#\"]}}.\n{{allow, {{username, \"v{i}\"}}, pubsub, [\"devices/v{i}/#\"]}}.\n{{allow, {{username, \"w{i}\"}}, publish, [\"devices/w{i}/#\"]}}.\n")
+            }) + "{deny, all}.\n"
+        },
+    );
+}
+
 #[test]
 fn erlang_terms_parser() {
     assert_linear(

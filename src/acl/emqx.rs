@@ -147,6 +147,10 @@ pub enum WhoSpec {
     IpAddrs(Vec<Cidr>),
     /// `{client_attr, Name, Value | {re, Regex}}` (EMQX 5.7+).
     ClientAttr(String, StrMatch),
+    /// `{zone, Name | {re, Regex}}` (EMQX 5.9+).
+    Zone(StrMatch),
+    /// `{listener, Name | {re, Regex}}`, e.g. "tcp:default" (EMQX 5.9+).
+    Listener(StrMatch),
     And(Vec<WhoSpec>),
     Or(Vec<WhoSpec>),
 }
@@ -166,6 +170,8 @@ impl WhoSpec {
                 Some(v) => m.test(v),
                 None => Some(false),
             },
+            // The client's zone and listener are not part of a query.
+            WhoSpec::Zone(_) | WhoSpec::Listener(_) => None,
             WhoSpec::IpAddrs(nets) => Some(
                 who.peer
                     .is_some_and(|ip| nets.iter().any(|n| n.contains(ip))),
@@ -388,24 +394,46 @@ impl RuleIndex {
 /// The placeholders EMQX fills in topics.
 pub const PLACEHOLDERS: &[&str] = &["${username}", "${clientid}", "${cert_common_name}"];
 
-/// Parses acl.conf; anything EMQX 5 would refuse to load is an error.
+/// Parses acl.conf as EMQX 5.8 reads it; anything it would refuse to load
+/// is an error.
 pub fn parse(file: &Arc<SourceFile>) -> Result<EmqxAcl, ParseError> {
-    let terms = erlang::parse(&file.text).map_err(|e| ParseError {
-        line: e.pos.line,
-        col: e.pos.col,
-        message: e.message,
-    })?;
+    let (acl, errors) = parse_all(file, (5, 8));
+    match errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(acl),
+    }
+}
+
+/// Parses acl.conf as EMQX `release` reads it: the rules that load, and an
+/// error for every term the release would refuse (syntax or shape). After a
+/// bad term the following ones are still read (`erlang::parse_recovering`),
+/// so the rules are what the file holds besides its broken terms.
+pub fn parse_all(file: &Arc<SourceFile>, release: (u32, u32)) -> (EmqxAcl, Vec<ParseError>) {
+    let (terms, syntax) = erlang::parse_recovering(&file.text);
+    let mut errors: Vec<ParseError> = syntax
+        .into_iter()
+        .map(|e| ParseError {
+            line: e.pos.line,
+            col: e.pos.col,
+            message: e.message,
+        })
+        .collect();
     let index = LineIndex::new(&file.text);
     let mut rules = Vec::new();
     for t in &terms {
-        rules.push(rule(file, &index, t)?);
+        match rule(file, &index, t, release) {
+            Ok(r) => rules.push(r),
+            Err(e) => errors.push(e),
+        }
     }
-    Ok(EmqxAcl {
+    errors.sort_by_key(|e| (e.line, e.col));
+    let acl = EmqxAcl {
         file: file.clone(),
         index: RuleIndex::of(&rules),
         rules,
         no_match: Permission::Deny,
-    })
+    };
+    (acl, errors)
 }
 
 fn err(s: &Spanned, message: impl Into<String>) -> ParseError {
@@ -433,7 +461,12 @@ fn string(s: &Spanned) -> Option<&str> {
 const RULE_SHAPE: &str =
     "a rule is `{allow | deny, Who, Action, [Topics]}` or `{allow | deny, all}`";
 
-fn rule(file: &Arc<SourceFile>, index: &LineIndex, t: &Spanned) -> Result<Rule, ParseError> {
+fn rule(
+    file: &Arc<SourceFile>,
+    index: &LineIndex,
+    t: &Spanned,
+    release: (u32, u32),
+) -> Result<Rule, ParseError> {
     let Term::Tuple(items) = &t.term else {
         return Err(err(
             t,
@@ -479,10 +512,28 @@ fn rule(file: &Arc<SourceFile>, index: &LineIndex, t: &Spanned) -> Result<Rule, 
             })
         }
         4 => {
-            let who = who(&items[1], 0)?;
+            let who = who(&items[1], 0, release)?;
             let (action, action_options) = action(&items[2])?;
             let list: Vec<&Spanned> = match &items[3].term {
                 Term::List(l) => l.iter().collect(),
+                // `{allow, Who, Action, all}`: every topic (EMQX 5.8+).
+                Term::Atom(a) if a == "all" => {
+                    let topic = RuleTopic {
+                        topic: TopicSpec::Filter("#".into()),
+                        span: span.clone(),
+                    };
+                    return Ok(Rule {
+                        permission,
+                        who,
+                        action,
+                        action_options,
+                        topics: vec![topic],
+                        catch_all: false,
+                        span,
+                        text,
+                        term: t.term.clone(),
+                    });
+                }
                 _ => return Err(err(&items[3], format!("the topics of a rule are a list such as [\"devices/${{username}}/#\"], not `{}`", erlang::to_source(&items[3].term)))),
             };
             let topics = list
@@ -590,14 +641,19 @@ fn str_match(s: &Spanned, what: &str) -> Result<StrMatch, ParseError> {
     }
 }
 
-fn who(s: &Spanned, depth: usize) -> Result<WhoSpec, ParseError> {
+/// Principals later EMQX releases added: (tag, the release that added it).
+/// From `compile_who/1` of emqx_authz_rule.erl: `zone` and `listener`
+/// appear in e5.9.0 and are absent from v5.8.9.
+const WHO_SINCE: &[(&str, (u32, u32))] = &[("zone", (5, 9)), ("listener", (5, 9))];
+
+fn who(s: &Spanned, depth: usize, release: (u32, u32)) -> Result<WhoSpec, ParseError> {
     if depth > 16 {
         return Err(err(s, "principals nested too deeply"));
     }
     if atom(s) == Some("all") {
         return Ok(WhoSpec::All);
     }
-    let who_shape = "the principal is `all`, {username, ...}, {clientid, ...}, {client_attr, Name, Value}, {ipaddr, \"CIDR\"}, {ipaddrs, [...]}, {'and', [...]} or {'or', [...]}";
+    let who_shape = "the principal is `all`, {username, ...}, {clientid, ...}, {client_attr, Name, Value}, {ipaddr, \"CIDR\"}, {ipaddrs, [...]}, {'and', [...]} or {'or', [...]} (EMQX 5.9+ adds {zone, ...} and {listener, ...})";
     if let Term::Tuple(t) = &s.term {
         if t.len() == 3 && atom(&t[0]) == Some("client_attr") {
             let name =
@@ -644,11 +700,32 @@ fn who(s: &Spanned, depth: usize) -> Result<WhoSpec, ParseError> {
             )),
             _ => Err(err(&t[1], "`ipaddrs` takes a list of addresses")),
         },
+        Some(tag @ ("zone" | "listener")) => {
+            let since = WHO_SINCE
+                .iter()
+                .find(|(t, _)| *t == tag)
+                .map_or((5, 9), |(_, v)| *v);
+            if release < since {
+                return Err(err(
+                    s,
+                    format!(
+                        "`{{{tag}, ...}}` needs EMQX {}.{} or later; EMQX {}.{}, the release this file is judged as, refuses it (pass --emqx-version {}.{} if the file is for that release)",
+                        since.0, since.1, release.0, release.1, since.0, since.1
+                    ),
+                ));
+            }
+            let m = str_match(&t[1], &format!("a {tag} name"))?;
+            Ok(if tag == "zone" {
+                WhoSpec::Zone(m)
+            } else {
+                WhoSpec::Listener(m)
+            })
+        }
         Some(op @ ("and" | "or")) => match &t[1].term {
             Term::List(l) => {
                 let l = l
                     .iter()
-                    .map(|w| who(w, depth + 1))
+                    .map(|w| who(w, depth + 1, release))
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(if op == "and" {
                     WhoSpec::And(l)
@@ -685,12 +762,15 @@ fn action(s: &Spanned) -> Result<(Action, Option<String>), ParseError> {
             }
         }
     }
+    let shown = erlang::to_source(&s.term);
+    let hint = if atom(s) == Some("pubsub") {
+        " (`pubsub` is EMQX 4.x's; EMQX 5 writes `all`)"
+    } else {
+        ""
+    };
     Err(err(
         s,
-        format!(
-            "`{}` is not an action: write publish, subscribe or all",
-            erlang::to_source(&s.term)
-        ),
+        format!("`{shown}` is not an action: write publish, subscribe or all{hint}"),
     ))
 }
 
@@ -907,6 +987,49 @@ impl EmqxAcl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn later_releases_forms() {
+        let file = SourceFile::new(
+            "acl.conf",
+            "{allow, {zone, {re, \"^ext\"}}, publish, [\"a/${zone}\"]}.\n{allow, {listener, \"ssl:default\"}, {publish, [{qos, [1, 2]}, {retain, false}]}, all}.\n{deny, all}.\n",
+        );
+        // 5.8 refuses zone and listener principals, naming the release.
+        let (acl, errors) = parse_all(&file, (5, 8));
+        assert_eq!(acl.rules.len(), 1);
+        let shown: Vec<(usize, usize, &str)> = errors
+            .iter()
+            .map(|e| (e.line, e.col, e.message.as_str()))
+            .collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert_eq!((shown[0].0, shown[0].1), (1, 9));
+        assert!(shown[0]
+            .2
+            .starts_with("`{zone, ...}` needs EMQX 5.9 or later"));
+        assert!(shown[1]
+            .2
+            .starts_with("`{listener, ...}` needs EMQX 5.9 or later"));
+        for release in [(5, 9), (5, 10), (6, 0)] {
+            let (acl, errors) = parse_all(&file, release);
+            assert!(errors.is_empty(), "{release:?}: {errors:?}");
+            assert_eq!(acl.rules.len(), 3);
+            assert!(matches!(
+                acl.rules[0].who,
+                WhoSpec::Zone(StrMatch::Re { .. })
+            ));
+            assert_eq!(
+                acl.rules[1].who,
+                WhoSpec::Listener(StrMatch::Eq("ssl:default".into()))
+            );
+            // `all` topics: every topic, as EMQX compiles it.
+            assert_eq!(acl.rules[1].topics[0].topic, TopicSpec::Filter("#".into()));
+            assert!(acl.rules[1].action_options.is_some());
+        }
+        // A client's zone and listener are not known to a query: undecided.
+        let who = WhoSpec::Zone(StrMatch::Eq("external".into()));
+        assert_eq!(who.test(&Who::new(Some("u"), "c")), None);
+        assert!(!who.includes(&WhoSpec::Listener(StrMatch::Eq("external".into()))));
+    }
 
     const ACL: &str = r##"%% generated
 {allow, {username, "admin"}, all, ["#"]}.

@@ -2,6 +2,9 @@
 //! file's kind is detected from its name and content (or given with
 //! `--kind`); files given together are one site, so cross-file rules see
 //! all of them. A file that cannot be parsed is a diagnostic, never a crash.
+//! The broker releases the files are judged as: [`releases`].
+
+pub mod releases;
 
 use crate::diag::Code;
 pub use crate::facts::files::read_text;
@@ -136,6 +139,16 @@ pub fn run_for(
     environment: Environment,
     releases: Releases,
 ) -> Vec<Diagnostic> {
+    run_judged(files, environment, releases).0
+}
+
+/// [`run_for`], and the releases the files were judged as when not the
+/// targeted ones (from the flags, or what the files say: [`releases`]).
+pub fn run_judged(
+    files: &[(PathBuf, Option<&'static Kind>)],
+    environment: Environment,
+    releases: Releases,
+) -> (Vec<Diagnostic>, Vec<releases::Judged>) {
     let mut diags = Vec::new();
     let mut read = Vec::new();
     for (path, forced) in files {
@@ -144,9 +157,10 @@ pub fn run_for(
             Err(d) => diags.push(d),
         }
     }
-    diags.extend(run_sources_for(read, environment, releases));
+    let (more, judged) = run_sources_for(read, environment, releases);
+    diags.extend(more);
     crate::diag::sort(&mut diags);
-    diags
+    (diags, judged)
 }
 
 /// [`run`] on files already in memory (path, text, forced kind).
@@ -154,16 +168,18 @@ pub fn run_sources(
     files: Vec<(PathBuf, Arc<SourceFile>, Option<&'static Kind>)>,
     environment: Environment,
 ) -> Vec<Diagnostic> {
-    run_sources_for(files, environment, Releases::default())
+    run_sources_for(files, environment, Releases::default()).0
 }
 
 fn run_sources_for(
     files: Vec<(PathBuf, Arc<SourceFile>, Option<&'static Kind>)>,
     environment: Environment,
-    releases: Releases,
-) -> Vec<Diagnostic> {
-    let (mut facts, sources, mut diags) = facts_of_sources(files, environment);
-    facts.releases = releases;
+    flags: Releases,
+) -> (Vec<Diagnostic>, Vec<releases::Judged>) {
+    let paths: Vec<PathBuf> = files.iter().map(|(p, _, _)| p.clone()).collect();
+    let (chosen, mut judged) = releases::before_extraction(flags, &paths);
+    let (mut facts, sources, mut diags) = facts_of_sources(files, environment, chosen);
+    releases::after_extraction(&mut facts, &mut judged);
     let mut suppressions = Vec::new();
     for f in &sources {
         let (s, d) = crate::lint::inline_suppressions(f);
@@ -172,7 +188,7 @@ fn run_sources_for(
     }
     diags.extend(crate::lint::run(&facts, true, &suppressions));
     crate::diag::sort(&mut diags);
-    diags
+    (diags, judged)
 }
 
 /// Extracts the facts of all files as one site. Unreadable, unrecognised or
@@ -189,7 +205,7 @@ pub fn facts(
             Err(d) => diags.push(d),
         }
     }
-    let (facts, sources, more) = facts_of_sources(read, environment);
+    let (facts, sources, more) = facts_of_sources(read, environment, Releases::default());
     diags.extend(more);
     (facts, sources, diags)
 }
@@ -198,8 +214,10 @@ pub fn facts(
 fn facts_of_sources(
     files: Vec<(PathBuf, Arc<SourceFile>, Option<&'static Kind>)>,
     environment: Environment,
+    releases: Releases,
 ) -> (Facts, Vec<Arc<SourceFile>>, Vec<Diagnostic>) {
     let mut facts = Facts::new(Origin::File, environment);
+    facts.releases = releases;
     let mut sources = Vec::new();
     let mut diags = Vec::new();
     for (path, file, forced) in files {
@@ -221,6 +239,7 @@ fn facts_of_sources(
         if let Err(d) = (kind.extract)(&input, &mut facts) {
             diags.push(d);
         }
+        diags.append(&mut facts.recovered);
         sources.push(file);
     }
     emqx_conf::one_node_per_directory(&mut facts);

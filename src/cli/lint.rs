@@ -100,6 +100,13 @@ pub struct LintArgs {
 #[command(after_help = format!("Files given together are one site: cross-file rules (a health check against brokers\n\
 that require client certificates) see all of them. Kinds are detected from names and\n\
 content; override with --kind FILE=KIND (or --kind KIND for every file).\n\n\
+Releases: files are judged for the release --mosquitto-version / --emqx-version names, else the\n\
+one the files say, else the releases mqttforge targets (Mosquitto 2.0, EMQX 5.8). Files say it by:\n  \
+- a directory of their path named as an unpacked release, `emqx-5.9.0/`, `mosquitto-2.1.2/`;\n  \
+- a directive only Mosquitto 2.1 has (`enable_control_api`, ...): 2.0 refuses to start on it.\n\
+Nothing else is read: EMQX's shipped files name no release. The summary line (JSON: `judged_as`;\n\
+SARIF: the run's properties) says which release the files were judged as when it is not the\n\
+targeted one, and why.\n\n\
 {}\n\n\
 Suppress inline with a comment on the line or the line above:\n  # mqttforge:ignore MQ-AUTH-003 <reason>\n  # mqttforge:ignore MQ-AUTH-003 until=2027-03-01 <reason>\n\n\
 Examples:\n  mqttforge audit /etc/mosquitto/mosquitto.conf /etc/mosquitto/acl /etc/haproxy/haproxy.cfg\n  mqttforge audit conf/* --format sarif > audit.sarif\n  mqttforge audit broker.cfg --kind broker.cfg=mosquitto-conf\n  mqttforge audit conf/* --severity warning\n  mqttforge audit conf/* --write-baseline audit-baseline.json\n  mqttforge audit conf/* --baseline audit-baseline.json", reporting_help()))]
@@ -115,12 +122,13 @@ pub struct AuditArgs {
     pub environment: EnvArg,
     #[command(flatten)]
     pub report: ReportArgs,
-    /// The Mosquitto release the files are for: 2.0 (default, the release
-    /// mqttforge targets) or 2.1, whose directives are then known.
+    /// The Mosquitto release the files are for: 2.0 or 2.1, whose directives
+    /// are then known. Default: what the files say, else 2.0 (see below).
     #[arg(long, value_name = "X.Y")]
     pub mosquitto_version: Option<String>,
-    /// The EMQX release the files are for: 5.7, 5.8 (default, the release
-    /// mqttforge targets), 5.9 or 5.10; keys of that release are then known.
+    /// The EMQX release the files are for: 5.7, 5.8, 5.9, 5.10 or 6.0; keys
+    /// and acl.conf forms of that release are then known (6.0's keys are
+    /// judged as 5.10's). Default: what the files say, else 5.8 (see below).
     #[arg(long, value_name = "X.Y")]
     pub emqx_version: Option<String>,
 }
@@ -149,12 +157,12 @@ fn releases(args: &AuditArgs) -> Result<crate::facts::Releases, (String, String)
         mosquitto: pick(
             "mosquitto-version",
             &args.mosquitto_version,
-            &[(2, 0), (2, 1)],
+            crate::facts::MOSQUITTO_RELEASES,
         )?,
         emqx: pick(
             "emqx-version",
             &args.emqx_version,
-            &[(5, 7), (5, 8), (5, 9), (5, 10)],
+            crate::facts::EMQX_RELEASES,
         )?,
     })
 }
@@ -206,6 +214,9 @@ struct Reporter<'a> {
     baseline: Option<Baseline>,
     pending: Vec<Diagnostic>,
     to_write: Vec<Diagnostic>,
+    /// The releases audited files were judged as when not the targeted
+    /// ones, and why (`EMQX 5.9 (--emqx-version)`).
+    judged: Vec<String>,
 }
 
 impl<'a> Reporter<'a> {
@@ -225,6 +236,7 @@ impl<'a> Reporter<'a> {
             baseline,
             pending,
             to_write: Vec::new(),
+            judged: Vec::new(),
         }
     }
 
@@ -244,7 +256,7 @@ impl<'a> Reporter<'a> {
             diags.append(&mut self.pending);
             diag::sort(&mut diags);
         }
-        report(&diags, self.args, what, baselined)
+        report(&diags, self.args, what, baselined, &self.judged)
     }
 
     /// Reports what is left about the baseline (no report took it: every
@@ -255,7 +267,7 @@ impl<'a> Reporter<'a> {
         if !self.pending.is_empty() {
             let pending = std::mem::take(&mut self.pending);
             let name = self.args.baseline.as_ref().map(|p| p.display().to_string());
-            code = report(&pending, self.args, &name.unwrap_or_default(), None);
+            code = report(&pending, self.args, &name.unwrap_or_default(), None, &[]);
         }
         let Some(path) = &self.args.write_baseline else {
             return code;
@@ -289,13 +301,26 @@ fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
-fn report(diags: &[Diagnostic], args: &ReportArgs, what: &str, baselined: Option<usize>) -> u8 {
+/// Prints the diagnostics in the chosen format with the run's summary
+/// (the baselined count, the releases files were judged as); the exit status.
+fn report(
+    diags: &[Diagnostic],
+    args: &ReportArgs,
+    what: &str,
+    baselined: Option<usize>,
+    judged: &[String],
+) -> u8 {
     match args.format {
         LintFormat::Text => {
             print!("{}", diag::render_text(diags, stdout_style()));
             let count = |s: diag::Severity| diags.iter().filter(|d| d.severity == s).count();
+            let judged = if judged.is_empty() {
+                String::new()
+            } else {
+                format!(" judged as {}", judged.join(" and "))
+            };
             println!(
-                "{what}: {}, {}, {} info{}",
+                "{what}{judged}: {}, {}, {} info{}",
                 plural(count(diag::Severity::Error), "error"),
                 plural(count(diag::Severity::Warning), "warning"),
                 count(diag::Severity::Info),
@@ -310,12 +335,18 @@ fn report(diags: &[Diagnostic], args: &ReportArgs, what: &str, baselined: Option
             if let Some(n) = baselined {
                 doc["baselined"] = json!(n);
             }
+            if !judged.is_empty() {
+                doc["judged_as"] = json!(judged);
+            }
             println!("{}", serde_json::to_string_pretty(&doc).expect("JSON"));
         }
         LintFormat::Sarif => {
             let mut doc = lint::sarif::to_sarif(diags);
             if let Some(n) = baselined {
-                doc["runs"][0]["properties"] = json!({ "baselined": n });
+                doc["runs"][0]["properties"]["baselined"] = json!(n);
+            }
+            if !judged.is_empty() {
+                doc["runs"][0]["properties"]["judged_as"] = json!(judged);
             }
             println!("{}", serde_json::to_string_pretty(&doc).expect("JSON"));
         }
@@ -419,8 +450,9 @@ pub fn audit(args: AuditArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    let diags = crate::audit::run_for(&files, env, releases);
+    let (diags, judged) = crate::audit::run_judged(&files, env, releases);
     let mut reporter = Reporter::new(&args.report);
+    reporter.judged = judged.iter().map(|j| j.describe()).collect();
     let code = reporter.report(diags, &plural(args.files.len(), "file"));
     code.max(reporter.finish())
 }

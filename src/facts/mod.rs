@@ -35,7 +35,18 @@ pub struct Releases {
     pub emqx: Option<(u32, u32)>,
 }
 
+/// The Mosquitto releases mqttforge has tables for (2.0 is the default).
+pub const MOSQUITTO_RELEASES: &[(u32, u32)] = &[(2, 0), (2, 1)];
+/// The EMQX releases mqttforge has tables for (5.8 is the default). 6.0's
+/// acl.conf forms are known; its configuration keys are judged against 5.10's.
+pub const EMQX_RELEASES: &[(u32, u32)] = &[(5, 7), (5, 8), (5, 9), (5, 10), (6, 0)];
+
 impl Releases {
+    /// The EMQX release files are judged as.
+    pub fn emqx_or_target(&self) -> (u32, u32) {
+        self.emqx.unwrap_or((5, 8))
+    }
+
     /// `2.1`, `5.10.4` -> (major, minor).
     pub fn parse(text: &str) -> Option<(u32, u32)> {
         let mut parts = text.trim().trim_start_matches('v').split('.');
@@ -52,6 +63,9 @@ pub struct Facts {
     /// The broker releases audited files are for (`audit --mosquitto-version`,
     /// `--emqx-version`); None: the releases mqttforge targets.
     pub releases: Releases,
+    /// Parse errors a file had besides the one its extractor returned: the
+    /// file was audited past them (error recovery), each is reported.
+    pub recovered: Vec<crate::diag::Diagnostic>,
     /// The site declares itself an edge installation.
     pub edge: bool,
     pub engine: Option<Engine>,
@@ -109,6 +123,7 @@ impl Facts {
             origin,
             environment,
             releases: Releases::default(),
+            recovered: Vec::new(),
             edge: false,
             engine: None,
             nodes: Vec::new(),

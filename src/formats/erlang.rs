@@ -64,39 +64,81 @@ impl std::error::Error for ParseError {}
 
 /// All top-level terms of the file (each must end with `.`).
 pub fn parse(text: &str) -> Result<Vec<Spanned>, ParseError> {
+    let (terms, errors) = parse_recovering(text);
+    match errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(terms),
+    }
+}
+
+/// The terms of the file that parse, and every syntax error: after an
+/// error, parsing resumes after the next term-ending `.` (a `.` followed by
+/// whitespace, a comment or the end), so one broken term does not hide the
+/// rest. Still linear: the resynchronisation only moves forward.
+pub fn parse_recovering(text: &str) -> (Vec<Spanned>, Vec<ParseError>) {
     let mut p = Parser {
         lex: Lexer::new(text),
         peeked: None,
         last_end: Pos { line: 1, col: 1 },
+        last_was_dot: false,
     };
     let mut terms = Vec::new();
+    let mut errors = Vec::new();
     loop {
-        if p.peek()?.tok == Tok::Eof {
-            return Ok(terms);
-        }
-        let term = p.parse_term(0)?;
-        let end = p.last_end.clone();
-        let next = p.next()?;
-        match next.tok {
-            Tok::Dot => terms.push(term),
-            Tok::Eof => {
-                return Err(ParseError {
-                    pos: end,
-                    message: format!(
-                        "missing '.' at the end of the term starting at {}",
-                        term.pos
-                    ),
-                });
+        match p.top_level_term() {
+            Ok(Some(term)) => terms.push(term),
+            Ok(None) => return (terms, errors),
+            Err(e) => {
+                errors.push(e);
+                p.resynchronise();
             }
-            other => {
-                return Err(ParseError {
-                    pos: end,
-                    message: format!(
-                        "expected '.' to end the term starting at {}, found {}",
-                        term.pos,
-                        other.describe()
-                    ),
-                });
+        }
+    }
+}
+
+impl Parser {
+    /// The next top-level term and its ending `.`; None at the end.
+    fn top_level_term(&mut self) -> Result<Option<Spanned>, ParseError> {
+        if self.peek()?.tok == Tok::Eof {
+            return Ok(None);
+        }
+        let term = self.parse_term(0)?;
+        let end = self.last_end.clone();
+        let next = self.next()?;
+        match next.tok {
+            Tok::Dot => Ok(Some(term)),
+            Tok::Eof => Err(ParseError {
+                pos: end,
+                message: format!(
+                    "missing '.' at the end of the term starting at {}",
+                    term.pos
+                ),
+            }),
+            other => Err(ParseError {
+                pos: end,
+                message: format!(
+                    "expected '.' to end the term starting at {}, found {}",
+                    term.pos,
+                    other.describe()
+                ),
+            }),
+        }
+    }
+
+    /// After an error: unless the error's token was itself a term-ending
+    /// `.`, skips the text to just after the next `.` followed by
+    /// whitespace, a `%` comment or the end.
+    fn resynchronise(&mut self) {
+        let dot_consumed = self.last_was_dot;
+        self.peeked = None;
+        self.last_was_dot = false;
+        if dot_consumed {
+            return;
+        }
+        let cur = &mut self.lex.cur;
+        while let Some(c) = cur.bump() {
+            if c == '.' && cur.peek().is_none_or(|n| n.is_whitespace() || n == '%') {
+                return;
             }
         }
     }
@@ -554,6 +596,8 @@ struct Parser {
     peeked: Option<Token>,
     /// Position just after the last consumed token.
     last_end: Pos,
+    /// The last consumed token was a `.` (for error recovery).
+    last_was_dot: bool,
 }
 
 impl Parser {
@@ -573,6 +617,7 @@ impl Parser {
             None => self.lex.next_token()?,
         };
         self.last_end = t.end.clone();
+        self.last_was_dot = t.tok == Tok::Dot;
         Ok(t)
     }
 
@@ -756,6 +801,27 @@ fn to_i64(v: i128, pos: &Pos) -> Result<i64, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recovery_resumes_after_the_next_term_end() {
+        let text = "{a, 1}.\n{b \"x\"}.\n{c, 3}.\n{d, . {e}.\n{f, \"no end\"\n";
+        let (terms, errors) = parse_recovering(text);
+        let heads: Vec<String> = terms.iter().map(|t| to_source(&t.term)).collect();
+        // `{d, .` fails on the '.', which ends that term: `{e}` is read.
+        assert_eq!(heads, ["{a,1}", "{c,3}", "{e}"]);
+        let at: Vec<(usize, usize)> = errors.iter().map(|e| (e.pos.line, e.pos.col)).collect();
+        assert_eq!(at, [(2, 4), (4, 5), (5, 1)], "{errors:?}");
+        // A '.' inside a term that is not followed by a blank is no resync point.
+        let (terms, errors) = parse_recovering("{a b.c}.\n{ok}.\n");
+        assert_eq!(terms.len(), 1, "{errors:?}");
+        assert_eq!(errors.len(), 1);
+        // parse is the strict form: the first error.
+        assert_eq!(parse(text).unwrap_err(), errors_of(text)[0]);
+    }
+
+    fn errors_of(text: &str) -> Vec<ParseError> {
+        parse_recovering(text).1
+    }
 
     const ACL: &str = r##"%% comment
 {allow, {username, {re, "^dashboard$"}}, subscribe, ["$SYS/#"]}.

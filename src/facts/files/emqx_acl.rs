@@ -40,9 +40,20 @@ pub fn detect(path: &Path, text: &str) -> bool {
     rest.starts_with("allow") || rest.starts_with("deny")
 }
 
+/// Reads the file as the EMQX release the site is judged as. Every term
+/// that release would refuse is a positioned error (in `facts.recovered`),
+/// and the terms around it are still audited.
 pub fn extract(input: &Input, facts: &mut Facts) -> Result<(), Diagnostic> {
-    let parsed = acl::emqx::parse(&input.file)
-        .map_err(|e| parse_error(&input.file, e.line, e.col, "the EMQX acl.conf", e.message))?;
+    let (parsed, errors) = acl::emqx::parse_all(&input.file, facts.releases.emqx_or_target());
+    for e in errors {
+        facts.recovered.push(parse_error(
+            &input.file,
+            e.line,
+            e.col,
+            "the EMQX acl.conf",
+            e.message,
+        ));
+    }
     crate::facts::acl::add(&Acl::Emqx(parsed), facts);
     Ok(())
 }
@@ -60,7 +71,11 @@ mod tests {
             path: "acl.conf".into(),
             file: SourceFile::new("acl.conf", text),
         };
-        extract(&input, &mut f).map(|_| f)
+        extract(&input, &mut f)?;
+        match f.recovered.first() {
+            Some(d) => Err(d.clone()),
+            None => Ok(f),
+        }
     }
 
     #[test]

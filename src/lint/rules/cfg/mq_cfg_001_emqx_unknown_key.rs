@@ -141,7 +141,9 @@ fn key_problem(
         return None;
     }
     if let Some(releases) = emqx_keys::other_releases(path) {
-        // A key of the release the files are for (`--emqx-version`).
+        // A key of the release the files are for (`--emqx-version`); 6.0
+        // has no key table of its own, its keys are judged as 5.10's.
+        let release = release.map(|r| if r >= (6, 0) { (5, 10) } else { r });
         if let Some((major, minor)) = release {
             let of_it = |r: &str| {
                 r.split('.').take(2).collect::<Vec<_>>() == [major.to_string(), minor.to_string()]
@@ -277,6 +279,7 @@ mod tests {
         assert!(key_problem("dashboard.default_mfa", false, None).is_some());
         assert!(key_problem("dashboard.default_mfa", false, Some((5, 9))).is_none());
         assert!(key_problem("dashboard.default_mfa", false, Some((5, 7))).is_some());
+        assert!(key_problem("dashboard.default_mfa", false, Some((6, 0))).is_none());
         assert!(key_problem("log.file.default.path", false, None).is_none());
         assert_eq!(
             key_problem("mqtt.max_packet_sise", false, None).unwrap().1,

@@ -8,8 +8,10 @@
 //! names that are not what they seem: a tab between name and value (Mosquitto
 //! only splits on spaces), a comment indented with spaces, a different case.
 //! A directive Mosquitto 2.1 added (`enable_control_api`, `plugin_load`, ...)
-//! is named as such, as a warning: valid on 2.1, refused by 2.0; with
-//! `audit --mosquitto-version 2.1` it is a directive like any other.
+//! is named as such, as a warning, when the files are judged as 2.0
+//! (`audit --mosquitto-version 2.0`, or a `mosquitto-2.0.x/` directory):
+//! valid on 2.1, refused by 2.0. Otherwise a file using one is judged as
+//! 2.1 (2.0 would not start on it), where it is a directive like any other.
 //!
 //! Applies to audited configs only: a spec is validated against its schema,
 //! and the configs mqttforge generates use known directives only.
