@@ -75,7 +75,8 @@ fn audit_text(data: &[u8]) -> Option<&str> {
 /// and on their rendered text (and JSON, which must serialise).
 pub fn check_diagnostics(input: &str, diags: &[Diagnostic]) {
     for d in diags {
-        let mut fields: Vec<(&str, &str)> = vec![("message", &d.message), ("code", &d.code)];
+        let mut fields: Vec<(&str, &str)> =
+            vec![("message", &d.message), ("code", d.code.as_str())];
         if let Some(help) = &d.help {
             fields.push(("help", help));
         }
