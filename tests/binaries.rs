@@ -77,7 +77,10 @@ struct Variant {
 }
 
 fn variant(example: &str) -> Variant {
-    let site = load(example);
+    variant_of(load(example), example)
+}
+
+fn variant_of(site: Site, example: &str) -> Variant {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     let mut ports = BTreeMap::new();
@@ -232,6 +235,70 @@ fn haproxy_accepts_the_config() {
             std::fs::read_to_string(&cfg).unwrap()
         );
     }
+}
+
+// ---------------------------------------------------------------- nginx
+
+fn nginx_test(nginx: &Path, conf: &Path) -> (bool, String) {
+    run(Command::new(nginx).arg("-t").arg("-c").arg(conf))
+}
+
+#[test]
+fn nginx_accepts_the_passthrough_config() {
+    let nginx = require("nginx", "nginx libnginx-mod-stream");
+    let v = variant("nginx-vip");
+    let conf = v.root.join("lb/etc/nginx/nginx.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let (ok, out) = nginx_test(&nginx, &conf);
+    assert!(ok, "nginx -t:\n{out}\n{text}");
+    for (name, port) in &v.ports {
+        if name == "lb.devices" {
+            assert!(text.contains(&format!("listen {port};")), "{text}");
+        }
+    }
+    assert!(text.contains("max_fails=3 fail_timeout=5s"), "{text}");
+    // The check reads the stream block: without the module nginx refuses it.
+    let broken = conf.with_file_name("broken.conf");
+    std::fs::write(&broken, text.replace("load_module", "# load_module")).unwrap();
+    let (ok, out) = nginx_test(&nginx, &broken);
+    assert!(!ok && out.contains("stream"), "nginx -t accepted:\n{out}");
+}
+
+#[test]
+fn nginx_accepts_the_terminating_config_with_its_certificates() {
+    let nginx = require("nginx", "nginx libnginx-mod-stream");
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("nginx-terminate.yaml");
+    let text = std::fs::read_to_string(common::root().join("site-examples/nginx-vip.yaml"))
+        .unwrap()
+        .replace("tls: passthrough", "tls: terminate");
+    assert!(text.contains("tls: terminate"));
+    std::fs::write(&spec, text).unwrap();
+    let site = spec::load(&spec).expect("valid spec");
+    let v = variant_of(site, "nginx-terminate");
+    let certs = v.root.join("lb/etc/nginx/certs");
+    let pki = dir.path().join("pki");
+    openssl_pki(&pki, &[("lb".into(), "127.0.0.1".into())], "device");
+    std::fs::create_dir_all(&certs).unwrap();
+    let pem = [
+        std::fs::read_to_string(pki.join("lb.pem")).unwrap(),
+        std::fs::read_to_string(pki.join("lb.key")).unwrap(),
+    ]
+    .concat();
+    std::fs::write(certs.join("frontend.pem"), pem).unwrap();
+    std::fs::copy(pki.join("ca.pem"), certs.join("ca.pem")).unwrap();
+    let conf = v.root.join("lb/etc/nginx/nginx.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(
+        text.contains(" ssl;") && text.contains("ssl_verify_client on;"),
+        "{text}"
+    );
+    let (ok, out) = nginx_test(&nginx, &conf);
+    assert!(ok, "nginx -t:\n{out}\n{text}");
+    // Without the certificate the same file is refused: nginx read the paths.
+    std::fs::remove_file(certs.join("frontend.pem")).unwrap();
+    let (ok, out) = nginx_test(&nginx, &conf);
+    assert!(!ok, "nginx -t accepted a missing certificate:\n{out}");
 }
 
 // ---------------------------------------------------------------- mosquitto

@@ -30,6 +30,7 @@
 //! | systemd unit | as above, and `\` refused (a trailing one continues the line) | refused | as above |
 //! | modules-load | a module name, `[A-Za-z0-9_-]*`; anything else refused | refused | as above |
 //! | HAProxy cfg | refused if empty or if it holds a line hazard, a blank, `#`, `"`, `'` or `\` (outside quotes they split or end the line's words) | single-quoted (`'` as `'\''`), line hazards refused | as above |
+//! | nginx.conf | refused if empty or if it holds a line hazard, a blank, `;`, `{`, `}`, `#`, `"`, `'`, `\` or `$` (they end the directive, open a block, start a comment or a variable) | `"..."` with `"` and `\` backslash-escaped; line hazards and `$` refused (nginx expands variables inside quotes in some directives) | as above |
 //! | HOCON, TOML | `[A-Za-z0-9_-]+` as is; anything else quoted (a quoted string is valid wherever the bare token is: value, key segment, and harmless in a comment) | `"..."`, `\"`, `\\`, `\uXXXX` for line hazards | as above |
 //! | YAML | `[A-Za-z0-9_./-]*` as is; anything else refused (a bare value may sit inside a plain scalar, where quotes would not close it) | `"..."`, `\"`, `\\`, `\uXXXX` for line hazards and U+FEFF | as above |
 //! | shell (bash) | `[A-Za-z0-9_./@%+=:,-]*` as is; anything else refused | `'...'` (`'` as `'\''`); with line hazards `$'...'` and `\xHH` bytes; NUL refused (bash strings cannot hold it) | as above |
@@ -82,6 +83,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "haproxy/haproxy.cfg.j2",
         include_str!("../../templates/haproxy/haproxy.cfg.j2"),
+    ),
+    (
+        "nginx/nginx.conf.j2",
+        include_str!("../../templates/nginx/nginx.conf.j2"),
     ),
     (
         "os/sysctl.conf.j2",
@@ -143,6 +148,7 @@ pub enum Syntax {
     MosquittoConf,
     MosquittoAcl,
     Haproxy,
+    Nginx,
     Hocon,
     Erlang,
     Toml,
@@ -156,10 +162,11 @@ pub enum Syntax {
 }
 
 /// Every syntax, for tests that go through all of them.
-pub const SYNTAXES: [Syntax; 13] = [
+pub const SYNTAXES: [Syntax; 14] = [
     Syntax::MosquittoConf,
     Syntax::MosquittoAcl,
     Syntax::Haproxy,
+    Syntax::Nginx,
     Syntax::Hocon,
     Syntax::Erlang,
     Syntax::Toml,
@@ -192,6 +199,7 @@ impl Syntax {
             Syntax::MosquittoConf => "mosquitto.conf",
             Syntax::MosquittoAcl => "Mosquitto ACL",
             Syntax::Haproxy => "haproxy.cfg",
+            Syntax::Nginx => "nginx.conf",
             Syntax::Hocon => "HOCON",
             Syntax::Erlang => "Erlang terms",
             Syntax::Toml => "TOML",
@@ -222,6 +230,7 @@ impl Syntax {
             (_, _, "hocon") => Syntax::Hocon,
             (_, _, "md") => Syntax::Markdown,
             ("haproxy", _, "cfg") => Syntax::Haproxy,
+            ("nginx", _, "conf") => Syntax::Nginx,
             ("mosquitto", "acl", _) => Syntax::MosquittoAcl,
             ("mosquitto", _, "conf") => Syntax::MosquittoConf,
             ("emqx", "acl.conf", _) => Syntax::Erlang,
@@ -258,6 +267,12 @@ impl Syntax {
             }
             Syntax::Haproxy => self.line_safe(value, |c| {
                 c.is_whitespace() || matches!(c, '#' | '"' | '\'' | '\\')
+            }),
+            Syntax::Nginx if value.is_empty() => {
+                Err(self.refuse("an empty value would drop a word from the directive"))
+            }
+            Syntax::Nginx => self.line_safe(value, |c| {
+                c.is_whitespace() || matches!(c, ';' | '{' | '}' | '#' | '"' | '\'' | '\\' | '$')
             }),
             Syntax::Hocon | Syntax::Toml => {
                 if !value.is_empty() && token(|c| c.is_ascii_alphanumeric() || "_-".contains(c)) {
@@ -316,6 +331,13 @@ impl Syntax {
             Syntax::Haproxy => {
                 self.line_safe(value, |_| false)?;
                 Ok(format!("'{}'", value.replace('\'', "'\\''")))
+            }
+            Syntax::Nginx => {
+                self.line_safe(value, |c| c == '$')?;
+                Ok(format!(
+                    "\"{}\"",
+                    value.replace('\\', "\\\\").replace('"', "\\\"")
+                ))
             }
             Syntax::MosquittoConf
             | Syntax::MosquittoAcl

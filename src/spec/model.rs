@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use super::units::{Address, ByteSize, Duration, Ident, Percent, Rate};
 
@@ -384,10 +384,12 @@ pub struct LoadBalancer {
     pub stats: Option<LbStats>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LbKind {
     Haproxy,
+    /// NGINX open source, stream module: passive health checks only.
+    Nginx,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]

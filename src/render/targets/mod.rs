@@ -9,6 +9,7 @@ pub(crate) mod emqx;
 mod firmware;
 mod haproxy;
 mod mosquitto;
+mod nginx;
 mod os;
 mod prometheus;
 pub(crate) mod rumqttd;
@@ -16,7 +17,7 @@ pub mod runbook;
 
 use super::{Artifact, RenderCtx};
 use crate::diag::Diagnostic;
-use crate::spec::model::Engine;
+use crate::spec::model::{Engine, LbKind};
 use crate::spec::Site;
 
 pub struct Target {
@@ -43,8 +44,23 @@ pub const TARGETS: &[Target] = &[
     },
     Target {
         name: "haproxy",
-        applies: |s| s.spec.load_balancer.is_some(),
+        applies: |s| {
+            s.spec
+                .load_balancer
+                .as_ref()
+                .is_some_and(|lb| lb.kind == LbKind::Haproxy)
+        },
         artifacts: haproxy::artifacts,
+    },
+    Target {
+        name: "nginx",
+        applies: |s| {
+            s.spec
+                .load_balancer
+                .as_ref()
+                .is_some_and(|lb| lb.kind == LbKind::Nginx)
+        },
+        artifacts: nginx::artifacts,
     },
     Target {
         name: "os",
