@@ -301,6 +301,42 @@ fn nginx_accepts_the_terminating_config_with_its_certificates() {
     assert!(!ok, "nginx -t accepted a missing certificate:\n{out}");
 }
 
+// ---------------------------------------------------------------- keepalived
+
+#[test]
+fn keepalived_accepts_the_config_on_both_hosts() {
+    let keepalived = require("keepalived", "keepalived");
+    let v = variant("nginx-vip");
+    let conf = v.root.join("lb/etc/keepalived/keepalived.conf");
+    let auth = v.root.join("lb/etc/mqttforge/keepalived-auth.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let password = &v.secrets["VRRP_PASSWORD"];
+    assert!(!text.contains(password.as_str()), "{text}");
+    let auth_text = std::fs::read_to_string(&auth).unwrap();
+    assert!(
+        auth_text.contains(&format!("auth_pass {password}\n")),
+        "{auth_text}"
+    );
+    for host in ["lb-a", "lb-b"] {
+        let (ok, out) = run(Command::new(&keepalived)
+            .arg("--config-test")
+            .arg("-i")
+            .arg(host)
+            .arg("-f")
+            .arg(&conf));
+        assert!(ok, "{host}: keepalived --config-test:\n{out}\n{text}");
+    }
+    // The test reads what it includes: without the password file, refused.
+    std::fs::remove_file(&auth).unwrap();
+    let (ok, out) = run(Command::new(&keepalived)
+        .arg("--config-test")
+        .arg("-i")
+        .arg("lb-a")
+        .arg("-f")
+        .arg(&conf));
+    assert!(!ok, "keepalived accepted a missing password file:\n{out}");
+}
+
 // ---------------------------------------------------------------- mosquitto
 
 /// A throwaway PKI made with openssl: CA, a server certificate per node, a device certificate.

@@ -946,6 +946,13 @@ fn skeleton(path: &str, text: &str) -> Result<Vec<String>, String> {
             out.push(format!("{} {}", s.keyword, s.name));
             out.extend(s.lines.iter().map(|l| format!("  {} words", l.words.len())));
         }
+    } else if base == "keepalived.conf" {
+        // keepalived splits lines on blanks; `#` and `!` start comments.
+        out.extend(text.lines().filter_map(|l| {
+            let code = l.split(['#', '!']).next().unwrap_or("");
+            let words: Vec<&str> = code.split_whitespace().collect();
+            (!words.is_empty()).then(|| format!("{} {} words", words[0], words.len()))
+        }));
     } else if base == "nginx.conf" {
         out.extend(nginx_shape(text)?);
     } else if base.ends_with(".yml") {

@@ -31,6 +31,7 @@
 //! | modules-load | a module name, `[A-Za-z0-9_-]*`; anything else refused | refused | as above |
 //! | HAProxy cfg | refused if empty or if it holds a line hazard, a blank, `#`, `"`, `'` or `\` (outside quotes they split or end the line's words) | single-quoted (`'` as `'\''`), line hazards refused | as above |
 //! | nginx.conf | refused if empty or if it holds a line hazard, a blank, `;`, `{`, `}`, `#`, `"`, `'`, `\` or `$` (they end the directive, open a block, start a comment or a variable) | `"..."` with `"` and `\` backslash-escaped; line hazards and `$` refused (nginx expands variables inside quotes in some directives) | as above |
+//! | keepalived.conf | refused if empty or if it holds a line hazard, a blank, `#`, `!`, `"`, `'`, `\`, `{` or `}` (they split words, start a comment or open a block) | refused (no quoting) | as above |
 //! | HOCON, TOML | `[A-Za-z0-9_-]+` as is; anything else quoted (a quoted string is valid wherever the bare token is: value, key segment, and harmless in a comment) | `"..."`, `\"`, `\\`, `\uXXXX` for line hazards | as above |
 //! | YAML | `[A-Za-z0-9_./-]*` as is; anything else refused (a bare value may sit inside a plain scalar, where quotes would not close it) | `"..."`, `\"`, `\\`, `\uXXXX` for line hazards and U+FEFF | as above |
 //! | shell (bash) | `[A-Za-z0-9_./@%+=:,-]*` as is; anything else refused | `'...'` (`'` as `'\''`); with line hazards `$'...'` and `\xHH` bytes; NUL refused (bash strings cannot hold it) | as above |
@@ -87,6 +88,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "nginx/nginx.conf.j2",
         include_str!("../../templates/nginx/nginx.conf.j2"),
+    ),
+    (
+        "keepalived/keepalived.conf.j2",
+        include_str!("../../templates/keepalived/keepalived.conf.j2"),
     ),
     (
         "os/sysctl.conf.j2",
@@ -149,6 +154,7 @@ pub enum Syntax {
     MosquittoAcl,
     Haproxy,
     Nginx,
+    Keepalived,
     Hocon,
     Erlang,
     Toml,
@@ -162,11 +168,12 @@ pub enum Syntax {
 }
 
 /// Every syntax, for tests that go through all of them.
-pub const SYNTAXES: [Syntax; 14] = [
+pub const SYNTAXES: [Syntax; 15] = [
     Syntax::MosquittoConf,
     Syntax::MosquittoAcl,
     Syntax::Haproxy,
     Syntax::Nginx,
+    Syntax::Keepalived,
     Syntax::Hocon,
     Syntax::Erlang,
     Syntax::Toml,
@@ -200,6 +207,7 @@ impl Syntax {
             Syntax::MosquittoAcl => "Mosquitto ACL",
             Syntax::Haproxy => "haproxy.cfg",
             Syntax::Nginx => "nginx.conf",
+            Syntax::Keepalived => "keepalived.conf",
             Syntax::Hocon => "HOCON",
             Syntax::Erlang => "Erlang terms",
             Syntax::Toml => "TOML",
@@ -231,6 +239,7 @@ impl Syntax {
             (_, _, "md") => Syntax::Markdown,
             ("haproxy", _, "cfg") => Syntax::Haproxy,
             ("nginx", _, "conf") => Syntax::Nginx,
+            ("keepalived", _, "conf") => Syntax::Keepalived,
             ("mosquitto", "acl", _) => Syntax::MosquittoAcl,
             ("mosquitto", _, "conf") => Syntax::MosquittoConf,
             ("emqx", "acl.conf", _) => Syntax::Erlang,
@@ -273,6 +282,12 @@ impl Syntax {
             }
             Syntax::Nginx => self.line_safe(value, |c| {
                 c.is_whitespace() || matches!(c, ';' | '{' | '}' | '#' | '"' | '\'' | '\\' | '$')
+            }),
+            Syntax::Keepalived if value.is_empty() => {
+                Err(self.refuse("an empty value would drop a word from the line"))
+            }
+            Syntax::Keepalived => self.line_safe(value, |c| {
+                c.is_whitespace() || matches!(c, '#' | '!' | '"' | '\'' | '\\' | '{' | '}')
             }),
             Syntax::Hocon | Syntax::Toml => {
                 if !value.is_empty() && token(|c| c.is_ascii_alphanumeric() || "_-".contains(c)) {
@@ -341,6 +356,7 @@ impl Syntax {
             }
             Syntax::MosquittoConf
             | Syntax::MosquittoAcl
+            | Syntax::Keepalived
             | Syntax::Sysctl
             | Syntax::Systemd
             | Syntax::ModulesLoad => Err(self.refuse(format!(

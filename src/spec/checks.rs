@@ -750,6 +750,10 @@ fn addresses(ctx: &mut Ctx<'_>) {
     hosts.push(("/cluster/dns".into(), false));
     hosts.push(("/cluster/vip".into(), true));
     hosts.push(("/load_balancer/dns_name".into(), false));
+    // keepalived sends VRRP adverts from and to addresses, not names.
+    for ptr in expand(ctx.json, "/load_balancer/vrrp/hosts/*") {
+        hosts.push((format!("{ptr}/address"), true));
+    }
     let mut urls: Vec<String> = expand(ctx.json, "/cluster/etcd/*");
     urls.extend([
         "/monitoring/tracing".to_string(),
@@ -904,6 +908,15 @@ fn engine_cluster(ctx: &mut Ctx<'_>) {
             "set `cluster.mode: active-standby` or remove `vip`".into(),
         ));
     }
+    let vrrp = ctx.json.get("load_balancer").and_then(|lb| lb.get("vrrp"));
+    if vrrp.is_some() && get("vip").is_none() {
+        found.push((
+            "/load_balancer/vrrp".into(),
+            "VRRP moves a virtual IP, and the site declares none".into(),
+            "set `cluster.vip` to the address clients dial, or remove `load_balancer.vrrp`".into(),
+        ));
+    }
+
     if engine == "rumqttd" && nodes > 1 {
         found.push((
             "/nodes".into(),

@@ -8,6 +8,7 @@ mod backup;
 pub(crate) mod emqx;
 mod firmware;
 mod haproxy;
+mod keepalived;
 mod mosquitto;
 mod nginx;
 mod os;
@@ -61,6 +62,16 @@ pub const TARGETS: &[Target] = &[
                 .is_some_and(|lb| lb.kind == LbKind::Nginx)
         },
         artifacts: nginx::artifacts,
+    },
+    Target {
+        name: "keepalived",
+        applies: |s| {
+            s.spec
+                .load_balancer
+                .as_ref()
+                .is_some_and(|lb| lb.vrrp.is_some())
+        },
+        artifacts: keepalived::artifacts,
     },
     Target {
         name: "os",
