@@ -908,14 +908,6 @@ fn engine_cluster(ctx: &mut Ctx<'_>) {
             "set `cluster.mode: active-standby` or remove `vip`".into(),
         ));
     }
-    let vrrp = ctx.json.get("load_balancer").and_then(|lb| lb.get("vrrp"));
-    if vrrp.is_some() && get("vip").is_none() {
-        found.push((
-            "/load_balancer/vrrp".into(),
-            "VRRP moves a virtual IP, and the site declares none".into(),
-            "set `cluster.vip` to the address clients dial, or remove `load_balancer.vrrp`".into(),
-        ));
-    }
 
     if engine == "rumqttd" && nodes > 1 {
         found.push((
@@ -923,6 +915,17 @@ fn engine_cluster(ctx: &mut Ctx<'_>) {
             format!("the bundled broker (rumqttd) runs on one node; the site has {nodes}"),
             "use one node, or choose `engine: emqx` for a cluster".into(),
         ));
+    }
+    let vrrp = ctx.json.get("load_balancer").and_then(|lb| lb.get("vrrp"));
+    if vrrp.is_some() && get("vip").is_none() {
+        let span = ctx.spans.key("/load_balancer/vrrp");
+        ctx.error(
+            Code::Inconsistent,
+            "VRRP moves a virtual IP, and the site declares none".into(),
+            span,
+            "here",
+            "set `cluster.vip` to the address clients dial, or remove `load_balancer.vrrp`",
+        );
     }
     for (ptr, msg, help) in found {
         let span = if ptr == "/nodes" {

@@ -10,6 +10,11 @@ use crate::diag::Diagnostic;
 use crate::render::{Artifact, Comment, RenderCtx};
 use crate::spec::model::LbKind;
 
+/// How often the track script runs, seconds, and how many failures in a
+/// row give the virtual IP up (also in the runbook).
+pub const TRACK_INTERVAL_S: u64 = 2;
+pub const TRACK_FALL: u32 = 2;
+
 /// The VRRP virtual router id when the spec sets none.
 pub const DEFAULT_ROUTER_ID: u8 = 51;
 
@@ -47,6 +52,8 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
     let context = json!({
         "site": site.name(),
         "service": service,
+        "track_interval_s": TRACK_INTERVAL_S,
+        "track_fall": TRACK_FALL,
         "router_name": format!("mqtt_{}", site.name()),
         "interface": vrrp.interface.as_str(),
         "router_id": vrrp.router_id.unwrap_or(DEFAULT_ROUTER_ID),

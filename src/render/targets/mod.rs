@@ -8,7 +8,7 @@ mod backup;
 pub(crate) mod emqx;
 mod firmware;
 mod haproxy;
-mod keepalived;
+pub(crate) mod keepalived;
 mod mosquitto;
 mod nginx;
 mod os;

@@ -132,6 +132,13 @@ fn topology(ctx: &RenderCtx<'_>) -> Value {
             "service": match lb.kind { LbKind::Haproxy => "haproxy.service", LbKind::Nginx => "nginx.service" },
             "user": match lb.kind { LbKind::Haproxy => "haproxy", LbKind::Nginx => "www-data" },
             "fail_timeout": human(lb.health_check.interval_s()),
+            "vrrp": spec_lb.and_then(|b| b.vrrp.as_ref()).zip(s.cluster.as_ref().and_then(|c| c.vip.as_ref())).map(|(v, vip)| json!({
+                "vip": vip.0,
+                "interface": v.interface.as_str(),
+                "hosts": v.hosts.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(),
+                "track_fall": super::keepalived::TRACK_FALL,
+                "track_interval": human(super::keepalived::TRACK_INTERVAL_S),
+            })),
         })
     });
     let cluster = s.cluster.as_ref();
