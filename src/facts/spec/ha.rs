@@ -119,6 +119,16 @@ fn load_balancer(input: &Input<'_>, facts: &mut Facts) {
             connect_timeout_s: lb.connect_timeout_s,
             span: input.span("/load_balancer/kind"),
         });
+        // NGINX's stream module limits no connection rate, and its PROXY
+        // protocol (v1) carries no client certificate.
+        facts.lb = Some(LbFact {
+            terminates_tls: lb.terminate_tls,
+            proxy_protocol: false,
+            client_timeout_s: Some(lb.timeout_s),
+            server_timeout_s: Some(lb.timeout_s),
+            rate_limited: false,
+            span: input.span("/load_balancer/tls"),
+        });
         return;
     }
     let Some(file) = rendered(input, "haproxy/haproxy.cfg") else {
