@@ -301,6 +301,70 @@ fn nginx_accepts_the_terminating_config_with_its_certificates() {
     assert!(!ok, "nginx -t accepted a missing certificate:\n{out}");
 }
 
+// ---------------------------------------------------------------- grafana
+
+/// Every dashboard panel's query, checked by promtool as a recording rule;
+/// the panels cover what the alerts watch, with the alerts' thresholds.
+#[test]
+fn promtool_parses_every_dashboard_query() {
+    let promtool = require("promtool", "prometheus");
+    let mut checked = 0;
+    for example in [
+        "edge-mosquitto",
+        "emqx-cluster",
+        "mosquitto-ha",
+        "nginx-vip",
+    ] {
+        let tree = production(example);
+        let (path, _) = tree
+            .files
+            .iter()
+            .find(|(p, _)| p.starts_with("grafana/dashboards/") && p.ends_with(".json"))
+            .unwrap_or_else(|| panic!("{example}: no dashboard"));
+        let doc: serde_json::Value = serde_json::from_str(&text(&tree, path)).unwrap();
+        // The alert rules, their quoted expressions unescaped.
+        let rules_text = text(&tree, "prometheus/rules/mqttforge.rules.yml").replace("\\\"", "\"");
+        let mut rules = String::from("groups:\n  - name: panels\n    rules:\n");
+        for (i, p) in doc["panels"].as_array().unwrap().iter().enumerate() {
+            let Some(expr) = p["targets"][0]["expr"].as_str() else {
+                assert_eq!(p["type"], "text", "{example}: {p}");
+                continue;
+            };
+            rules.push_str(&format!(
+                "      - record: mqttforge:panel_{i}\n        expr: {}\n",
+                serde_json::to_string(expr).unwrap()
+            ));
+            // A threshold is an alert's: the same number in the same query.
+            for step in p["fieldConfig"]["defaults"]["thresholds"]["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .skip(1)
+            {
+                let v = step["value"].as_f64().unwrap();
+                let shown = if v.fract() == 0.0 {
+                    format!("{}", v as i64)
+                } else {
+                    format!("{v}")
+                };
+                assert!(
+                    rules_text.contains(&format!("{expr} > {shown}"))
+                        || rules_text.contains(&format!("{expr} > {}", (v - 1.0) as i64)),
+                    "{example}: panel `{}` threshold {shown} is no alert's:\n{rules_text}",
+                    p["title"]
+                );
+            }
+            checked += 1;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("panels.yml");
+        std::fs::write(&file, &rules).unwrap();
+        let (ok, out) = run(Command::new(&promtool).arg("check").arg("rules").arg(&file));
+        assert!(ok, "{example}: promtool check rules:\n{out}\n{rules}");
+    }
+    assert!(checked >= 20, "only {checked} panel queries");
+}
+
 // ---------------------------------------------------------------- keepalived
 
 #[test]

@@ -946,6 +946,9 @@ fn skeleton(path: &str, text: &str) -> Result<Vec<String>, String> {
             out.push(format!("{} {}", s.keyword, s.name));
             out.extend(s.lines.iter().map(|l| format!("  {} words", l.words.len())));
         }
+    } else if base.ends_with(".json") {
+        let doc: Value = serde_json::from_str(text).map_err(|e| format!("{path}: {e}"))?;
+        out.push(json_shape(&doc));
     } else if base == "keepalived.conf" {
         // keepalived splits lines on blanks; `#` and `!` start comments.
         out.extend(text.lines().filter_map(|l| {
@@ -955,7 +958,7 @@ fn skeleton(path: &str, text: &str) -> Result<Vec<String>, String> {
         }));
     } else if base == "nginx.conf" {
         out.extend(nginx_shape(text)?);
-    } else if base.ends_with(".yml") {
+    } else if base.ends_with(".yml") || base.ends_with(".yaml") {
         let doc = yaml::load_yaml(&SourceFile::new(path, text)).map_err(|e| format!("{e:?}"))?;
         out.push(json_shape(&doc.json));
     } else if base.ends_with(".h") {

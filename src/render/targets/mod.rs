@@ -7,6 +7,7 @@ pub mod access;
 mod backup;
 pub(crate) mod emqx;
 mod firmware;
+mod grafana;
 mod haproxy;
 pub(crate) mod keepalived;
 mod mosquitto;
@@ -87,6 +88,16 @@ pub const TARGETS: &[Target] = &[
                 .is_some_and(|m| m.prometheus.is_some())
         },
         artifacts: prometheus::artifacts,
+    },
+    Target {
+        name: "grafana",
+        applies: |s| {
+            s.spec
+                .monitoring
+                .as_ref()
+                .is_some_and(|m| m.dashboards.is_some() && m.prometheus.is_some())
+        },
+        artifacts: grafana::artifacts,
     },
     Target {
         name: "backup",
