@@ -77,7 +77,10 @@ struct Variant {
 }
 
 fn variant(example: &str) -> Variant {
-    let site = load(example);
+    variant_of(load(example), example)
+}
+
+fn variant_of(site: Site, example: &str) -> Variant {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     let mut ports = BTreeMap::new();
@@ -232,6 +235,170 @@ fn haproxy_accepts_the_config() {
             std::fs::read_to_string(&cfg).unwrap()
         );
     }
+}
+
+// ---------------------------------------------------------------- nginx
+
+fn nginx_test(nginx: &Path, conf: &Path) -> (bool, String) {
+    run(Command::new(nginx).arg("-t").arg("-c").arg(conf))
+}
+
+#[test]
+fn nginx_accepts_the_passthrough_config() {
+    let nginx = require("nginx", "nginx libnginx-mod-stream");
+    let v = variant("nginx-vip");
+    let conf = v.root.join("lb/etc/nginx/nginx.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let (ok, out) = nginx_test(&nginx, &conf);
+    assert!(ok, "nginx -t:\n{out}\n{text}");
+    for (name, port) in &v.ports {
+        if name == "lb.devices" {
+            assert!(text.contains(&format!("listen {port};")), "{text}");
+        }
+    }
+    assert!(text.contains("max_fails=3 fail_timeout=5s"), "{text}");
+    // The check reads the stream block: without the module nginx refuses it.
+    let broken = conf.with_file_name("broken.conf");
+    std::fs::write(&broken, text.replace("load_module", "# load_module")).unwrap();
+    let (ok, out) = nginx_test(&nginx, &broken);
+    assert!(!ok && out.contains("stream"), "nginx -t accepted:\n{out}");
+}
+
+#[test]
+fn nginx_accepts_the_terminating_config_with_its_certificates() {
+    let nginx = require("nginx", "nginx libnginx-mod-stream");
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("nginx-terminate.yaml");
+    let text = std::fs::read_to_string(common::root().join("site-examples/nginx-vip.yaml"))
+        .unwrap()
+        .replace("tls: passthrough", "tls: terminate");
+    assert!(text.contains("tls: terminate"));
+    std::fs::write(&spec, text).unwrap();
+    let site = spec::load(&spec).expect("valid spec");
+    let v = variant_of(site, "nginx-terminate");
+    let certs = v.root.join("lb/etc/nginx/certs");
+    let pki = dir.path().join("pki");
+    openssl_pki(&pki, &[("lb".into(), "127.0.0.1".into())], "device");
+    std::fs::create_dir_all(&certs).unwrap();
+    let pem = [
+        std::fs::read_to_string(pki.join("lb.pem")).unwrap(),
+        std::fs::read_to_string(pki.join("lb.key")).unwrap(),
+    ]
+    .concat();
+    std::fs::write(certs.join("frontend.pem"), pem).unwrap();
+    std::fs::copy(pki.join("ca.pem"), certs.join("ca.pem")).unwrap();
+    let conf = v.root.join("lb/etc/nginx/nginx.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(
+        text.contains(" ssl;") && text.contains("ssl_verify_client on;"),
+        "{text}"
+    );
+    let (ok, out) = nginx_test(&nginx, &conf);
+    assert!(ok, "nginx -t:\n{out}\n{text}");
+    // Without the certificate the same file is refused: nginx read the paths.
+    std::fs::remove_file(certs.join("frontend.pem")).unwrap();
+    let (ok, out) = nginx_test(&nginx, &conf);
+    assert!(!ok, "nginx -t accepted a missing certificate:\n{out}");
+}
+
+// ---------------------------------------------------------------- grafana
+
+/// Every dashboard panel's query, checked by promtool as a recording rule;
+/// the panels cover what the alerts watch, with the alerts' thresholds.
+#[test]
+fn promtool_parses_every_dashboard_query() {
+    let promtool = require("promtool", "prometheus");
+    let mut checked = 0;
+    for example in [
+        "edge-mosquitto",
+        "emqx-cluster",
+        "mosquitto-ha",
+        "nginx-vip",
+    ] {
+        let tree = production(example);
+        let (path, _) = tree
+            .files
+            .iter()
+            .find(|(p, _)| p.starts_with("grafana/dashboards/") && p.ends_with(".json"))
+            .unwrap_or_else(|| panic!("{example}: no dashboard"));
+        let doc: serde_json::Value = serde_json::from_str(&text(&tree, path)).unwrap();
+        // The alert rules, their quoted expressions unescaped.
+        let rules_text = text(&tree, "prometheus/rules/mqttforge.rules.yml").replace("\\\"", "\"");
+        let mut rules = String::from("groups:\n  - name: panels\n    rules:\n");
+        for (i, p) in doc["panels"].as_array().unwrap().iter().enumerate() {
+            let Some(expr) = p["targets"][0]["expr"].as_str() else {
+                assert_eq!(p["type"], "text", "{example}: {p}");
+                continue;
+            };
+            rules.push_str(&format!(
+                "      - record: mqttforge:panel_{i}\n        expr: {}\n",
+                serde_json::to_string(expr).unwrap()
+            ));
+            // A threshold is an alert's: the same number in the same query.
+            for step in p["fieldConfig"]["defaults"]["thresholds"]["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .skip(1)
+            {
+                let v = step["value"].as_f64().unwrap();
+                let shown = if v.fract() == 0.0 {
+                    format!("{}", v as i64)
+                } else {
+                    format!("{v}")
+                };
+                assert!(
+                    rules_text.contains(&format!("{expr} > {shown}"))
+                        || rules_text.contains(&format!("{expr} > {}", (v - 1.0) as i64)),
+                    "{example}: panel `{}` threshold {shown} is no alert's:\n{rules_text}",
+                    p["title"]
+                );
+            }
+            checked += 1;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("panels.yml");
+        std::fs::write(&file, &rules).unwrap();
+        let (ok, out) = run(Command::new(&promtool).arg("check").arg("rules").arg(&file));
+        assert!(ok, "{example}: promtool check rules:\n{out}\n{rules}");
+    }
+    assert!(checked >= 20, "only {checked} panel queries");
+}
+
+// ---------------------------------------------------------------- keepalived
+
+#[test]
+fn keepalived_accepts_the_config_on_both_hosts() {
+    let keepalived = require("keepalived", "keepalived");
+    let v = variant("nginx-vip");
+    let conf = v.root.join("lb/etc/keepalived/keepalived.conf");
+    let auth = v.root.join("lb/etc/mqttforge/keepalived-auth.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let password = &v.secrets["VRRP_PASSWORD"];
+    assert!(!text.contains(password.as_str()), "{text}");
+    let auth_text = std::fs::read_to_string(&auth).unwrap();
+    assert!(
+        auth_text.contains(&format!("auth_pass {password}\n")),
+        "{auth_text}"
+    );
+    for host in ["lb-a", "lb-b"] {
+        let (ok, out) = run(Command::new(&keepalived)
+            .arg("--config-test")
+            .arg("-i")
+            .arg(host)
+            .arg("-f")
+            .arg(&conf));
+        assert!(ok, "{host}: keepalived --config-test:\n{out}\n{text}");
+    }
+    // The test reads what it includes: without the password file, refused.
+    std::fs::remove_file(&auth).unwrap();
+    let (ok, out) = run(Command::new(&keepalived)
+        .arg("--config-test")
+        .arg("-i")
+        .arg("lb-a")
+        .arg("-f")
+        .arg(&conf));
+    assert!(!ok, "keepalived accepted a missing password file:\n{out}");
 }
 
 // ---------------------------------------------------------------- mosquitto

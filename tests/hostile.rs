@@ -300,6 +300,40 @@ fn haproxy_words_round_trip_through_its_tokenizer_and_haproxy() {
     assert!(ok, "haproxy -c:\n{out}\n{cfg}");
 }
 
+#[test]
+fn nginx_words_round_trip_through_a_tokenizer_and_nginx() {
+    let mut conf = String::new();
+    for v in hostile_values() {
+        conf.push_str(&format!("# {}\n", Syntax::Nginx.comment(&v)));
+        let value = format!("X={v}");
+        let Ok(quoted) = Syntax::Nginx.quote(&value) else {
+            assert!(
+                v.chars().any(|c| templates::is_line_hazard(c) || c == '$'),
+                "{v:?}"
+            );
+            continue;
+        };
+        let line = format!("env {quoted};\n");
+        assert_eq!(
+            nginx_directives(&line).unwrap(),
+            vec![(';', vec!["env".to_string(), value.clone()])],
+            "{line}"
+        );
+        if let Ok(b) = Syntax::Nginx.bare(&v) {
+            let d = nginx_directives(&format!("server {b}:1883 backup;")).unwrap();
+            assert_eq!(d[0].1.len(), 3, "{v:?}");
+            assert_eq!(d[0].1[1], format!("{v}:1883"));
+        }
+        conf.push_str(&line);
+    }
+    conf.push_str("pid /tmp/mqttforge-hostile-nginx.pid;\nerror_log stderr;\nevents {}\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nginx.conf");
+    std::fs::write(&path, &conf).unwrap();
+    let (ok, out) = run(Command::new(tool("nginx")).arg("-t").arg("-c").arg(&path));
+    assert!(ok, "nginx -t:\n{out}\n{conf}");
+}
+
 /// Line-based syntaxes have no quoting: a value is written bare or refused,
 /// and a written one stays on its line.
 #[test]
@@ -912,7 +946,19 @@ fn skeleton(path: &str, text: &str) -> Result<Vec<String>, String> {
             out.push(format!("{} {}", s.keyword, s.name));
             out.extend(s.lines.iter().map(|l| format!("  {} words", l.words.len())));
         }
-    } else if base.ends_with(".yml") {
+    } else if base.ends_with(".json") {
+        let doc: Value = serde_json::from_str(text).map_err(|e| format!("{path}: {e}"))?;
+        out.push(json_shape(&doc));
+    } else if base == "keepalived.conf" {
+        // keepalived splits lines on blanks; `#` and `!` start comments.
+        out.extend(text.lines().filter_map(|l| {
+            let code = l.split(['#', '!']).next().unwrap_or("");
+            let words: Vec<&str> = code.split_whitespace().collect();
+            (!words.is_empty()).then(|| format!("{} {} words", words[0], words.len()))
+        }));
+    } else if base == "nginx.conf" {
+        out.extend(nginx_shape(text)?);
+    } else if base.ends_with(".yml") || base.ends_with(".yaml") {
         let doc = yaml::load_yaml(&SourceFile::new(path, text)).map_err(|e| format!("{e:?}"))?;
         out.push(json_shape(&doc.json));
     } else if base.ends_with(".h") {
@@ -945,6 +991,68 @@ fn skeleton(path: &str, text: &str) -> Result<Vec<String>, String> {
     } else {
         let kind = audit::detect(Path::new(path), text).ok_or(format!("{path}: unknown kind"))?;
         (kind.extract)(&input(path, text), &mut facts()).map_err(|d| format!("{d:?}"))?;
+    }
+    Ok(out)
+}
+
+/// nginx.conf read as nginx's tokenizer reads it: words (quoted strings
+/// with backslash escapes as one word), `#` comments to the end of the
+/// line, directives ended by `;`, blocks by `{` `}`. The shape is every
+/// directive's name and word count, and the blocks.
+fn nginx_shape(text: &str) -> Result<Vec<String>, String> {
+    Ok(nginx_directives(text)?
+        .into_iter()
+        .map(|(end, words)| {
+            let name = words.first().cloned().unwrap_or_default();
+            format!("{end} {name} {} words", words.len())
+        })
+        .collect())
+}
+
+/// nginx.conf's directives: each with the character that ends it (`;`,
+/// `{`, `}`) and its words, unquoted.
+fn nginx_directives(text: &str) -> Result<Vec<(char, Vec<String>)>, String> {
+    let mut out = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    let mut word: Option<String> = None;
+    let mut chars = text.chars();
+    let end_word = |word: &mut Option<String>, words: &mut Vec<String>| {
+        if let Some(w) = word.take() {
+            words.push(w);
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '#' if word.is_none() => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '"' | '\'' if word.is_none() => {
+                let mut w = String::new();
+                loop {
+                    match chars.next() {
+                        None => return Err("unterminated quoted string".into()),
+                        Some('\\') => w.extend(chars.next()),
+                        Some(q) if q == c => break,
+                        Some(other) => w.push(other),
+                    }
+                }
+                words.push(w);
+            }
+            ';' | '{' | '}' => {
+                end_word(&mut word, &mut words);
+                out.push((c, std::mem::take(&mut words)));
+            }
+            c if c.is_whitespace() => end_word(&mut word, &mut words),
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    end_word(&mut word, &mut words);
+    if !words.is_empty() {
+        return Err(format!("directive {words:?} not ended by `;`"));
     }
     Ok(out)
 }

@@ -565,6 +565,23 @@ pub struct HaFacts {
     /// A bridge the spec declares (`cluster.mode: bridge`) that no rendered
     /// mosquitto.conf sets up (no `connection`).
     pub unrendered_bridge: Option<Span>,
+    /// A load balancer that checks brokers only passively (NGINX open
+    /// source), where the spec chooses it.
+    pub passive_checks: Option<PassiveCheckFact>,
+}
+
+/// Passive health checking: a broker leaves rotation only after failed
+/// client connections, never because a probe failed.
+#[derive(Clone, Debug)]
+pub struct PassiveCheckFact {
+    /// Failed connection attempts (`max_fails`) within `fail_timeout_s`
+    /// that take a broker out of rotation, for `fail_timeout_s`.
+    pub max_fails: u32,
+    pub fail_timeout_s: u64,
+    /// How long each device's attempt to a failed broker may wait before
+    /// the next broker is tried.
+    pub connect_timeout_s: u64,
+    pub span: Span,
 }
 
 /// A load-balancer timeout that cuts idle MQTT connections.

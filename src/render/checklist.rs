@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use crate::spec::derive::Derived;
-use crate::spec::model::Engine;
+use crate::spec::model::{Engine, LbKind};
 use crate::spec::recovery::{rpo_gap, StateKeeping, SCENARIOS};
 use crate::spec::Site;
 
@@ -87,6 +87,10 @@ impl Judge<'_> {
             Engine::Emqx => "emqx/*/emqx.conf",
             Engine::Rumqttd => "rumqttd/*/rumqttd.toml",
         }
+    }
+
+    fn lb_kind(&self) -> Option<LbKind> {
+        self.site.spec.load_balancer.as_ref().map(|lb| lb.kind)
     }
 
     fn device_listeners(&self) -> impl Iterator<Item = &crate::spec::derive::ListenerPlan> {
@@ -189,7 +193,9 @@ pub const ITEMS: &[ItemDef] = &[
         judge: |j| {
             let l = &j.site.spec.limits;
             let mut files = vec![j.broker_config()];
-            if j.site.spec.load_balancer.is_some() {
+            // NGINX's stream module has no limit on new connections per
+            // second: only HAProxy's `rate-limit sessions` counts here.
+            if j.lb_kind() == Some(LbKind::Haproxy) {
                 files.push("haproxy/");
             }
             when(
@@ -259,7 +265,10 @@ pub const ITEMS: &[ItemDef] = &[
         judge: |j| {
             when(
                 j.site.spec.load_balancer.is_some(),
-                vec!["haproxy/haproxy.cfg"],
+                match j.lb_kind() {
+                    Some(LbKind::Nginx) => vec!["nginx/nginx.conf"],
+                    _ => vec!["haproxy/haproxy.cfg"],
+                },
                 "add `load_balancer: { kind: haproxy, tls: passthrough, health_check: { ... } }`",
             )
         },

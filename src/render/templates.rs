@@ -30,6 +30,9 @@
 //! | systemd unit | as above, and `\` refused (a trailing one continues the line) | refused | as above |
 //! | modules-load | a module name, `[A-Za-z0-9_-]*`; anything else refused | refused | as above |
 //! | HAProxy cfg | refused if empty or if it holds a line hazard, a blank, `#`, `"`, `'` or `\` (outside quotes they split or end the line's words) | single-quoted (`'` as `'\''`), line hazards refused | as above |
+//! | nginx.conf | refused if empty or if it holds a line hazard, a blank, `;`, `{`, `}`, `#`, `"`, `'`, `\` or `$` (they end the directive, open a block, start a comment or a variable) | `"..."` with `"` and `\` backslash-escaped; line hazards and `$` refused (nginx expands variables inside quotes in some directives) | as above |
+//! | keepalived.conf | refused if empty or if it holds a line hazard, a blank, `#`, `!`, `"`, `'`, `\`, `{` or `}` (they split words, start a comment or open a block) | refused (no quoting) | as above |
+//! | JSON | refused (every string is quoted) | `"..."`, `\"`, `\\`, `\uXXXX` for line hazards | none (JSON has no comments) |
 //! | HOCON, TOML | `[A-Za-z0-9_-]+` as is; anything else quoted (a quoted string is valid wherever the bare token is: value, key segment, and harmless in a comment) | `"..."`, `\"`, `\\`, `\uXXXX` for line hazards | as above |
 //! | YAML | `[A-Za-z0-9_./-]*` as is; anything else refused (a bare value may sit inside a plain scalar, where quotes would not close it) | `"..."`, `\"`, `\\`, `\uXXXX` for line hazards and U+FEFF | as above |
 //! | shell (bash) | `[A-Za-z0-9_./@%+=:,-]*` as is; anything else refused | `'...'` (`'` as `'\''`); with line hazards `$'...'` and `\xHH` bytes; NUL refused (bash strings cannot hold it) | as above |
@@ -82,6 +85,22 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "haproxy/haproxy.cfg.j2",
         include_str!("../../templates/haproxy/haproxy.cfg.j2"),
+    ),
+    (
+        "nginx/nginx.conf.j2",
+        include_str!("../../templates/nginx/nginx.conf.j2"),
+    ),
+    (
+        "keepalived/keepalived.conf.j2",
+        include_str!("../../templates/keepalived/keepalived.conf.j2"),
+    ),
+    (
+        "grafana/dashboard.json.j2",
+        include_str!("../../templates/grafana/dashboard.json.j2"),
+    ),
+    (
+        "grafana/provisioning.yaml.j2",
+        include_str!("../../templates/grafana/provisioning.yaml.j2"),
     ),
     (
         "os/sysctl.conf.j2",
@@ -143,6 +162,9 @@ pub enum Syntax {
     MosquittoConf,
     MosquittoAcl,
     Haproxy,
+    Nginx,
+    Keepalived,
+    Json,
     Hocon,
     Erlang,
     Toml,
@@ -156,10 +178,13 @@ pub enum Syntax {
 }
 
 /// Every syntax, for tests that go through all of them.
-pub const SYNTAXES: [Syntax; 13] = [
+pub const SYNTAXES: [Syntax; 16] = [
     Syntax::MosquittoConf,
     Syntax::MosquittoAcl,
     Syntax::Haproxy,
+    Syntax::Nginx,
+    Syntax::Keepalived,
+    Syntax::Json,
     Syntax::Hocon,
     Syntax::Erlang,
     Syntax::Toml,
@@ -192,6 +217,9 @@ impl Syntax {
             Syntax::MosquittoConf => "mosquitto.conf",
             Syntax::MosquittoAcl => "Mosquitto ACL",
             Syntax::Haproxy => "haproxy.cfg",
+            Syntax::Nginx => "nginx.conf",
+            Syntax::Keepalived => "keepalived.conf",
+            Syntax::Json => "JSON",
             Syntax::Hocon => "HOCON",
             Syntax::Erlang => "Erlang terms",
             Syntax::Toml => "TOML",
@@ -219,9 +247,12 @@ impl Syntax {
             (_, _, "h") => Syntax::C,
             (_, _, "yml" | "yaml") => Syntax::Yaml,
             (_, _, "toml") => Syntax::Toml,
+            (_, _, "json") => Syntax::Json,
             (_, _, "hocon") => Syntax::Hocon,
             (_, _, "md") => Syntax::Markdown,
             ("haproxy", _, "cfg") => Syntax::Haproxy,
+            ("nginx", _, "conf") => Syntax::Nginx,
+            ("keepalived", _, "conf") => Syntax::Keepalived,
             ("mosquitto", "acl", _) => Syntax::MosquittoAcl,
             ("mosquitto", _, "conf") => Syntax::MosquittoConf,
             ("emqx", "acl.conf", _) => Syntax::Erlang,
@@ -259,6 +290,21 @@ impl Syntax {
             Syntax::Haproxy => self.line_safe(value, |c| {
                 c.is_whitespace() || matches!(c, '#' | '"' | '\'' | '\\')
             }),
+            Syntax::Nginx if value.is_empty() => {
+                Err(self.refuse("an empty value would drop a word from the directive"))
+            }
+            Syntax::Nginx => self.line_safe(value, |c| {
+                c.is_whitespace() || matches!(c, ';' | '{' | '}' | '#' | '"' | '\'' | '\\' | '$')
+            }),
+            Syntax::Keepalived if value.is_empty() => {
+                Err(self.refuse("an empty value would drop a word from the line"))
+            }
+            Syntax::Keepalived => self.line_safe(value, |c| {
+                c.is_whitespace() || matches!(c, '#' | '!' | '"' | '\'' | '\\' | '{' | '}')
+            }),
+            Syntax::Json => {
+                Err(self.refuse("a JSON string must be quoted; the template must quote this value"))
+            }
             Syntax::Hocon | Syntax::Toml => {
                 if !value.is_empty() && token(|c| c.is_ascii_alphanumeric() || "_-".contains(c)) {
                     Ok(Cow::Borrowed(value))
@@ -305,7 +351,7 @@ impl Syntax {
     /// The value as a string literal of this syntax.
     pub fn quote(self, value: &str) -> Result<String, Refusal> {
         match self {
-            Syntax::Hocon | Syntax::Toml => Ok(json_str(value)),
+            Syntax::Hocon | Syntax::Toml | Syntax::Json => Ok(json_str(value)),
             Syntax::Yaml => Ok(yaml_str(value)),
             Syntax::Erlang => Ok(erlang_str(value)),
             Syntax::C => Ok(c_str(value)),
@@ -317,8 +363,16 @@ impl Syntax {
                 self.line_safe(value, |_| false)?;
                 Ok(format!("'{}'", value.replace('\'', "'\\''")))
             }
+            Syntax::Nginx => {
+                self.line_safe(value, |c| c == '$')?;
+                Ok(format!(
+                    "\"{}\"",
+                    value.replace('\\', "\\\\").replace('"', "\\\"")
+                ))
+            }
             Syntax::MosquittoConf
             | Syntax::MosquittoAcl
+            | Syntax::Keepalived
             | Syntax::Sysctl
             | Syntax::Systemd
             | Syntax::ModulesLoad => Err(self.refuse(format!(

@@ -750,6 +750,10 @@ fn addresses(ctx: &mut Ctx<'_>) {
     hosts.push(("/cluster/dns".into(), false));
     hosts.push(("/cluster/vip".into(), true));
     hosts.push(("/load_balancer/dns_name".into(), false));
+    // keepalived sends VRRP adverts from and to addresses, not names.
+    for ptr in expand(ctx.json, "/load_balancer/vrrp/hosts/*") {
+        hosts.push((format!("{ptr}/address"), true));
+    }
     let mut urls: Vec<String> = expand(ctx.json, "/cluster/etcd/*");
     urls.extend([
         "/monitoring/tracing".to_string(),
@@ -904,12 +908,24 @@ fn engine_cluster(ctx: &mut Ctx<'_>) {
             "set `cluster.mode: active-standby` or remove `vip`".into(),
         ));
     }
+
     if engine == "rumqttd" && nodes > 1 {
         found.push((
             "/nodes".into(),
             format!("the bundled broker (rumqttd) runs on one node; the site has {nodes}"),
             "use one node, or choose `engine: emqx` for a cluster".into(),
         ));
+    }
+    let vrrp = ctx.json.get("load_balancer").and_then(|lb| lb.get("vrrp"));
+    if vrrp.is_some() && get("vip").is_none() {
+        let span = ctx.spans.key("/load_balancer/vrrp");
+        ctx.error(
+            Code::Inconsistent,
+            "VRRP moves a virtual IP, and the site declares none".into(),
+            span,
+            "here",
+            "set `cluster.vip` to the address clients dial, or remove `load_balancer.vrrp`",
+        );
     }
     for (ptr, msg, help) in found {
         let span = if ptr == "/nodes" {

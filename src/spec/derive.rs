@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use crate::mqtt::{self, Connect};
 use crate::spec::model::{
-    ClientCerts, CongestionControl, Engine, Identity, LbTls, Listener, ListenerTls, LoadBalancer,
-    RedundancyMode, SiteSpec, TlsVersion,
+    ClientCerts, CongestionControl, Engine, Identity, LbKind, LbTls, Listener, ListenerTls,
+    LoadBalancer, RedundancyMode, SiteSpec, TlsVersion,
 };
 use crate::spec::Site;
 
@@ -123,6 +123,13 @@ pub struct HealthCheckPlan {
 }
 
 impl HealthCheckPlan {
+    /// The check interval in whole seconds (at least 1): also NGINX's
+    /// `fail_timeout`, the window for `max_fails` and the time a failed
+    /// broker stays out of rotation.
+    pub fn interval_s(&self) -> u64 {
+        self.inter_ms.div_ceil(1000).max(1)
+    }
+
     /// The longest a failed broker can stay UP in the load balancer: fall
     /// checks, each waiting up to its interval and its timeout.
     pub fn down_after_s(&self) -> u64 {
@@ -132,9 +139,13 @@ impl HealthCheckPlan {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct LbPlan {
+    pub kind: LbKind,
     pub terminate_tls: bool,
     pub proxy_protocol: bool,
     pub timeout_s: u64,
+    /// How long a connection to a broker may take to open (HAProxy
+    /// `timeout connect`, NGINX `proxy_connect_timeout`).
+    pub connect_timeout_s: u64,
     pub maxconn: u64,
     pub rate_limit_sessions: u64,
     pub health_check: HealthCheckPlan,
@@ -142,6 +153,21 @@ pub struct LbPlan {
     pub frontends: Vec<(u16, ListenerPlan)>,
     pub stats_port: Option<u16>,
     pub stats_bind: String,
+}
+
+impl LbPlan {
+    /// The longest a device's connection is sent to a failed broker. HAProxy
+    /// checks actively: until the check marks it DOWN. NGINX open source
+    /// checks passively: every connection attempt to the failed broker
+    /// waits up to the connect timeout before NGINX tries the next one,
+    /// until `max_fails` (the spec's `fall`) failures take it out of
+    /// rotation for `fail_timeout`.
+    pub fn failover_s(&self) -> u64 {
+        match self.kind {
+            LbKind::Haproxy => self.health_check.down_after_s(),
+            LbKind::Nginx => self.connect_timeout_s,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -434,6 +460,9 @@ fn sysctls(
 }
 
 /// What the load balancer's plan is derived from.
+/// The load balancer's connect timeout to a broker, seconds.
+pub const LB_CONNECT_TIMEOUT_S: u64 = 5;
+
 struct LbInputs<'a> {
     spec: &'a SiteSpec,
     lb: &'a LoadBalancer,
@@ -461,9 +490,11 @@ impl LbInputs<'_> {
             })
             .collect();
         LbPlan {
+            kind: lb.kind,
             terminate_tls: lb.tls == LbTls::Terminate,
             proxy_protocol: lb.proxy_protocol,
             timeout_s: (self.keepalive_s * 3).div_ceil(2).max(60),
+            connect_timeout_s: LB_CONNECT_TIMEOUT_S,
             maxconn: self.spec.capacity.clients * 11 / 10,
             rate_limit_sessions: self.connect_rate_per_s * self.failover_nodes,
             health_check: self.health_check(),

@@ -113,6 +113,10 @@ impl Layout {
         self.path(&format!("/etc/haproxy/{file}"))
     }
 
+    pub fn nginx(&self, file: &str) -> String {
+        self.path(&format!("/etc/nginx/{file}"))
+    }
+
     pub fn haproxy_socket(&self) -> String {
         self.path("/run/haproxy/admin.sock")
     }

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use super::units::{Address, ByteSize, Duration, Ident, Percent, Rate};
 
@@ -382,12 +382,43 @@ pub struct LoadBalancer {
     /// The statistics page, bound to loopback.
     #[serde(default)]
     pub stats: Option<LbStats>,
+    /// Two load-balancer hosts sharing `cluster.vip` with keepalived (VRRP).
+    #[serde(default)]
+    pub vrrp: Option<Vrrp>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+/// keepalived on two load-balancer hosts: the one holding `cluster.vip`
+/// fails over to the other when its load balancer stops.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Vrrp {
+    /// The network interface the virtual IP is added to (same on both hosts).
+    pub interface: Ident,
+    /// VRRP virtual router id, unique on the network segment.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 255))]
+    pub router_id: Option<u8>,
+    /// The two load-balancer hosts: their host names (keepalived's config id)
+    /// and the addresses they send VRRP adverts from, unicast.
+    #[schemars(length(min = 2, max = 2))]
+    pub hosts: Vec<LbHost>,
+    /// The VRRP authentication password (8 characters are used).
+    pub password: Secret,
+}
+
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LbHost {
+    pub name: Ident,
+    pub address: Address,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LbKind {
     Haproxy,
+    /// NGINX open source, stream module: passive health checks only.
+    Nginx,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]

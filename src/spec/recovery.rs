@@ -9,7 +9,7 @@
 //! crash. [`rpo_gap`] says which of these, if any, breaks an objective.
 
 use crate::spec::derive::Derived;
-use crate::spec::model::{BackupSchedule, Engine};
+use crate::spec::model::{BackupSchedule, Engine, LbKind};
 use crate::spec::Site;
 
 /// The scenarios of `dr:`, in the order the spec, the lint rule and the
@@ -315,26 +315,36 @@ fn single_node_rto(site: &Site, derived: &Derived, rto_s: u64) -> RtoVerdict {
             None,
         );
     };
-    let down = lb.health_check.down_after_s();
+    let down = lb.failover_s();
     let to = if s.engine == Engine::Emqx {
         "the other nodes"
     } else {
         "the standby"
     };
+    let passive = lb.kind == LbKind::Nginx;
     if down > rto_s {
+        let why = if passive {
+            format!("NGINX waits up to {} (proxy_connect_timeout) on every connection attempt to a failed node before trying {to}, longer than {rto}", human(down))
+        } else {
+            format!("the load balancer marks a failed node DOWN only after {} (fall {} x (interval {} + check timeout {})), longer than {rto}", human(down), lb.health_check.fall, human(lb.health_check.inter_ms.div_ceil(1000)), human(lb.health_check.timeout_s))
+        };
         return verdict(
             RtoStatus::NotMet,
-            format!("the load balancer marks a failed node DOWN only after {} (fall {} x (interval {} + check timeout {})), longer than {rto}", human(down), lb.health_check.fall, human(lb.health_check.inter_ms.div_ceil(1000)), human(lb.health_check.timeout_s)),
-            Some("shorten `load_balancer.health_check.interval` or `fall`".into()),
+            why,
+            Some(if passive {
+                "use `load_balancer.kind: haproxy`, whose active MQTT check takes a failed node out of rotation for every device at once".into()
+            } else {
+                "shorten `load_balancer.health_check.interval` or `fall`".into()
+            }),
             None,
         );
     }
-    verdict(
-        RtoStatus::Met,
-        format!("the load balancer marks a failed node DOWN within {} and sends clients to {to}; they reconnect with their backoff", human(down)),
-        None,
-        None,
-    )
+    let how = if passive {
+        format!("NGINX checks passively: each connection attempt to a failed node fails within {} and goes to {to}, and after {} failures within {} NGINX skips the node for {}; clients reconnect with their backoff", human(down), lb.health_check.fall, human(lb.health_check.interval_s()), human(lb.health_check.interval_s()))
+    } else {
+        format!("the load balancer marks a failed node DOWN within {} and sends clients to {to}; they reconnect with their backoff", human(down))
+    };
+    verdict(RtoStatus::Met, how, None, None)
 }
 
 /// `90` -> `90s`, `300` -> `5m`, `3600` -> `1h`.

@@ -11,10 +11,12 @@
 use std::sync::Arc;
 
 use super::Input;
-use crate::facts::{AdminFact, ClusterFact, Facts, LbFact, RumqttdFact, SessionFact};
+use crate::facts::{
+    AdminFact, ClusterFact, Facts, LbFact, PassiveCheckFact, RumqttdFact, SessionFact,
+};
 use crate::formats::hocon;
 use crate::source::SourceFile;
-use crate::spec::model::{ClientCerts, Engine, Identity, RedundancyMode};
+use crate::spec::model::{ClientCerts, Engine, Identity, LbKind, RedundancyMode};
 
 pub fn extract(input: &Input<'_>, facts: &mut Facts) {
     cluster(input, facts);
@@ -110,6 +112,25 @@ fn load_balancer(input: &Input<'_>, facts: &mut Facts) {
     let (Some(spec_lb), Some(lb)) = (&input.site.spec.load_balancer, &input.derived.lb) else {
         return;
     };
+    if spec_lb.kind == LbKind::Nginx {
+        facts.ha.passive_checks = Some(PassiveCheckFact {
+            max_fails: lb.health_check.fall,
+            fail_timeout_s: lb.health_check.interval_s(),
+            connect_timeout_s: lb.connect_timeout_s,
+            span: input.span("/load_balancer/kind"),
+        });
+        // NGINX's stream module limits no connection rate, and its PROXY
+        // protocol (v1) carries no client certificate.
+        facts.lb = Some(LbFact {
+            terminates_tls: lb.terminate_tls,
+            proxy_protocol: false,
+            client_timeout_s: Some(lb.timeout_s),
+            server_timeout_s: Some(lb.timeout_s),
+            rate_limited: false,
+            span: input.span("/load_balancer/tls"),
+        });
+        return;
+    }
     let Some(file) = rendered(input, "haproxy/haproxy.cfg") else {
         return;
     };

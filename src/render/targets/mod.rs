@@ -7,8 +7,11 @@ pub mod access;
 mod backup;
 pub(crate) mod emqx;
 mod firmware;
+mod grafana;
 mod haproxy;
+pub(crate) mod keepalived;
 mod mosquitto;
+mod nginx;
 mod os;
 mod prometheus;
 pub(crate) mod rumqttd;
@@ -16,7 +19,7 @@ pub mod runbook;
 
 use super::{Artifact, RenderCtx};
 use crate::diag::Diagnostic;
-use crate::spec::model::Engine;
+use crate::spec::model::{Engine, LbKind};
 use crate::spec::Site;
 
 pub struct Target {
@@ -43,8 +46,33 @@ pub const TARGETS: &[Target] = &[
     },
     Target {
         name: "haproxy",
-        applies: |s| s.spec.load_balancer.is_some(),
+        applies: |s| {
+            s.spec
+                .load_balancer
+                .as_ref()
+                .is_some_and(|lb| lb.kind == LbKind::Haproxy)
+        },
         artifacts: haproxy::artifacts,
+    },
+    Target {
+        name: "nginx",
+        applies: |s| {
+            s.spec
+                .load_balancer
+                .as_ref()
+                .is_some_and(|lb| lb.kind == LbKind::Nginx)
+        },
+        artifacts: nginx::artifacts,
+    },
+    Target {
+        name: "keepalived",
+        applies: |s| {
+            s.spec
+                .load_balancer
+                .as_ref()
+                .is_some_and(|lb| lb.vrrp.is_some())
+        },
+        artifacts: keepalived::artifacts,
     },
     Target {
         name: "os",
@@ -60,6 +88,16 @@ pub const TARGETS: &[Target] = &[
                 .is_some_and(|m| m.prometheus.is_some())
         },
         artifacts: prometheus::artifacts,
+    },
+    Target {
+        name: "grafana",
+        applies: |s| {
+            s.spec
+                .monitoring
+                .as_ref()
+                .is_some_and(|m| m.dashboards.is_some() && m.prometheus.is_some())
+        },
+        artifacts: grafana::artifacts,
     },
     Target {
         name: "backup",

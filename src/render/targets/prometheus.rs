@@ -35,6 +35,8 @@ pub struct EngineMetrics {
     pub queued: Option<QueueMetric>,
     /// Counter: failed authentications.
     pub auth_failures: Option<&'static str>,
+    /// Counters: messages received from and sent to clients (dashboards).
+    pub messages: Option<(&'static str, &'static str)>,
     /// Why a checklist alert is missing, when it is.
     pub gaps: &'static str,
 }
@@ -48,6 +50,7 @@ pub const ENGINE_METRICS: &[EngineMetrics] = &[
         clients: Some("broker_clients_connected"),
         queued: Some(QueueMetric::Gauge("broker_store_messages_count")),
         auth_failures: None,
+        messages: Some(("broker_messages_received", "broker_messages_sent")),
         gaps: "Mosquitto's $SYS tree (what mosquitto-exporter turns into metrics) has no authentication-failure counter and no publish latency: watch auth failures in the broker log (connection_messages is on), latency with a probe",
     },
     EngineMetrics {
@@ -61,6 +64,7 @@ pub const ENGINE_METRICS: &[EngineMetrics] = &[
         // those.
         queued: Some(QueueMetric::OverflowCounter("emqx_delivery_dropped_queue_full")),
         auth_failures: Some("emqx_authentication_failure"),
+        messages: Some(("emqx_messages_received", "emqx_messages_sent")),
         gaps: "EMQX 5's Prometheus endpoint exports no publish-latency histogram: measure latency with a probe client",
     },
     EngineMetrics {
@@ -71,6 +75,7 @@ pub const ENGINE_METRICS: &[EngineMetrics] = &[
         clients: None,
         queued: None,
         auth_failures: None,
+        messages: None,
         gaps: "rumqttd's metrics carry no stable per-broker client, queue or authentication names: only host alerts are generated for the bundled broker",
     },
 ];

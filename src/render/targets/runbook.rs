@@ -14,7 +14,7 @@ use crate::diag::Diagnostic;
 use crate::pki::store::{CA_CERT, CA_KEY, CRL, DEVICES, SERVERS};
 use crate::render::checklist::{self, Judge};
 use crate::render::{Artifact, Comment, RenderCtx};
-use crate::spec::model::{Engine, RedundancyMode, Secret};
+use crate::spec::model::{Engine, LbKind, RedundancyMode, Secret};
 use crate::spec::recovery::{self, human, rpo_gap, RpoGap, RtoStatus, StateKeeping};
 
 pub const PATH: &str = "RUNBOOK.md";
@@ -123,12 +123,22 @@ fn topology(ctx: &RenderCtx<'_>) -> Value {
             "interval": human(lb.health_check.inter_ms.div_ceil(1000)),
             "fall": lb.health_check.fall,
             "rise": lb.health_check.rise,
-            "down_after": human(lb.health_check.down_after_s()),
-            "config": lbl.haproxy("haproxy.cfg"),
-            "socket": lbl.haproxy_socket(),
+            "down_after": human(lb.failover_s()),
             "stats": lb.stats_port.map(|p| format!("{}:{p}", lb.stats_bind)),
-            "service": "haproxy.service",
-            "user": "haproxy",
+            "kind": match lb.kind { LbKind::Haproxy => "HAProxy", LbKind::Nginx => "NGINX" },
+            "passive": lb.kind == LbKind::Nginx,
+            "config": match lb.kind { LbKind::Haproxy => lbl.haproxy("haproxy.cfg"), LbKind::Nginx => lbl.nginx("nginx.conf") },
+            "socket": (lb.kind == LbKind::Haproxy).then(|| lbl.haproxy_socket()),
+            "service": match lb.kind { LbKind::Haproxy => "haproxy.service", LbKind::Nginx => "nginx.service" },
+            "user": match lb.kind { LbKind::Haproxy => "haproxy", LbKind::Nginx => "www-data" },
+            "fail_timeout": human(lb.health_check.interval_s()),
+            "vrrp": spec_lb.and_then(|b| b.vrrp.as_ref()).zip(s.cluster.as_ref().and_then(|c| c.vip.as_ref())).map(|(v, vip)| json!({
+                "vip": vip.0,
+                "interface": v.interface.as_str(),
+                "hosts": v.hosts.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(),
+                "track_fall": super::keepalived::TRACK_FALL,
+                "track_interval": human(super::keepalived::TRACK_INTERVAL_S),
+            })),
         })
     });
     let cluster = s.cluster.as_ref();

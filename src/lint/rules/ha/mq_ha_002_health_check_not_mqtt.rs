@@ -19,6 +19,14 @@
 //! Applies to audited haproxy.cfg files: the health check mqttforge
 //! renders always sends a CONNECT and expects the CONNACK.
 //!
+//! In a spec, it flags `load_balancer.kind: nginx`: NGINX open source has
+//! passive health checks only (`max_fails`, `fail_timeout`), so no check
+//! speaks MQTT, and it says what that means for failover time: until
+//! `max_fails` connection attempts (the spec's `health_check.fall`) have
+//! failed within `fail_timeout` (its `interval`), every device NGINX sends
+//! to a failed broker waits up to `proxy_connect_timeout` before the next
+//! broker is tried.
+//!
 //! Why it matters: a broker that accepts TCP connections but no longer
 //! answers MQTT (overloaded, stuck on a full disk, refusing every client)
 //! stays UP, and the load balancer keeps sending devices to it. An HTTP
@@ -31,7 +39,13 @@
 //!         server mqtt1 10.0.1.10:8883 check
 //!         server mqtt2 10.0.1.11:8883
 //!
+//! Or, in a spec:
+//!     load_balancer: { kind: nginx, tls: passthrough }
+//!
 //! Use instead:
+//!     load_balancer: { kind: haproxy, tls: passthrough, health_check: { interval: 5s, fall: 3, rise: 2 } }
+//!
+//! or, in haproxy.cfg:
 //!     backend brokers
 //!         option tcp-check
 //!         tcp-check connect
@@ -48,13 +62,13 @@ use std::collections::HashMap;
 use super::{place, same_place, Place};
 use crate::diag::Severity;
 use crate::facts::Facts;
-use crate::lint::{Finding, Rule, AUDIT_ONLY};
+use crate::lint::{Finding, Rule, BOTH};
 
 pub const RULE: Rule = Rule {
     id: "MQ-HA-002",
     name: "health_check_not_mqtt",
     severity: Severity::Warning,
-    scope: AUDIT_ONLY,
+    scope: BOTH,
     source: include_str!("mq_ha_002_health_check_not_mqtt.rs"),
     check,
 };
@@ -107,7 +121,24 @@ fn unchecked_servers(facts: &Facts, out: &mut Vec<Finding>) {
     }
 }
 
+/// A load balancer that checks only passively (NGINX open source): what
+/// that means for failover time.
+fn passive_checks(facts: &Facts, out: &mut Vec<Finding>) {
+    let Some(p) = &facts.ha.passive_checks else {
+        return;
+    };
+    out.push(Finding::new(
+        &p.span,
+        format!(
+            "NGINX open source checks brokers only passively: no check speaks MQTT, so a broker that accepts TCP but serves no client stays in rotation, and a failed broker leaves rotation only after {} failed connection attempts within {}s (max_fails, fail_timeout); until then every device sent to it waits up to {}s (proxy_connect_timeout) before NGINX tries the next broker",
+            p.max_fails, p.fail_timeout_s, p.connect_timeout_s
+        ),
+        "use `kind: haproxy`, whose check sends an MQTT CONNECT and expects CONNACK \"accepted\", taking a failed broker out of rotation for every device at once; with NGINX, keep `health_check.fall` low".to_string(),
+    ));
+}
+
 fn check(facts: &Facts, out: &mut Vec<Finding>) {
+    passive_checks(facts, out);
     unchecked_servers(facts, out);
     // The servers of each backend checked by each probe, in order.
     let mut servers_of: HashMap<(&str, Place<'_>), Vec<String>> = HashMap::new();
