@@ -700,6 +700,20 @@ pub struct RumqttdListenerFact {
     pub span: Span,
 }
 
+impl RumqttdListenerFact {
+    /// Bound to a loopback address only.
+    pub fn local(&self) -> bool {
+        files::haproxy::local_address(self.bind.as_deref().unwrap_or(""))
+    }
+
+    /// Where it listens, as findings name it: `` `10.0.0.5` `` or "all interfaces".
+    pub fn shown_bind(&self) -> String {
+        self.bind
+            .as_deref()
+            .map_or("all interfaces".to_string(), |b| format!("`{b}`"))
+    }
+}
+
 /// Where plaintext MQTT leaves the host (see [`TlsAuthFacts::plaintext`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PlaintextKind {

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::diag::Diagnostic;
 use crate::render::{spec_error, Artifact, Comment, RenderCtx};
-use crate::spec::model::{Engine, RedundancyMode};
+use crate::spec::model::Engine;
 
 pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
     let site = ctx.site;
@@ -45,14 +45,7 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
     if !diags.is_empty() {
         return Err(diags);
     }
-    let standby =
-        site.spec.cluster.as_ref().and_then(|c| c.mode) == Some(RedundancyMode::ActiveStandby);
-    let servers: Vec<_> = ctx
-        .derived
-        .nodes
-        .iter()
-        .map(|n| json!({"name": n.name, "address": n.address, "backup": standby && n.index > 0}))
-        .collect();
+    let servers = super::lb_servers(ctx);
     let context = json!({
         "site": site.name(),
         "lb": lb,

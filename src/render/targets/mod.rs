@@ -22,6 +22,19 @@ use crate::diag::Diagnostic;
 use crate::spec::model::{Engine, LbKind};
 use crate::spec::Site;
 
+/// The load balancer's servers, one per node, in node order; in an
+/// active-standby cluster every node but the first is a backup. HAProxy and
+/// NGINX render the same list.
+fn lb_servers(ctx: &RenderCtx<'_>) -> Vec<serde_json::Value> {
+    let standby = ctx.site.spec.cluster.as_ref().and_then(|c| c.mode)
+        == Some(crate::spec::model::RedundancyMode::ActiveStandby);
+    ctx.derived
+        .nodes
+        .iter()
+        .map(|n| serde_json::json!({"name": n.name, "address": n.address, "backup": standby && n.index > 0}))
+        .collect()
+}
+
 pub struct Target {
     pub name: &'static str,
     pub applies: fn(&Site) -> bool,

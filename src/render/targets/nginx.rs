@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::diag::{Code, Diagnostic};
 use crate::render::{spec_error, Artifact, Comment, RenderCtx};
 use crate::spec::derive::{LbPlan, TlsPlan};
-use crate::spec::model::{Engine, RedundancyMode};
+use crate::spec::model::Engine;
 
 /// `ssl_protocols` for a listener's TLS versions, oldest allowed first.
 fn protocols(tls: &TlsPlan) -> String {
@@ -60,14 +60,7 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
         return Err(diags);
     }
     let site = ctx.site;
-    let standby =
-        site.spec.cluster.as_ref().and_then(|c| c.mode) == Some(RedundancyMode::ActiveStandby);
-    let servers: Vec<_> = ctx
-        .derived
-        .nodes
-        .iter()
-        .map(|n| json!({"name": n.name, "address": n.address, "backup": standby && n.index > 0}))
-        .collect();
+    let servers = super::lb_servers(ctx);
     let frontends: Vec<_> = lb
         .frontends
         .iter()

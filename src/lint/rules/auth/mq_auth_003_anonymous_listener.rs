@@ -84,14 +84,10 @@ fn check(facts: &Facts, out: &mut Vec<Finding>) {
 /// certificates: any client connects, with any client id.
 fn rumqttd_servers(facts: &Facts, out: &mut Vec<Finding>) {
     for r in &facts.tls_auth.rumqttd_listeners {
-        let local = crate::facts::files::haproxy::local_address(r.bind.as_deref().unwrap_or(""));
-        if !r.anonymous || r.client_certs || local {
+        if !r.anonymous || r.client_certs || r.local() {
             continue;
         }
-        let at = r
-            .bind
-            .as_deref()
-            .map_or("all interfaces".to_string(), |b| format!("`{b}`"));
+        let at = r.shown_bind();
         let mut f = Finding::new(
             &r.span,
             format!("rumqttd server `{}` (`listen = \"{}\"`) accepts anonymous clients on {at}", r.name, r.listen),

@@ -81,13 +81,10 @@ fn check(facts: &Facts, out: &mut Vec<Finding>) {
         out.push(f);
     }
     for r in &facts.tls_auth.rumqttd_listeners {
-        if r.tls || crate::facts::files::haproxy::local_address(r.bind.as_deref().unwrap_or("")) {
+        if r.tls || r.local() {
             continue;
         }
-        let at = r
-            .bind
-            .as_deref()
-            .map_or("all interfaces".to_string(), |b| format!("`{b}`"));
+        let at = r.shown_bind();
         let mut f = Finding::new(
             &r.span,
             format!("rumqttd server `{}` (`listen = \"{}\"`) accepts plaintext MQTT on {at}", r.name, r.listen),
