@@ -424,3 +424,27 @@ fn the_readme_shows_generated_output() {
         "the README's checklist differs from the command's output"
     );
 }
+
+/// A suppression with an end date shows its date beside the reason in the
+/// RTO verdict, as written: the runbook does not judge the date (the same
+/// spec renders the same bytes every day; lint reports the expiry).
+#[test]
+fn an_ignored_rule_with_an_end_date_shows_the_date() {
+    let name = spec_name("edge-mosquitto");
+    let plain = example_text("edge-mosquitto");
+    let reason = "\"edge site: a single broker by design; the line buffers to local storage during an outage\"";
+    assert!(plain.contains(reason));
+    let dated = plain.replace(
+        &format!("MQ-HA-001: {reason}"),
+        "MQ-HA-001: { reason: \"edge site until the second broker\", until: 2027-03-01 }",
+    );
+    let (_, runbook) = rendered(&load(&name, &dated), &name);
+    assert!(
+        runbook.contains(
+            "(lint: MQ-HA-001, ignored by this spec: edge site until the second broker (until 2027-03-01))"
+        ),
+        "{runbook}"
+    );
+    let (_, runbook) = rendered(&load(&name, &plain), &name);
+    assert!(!runbook.contains("(until "), "{runbook}");
+}

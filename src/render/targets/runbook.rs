@@ -306,7 +306,12 @@ pub fn objectives(ctx: &RenderCtx<'_>) -> Value {
             "rto_why": rto.why,
             "rto_fix": rto.fix,
             "rto_rule": rto.rule,
-            "rto_ignored": rto.rule.and_then(|r| ctx.site.spec.lint.ignore.get(r)).map(|entry| entry.reason().to_string()),
+            "rto_ignored": rto.rule.and_then(|r| ctx.site.spec.lint.ignore.get(r)).map(|entry| match entry.until() {
+                // The date as written, not judged: the same spec renders
+                // the same bytes on every day; lint reports the expiry.
+                Some(until) => format!("{} (until {until})", entry.reason()),
+                None => entry.reason().to_string(),
+            }),
         }));
     }
     json!(out)
