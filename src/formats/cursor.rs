@@ -28,12 +28,35 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn new(text: &str) -> Cursor {
+        Cursor::at(text, Pos { line: 1, col: 1 })
+    }
+
+    /// A cursor over a text that starts at `start` of a larger one (a
+    /// shell `$(...)` lexed on its own keeps the script's positions).
+    pub fn at(text: &str, start: Pos) -> Cursor {
         Cursor {
             chars: text.chars().collect(),
             i: 0,
-            line: 1,
-            col: 1,
+            line: start.line,
+            col: start.col,
         }
+    }
+
+    /// How many characters have been consumed.
+    pub fn index(&self) -> usize {
+        self.i
+    }
+
+    /// The character consumed last.
+    pub fn previous(&self) -> Option<char> {
+        self.i
+            .checked_sub(1)
+            .and_then(|i| self.chars.get(i).copied())
+    }
+
+    /// The text from character index `start` up to the cursor.
+    pub fn since(&self, start: usize) -> String {
+        self.chars[start.min(self.i)..self.i].iter().collect()
     }
 
     /// The next character, not consumed.

@@ -31,6 +31,7 @@
 //! commands; variables are looked up by name, and what the rest of a pipeline
 //! does is summarised once from its end.
 
+use crate::formats::cursor::{Cursor, Pos};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
@@ -335,10 +336,8 @@ struct Lexed {
 }
 
 struct Lexer {
-    chars: Vec<char>,
-    i: usize,
-    line: usize,
-    col: usize,
+    /// The shared cursor ([`crate::formats::cursor`]).
+    src: Cursor,
     out: Lexed,
     cur: Cmd,
     next_piped: bool,
@@ -358,10 +357,7 @@ fn lex(text: &str) -> Lexed {
 impl Lexer {
     fn new(text: &str, line: usize, col: usize, depth: usize) -> Lexer {
         Lexer {
-            chars: text.chars().collect(),
-            i: 0,
-            line,
-            col,
+            src: Cursor::at(text, Pos { line, col }),
             out: Lexed::default(),
             cur: Cmd::default(),
             next_piped: false,
@@ -371,23 +367,15 @@ impl Lexer {
     }
 
     fn peek(&self) -> Option<char> {
-        self.chars.get(self.i).copied()
+        self.src.peek()
     }
 
     fn peek_at(&self, n: usize) -> Option<char> {
-        self.chars.get(self.i + n).copied()
+        self.src.peek_at(n)
     }
 
     fn bump(&mut self) -> Option<char> {
-        let c = self.chars.get(self.i).copied()?;
-        self.i += 1;
-        if c == '\n' {
-            self.line += 1;
-            self.col = 1;
-        } else {
-            self.col += 1;
-        }
-        Some(c)
+        self.src.bump()
     }
 
     fn end_cmd(&mut self) {
@@ -418,7 +406,7 @@ impl Lexer {
                     self.skip_heredocs();
                 }
                 '#' => {
-                    let line = self.line;
+                    let line = self.src.line();
                     let mut text = String::new();
                     while let Some(c) = self.peek() {
                         if c == '\n' {
@@ -507,7 +495,7 @@ impl Lexer {
         }
         // `2>&1`, `>&2`: the target is a descriptor.
         if self.peek().is_some_and(|c| c.is_ascii_digit() || c == '-')
-            && self.chars.get(self.i.wrapping_sub(1)) == Some(&'&')
+            && self.src.previous() == Some('&')
         {
             while self.peek().is_some_and(|c| c.is_ascii_digit() || c == '-') {
                 self.bump();
@@ -545,7 +533,7 @@ impl Lexer {
     }
 
     fn word(&mut self) -> Word {
-        let (line, col) = (self.line, self.col);
+        let (line, col) = (self.src.line(), self.src.col());
         let mut text = String::new();
         while let Some(c) = self.peek() {
             match c {
@@ -588,8 +576,8 @@ impl Lexer {
             loc: Loc {
                 line,
                 col,
-                end_line: self.line,
-                end_col: self.col,
+                end_line: self.src.line(),
+                end_col: self.src.col(),
             },
         }
     }
@@ -647,8 +635,8 @@ impl Lexer {
     fn substitution(&mut self) -> String {
         self.bump(); // $
         self.bump(); // (
-        let (line, col) = (self.line, self.col);
-        let start = self.i;
+        let (line, col) = (self.src.line(), self.src.col());
+        let start = self.src.index();
         let mut depth = 1usize;
         let mut quote: Option<char> = None;
         while let Some(c) = self.peek() {
@@ -671,9 +659,7 @@ impl Lexer {
             }
             self.bump();
         }
-        let inner: String = self.chars[start..self.i.min(self.chars.len())]
-            .iter()
-            .collect();
+        let inner = self.src.since(start);
         self.bump(); // )
         if self.depth < 8 {
             let mut sub = Lexer::new(&inner, line, col, self.depth + 1);
