@@ -125,5 +125,12 @@ mod tests {
         assert_eq!(c.pos().to_string(), "2:2");
         c.bump();
         assert_eq!(c.bump(), None);
+        let mut c = Cursor::at("a&b", Pos { line: 7, col: 3 });
+        assert_eq!(c.previous(), None);
+        c.bump();
+        let start = c.index();
+        c.bump();
+        assert_eq!((c.previous(), c.since(start)), (Some('&'), "&".to_string()));
+        assert_eq!(c.pos(), Pos { line: 7, col: 5 });
     }
 }
