@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the programs the test suite runs on rendered files (Debian
 # packages): mosquitto and its clients, haproxy, nginx with its stream
-# module, keepalived, promtool (prometheus),
+# module, keepalived, promtool (prometheus), rsyslog (its `-N1` check of the log shipper),
 # the shell linter, openssl, gcc, age (the backup drill encrypts with it), and pre-commit and pyhocon from PyPI. Idempotent; uses sudo when not root.
 set -euo pipefail
 
-packages=(mosquitto mosquitto-clients haproxy nginx libnginx-mod-stream keepalived prometheus shellcheck openssl gcc libc6-dev age)
+packages=(mosquitto mosquitto-clients haproxy nginx libnginx-mod-stream keepalived prometheus rsyslog shellcheck openssl gcc libc6-dev age)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -365,6 +365,84 @@ fn promtool_parses_every_dashboard_query() {
     assert!(checked >= 20, "only {checked} panel queries");
 }
 
+// ---------------------------------------------------------------- logs
+
+/// `rsyslogd -N1` on the file as Debian installs it: included by the
+/// package's own /etc/rsyslog.conf (its work directory moved to `dir`).
+fn rsyslogd_check(rsyslogd: &Path, conf: &Path, dir: &Path) -> (bool, String) {
+    let debian = std::fs::read_to_string("/etc/rsyslog.conf")
+        .expect("/etc/rsyslog.conf of the Debian package `rsyslog`");
+    let include = "$IncludeConfig /etc/rsyslog.d/*.conf";
+    let work = "$WorkDirectory /var/spool/rsyslog";
+    assert!(
+        debian.contains(include) && debian.contains(work),
+        "{debian}"
+    );
+    let master = debian
+        .replace(include, &format!("$IncludeConfig {}", conf.display()))
+        .replace(work, &format!("$WorkDirectory {}", dir.display()));
+    let path = dir.join("rsyslog.conf");
+    std::fs::write(&path, master).unwrap();
+    run(Command::new(rsyslogd).arg("-N1").arg("-f").arg(&path))
+}
+
+/// The log shipper rendered for `monitoring.logs`, checked by rsyslog's own
+/// configuration check, for every engine and syslog transport; a broken
+/// copy is refused, so the check is not vacuous.
+#[test]
+fn rsyslogd_accepts_the_log_shipping_config() {
+    let rsyslogd = require("rsyslogd", "rsyslog");
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for (example, url) in [
+        ("edge-mosquitto", None),
+        ("emqx-cluster", Some("syslog+udp://[2001:db8::10]:6514")),
+        ("mosquitto-ha", Some("syslog+tcp://10.0.0.9")),
+        ("dev-rumqttd", Some("syslog://logs.example.net:1514")),
+    ] {
+        let mut site = load(example);
+        if let Some(url) = url {
+            let m = site.spec.monitoring.get_or_insert_with(Default::default);
+            m.logs = Some(spec::model::Url(url.to_string()));
+        }
+        let tree = render(
+            &site,
+            &RenderOptions::production(format!("site-examples/{example}.yaml"), SecretMode::Skip),
+        )
+        .expect("renders");
+        let conf = text(&tree, "logs/rsyslog.conf");
+        let path = dir.path().join(format!("{example}.conf"));
+        std::fs::write(&path, &conf).unwrap();
+        let (ok, out) = rsyslogd_check(&rsyslogd, &path, dir.path());
+        assert!(ok, "{example}: rsyslogd -N1:\n{out}\n{conf}");
+        if let Some(url) = url {
+            let host = url.split("://").nth(1).unwrap().split('/').next().unwrap();
+            let host = host.trim_start_matches('[').split(']').next().unwrap();
+            let host = if host.contains("::") {
+                host
+            } else {
+                host.split(':').next().unwrap()
+            };
+            assert!(
+                conf.contains(&format!("Target=\"{host}\"")),
+                "{example}:\n{conf}"
+            );
+        }
+        let broken = conf.replacen("ruleset(name=", "ruleset(nme=", 1);
+        std::fs::write(&path, &broken).unwrap();
+        let (ok, out) = rsyslogd_check(&rsyslogd, &path, dir.path());
+        assert!(
+            !ok,
+            "{example}: rsyslogd -N1 accepted a broken file:\n{out}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 4);
+    // Loki: nothing is rendered (no Debian shipper speaks its push API).
+    let tree = production("mosquitto-ha");
+    assert!(!tree.files.contains_key("logs/rsyslog.conf"));
+}
+
 // ---------------------------------------------------------------- keepalived
 
 #[test]

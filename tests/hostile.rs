@@ -334,6 +334,51 @@ fn nginx_words_round_trip_through_a_tokenizer_and_nginx() {
     assert!(ok, "nginx -t:\n{out}\n{conf}");
 }
 
+#[test]
+fn rsyslog_strings_hold_their_value_and_rsyslogd_accepts_them() {
+    let mut conf = String::from("module(load=\"imfile\")\n");
+    for (i, v) in hostile_values().iter().enumerate() {
+        conf.push_str(&format!("# {}\n", Syntax::Rsyslog.comment(v)));
+        match Syntax::Rsyslog.quote(v) {
+            Ok(quoted) => {
+                // A string constant: the value between the quotes, nothing
+                // that ends it early or escapes.
+                assert_eq!(quoted, format!("\"{v}\""));
+                conf.push_str(&format!(
+                    "input(type=\"imfile\" File=\"/var/log/hostile-{i}.log\" Tag={quoted})\n"
+                ));
+            }
+            Err(_) => assert!(
+                v.chars()
+                    .any(|c| templates::is_line_hazard(c) || matches!(c, '"' | '\\' | '`')),
+                "{v:?}"
+            ),
+        }
+        if let Ok(b) = Syntax::Rsyslog.bare(v) {
+            assert!(
+                b.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.:/-".contains(c)),
+                "{v:?}"
+            );
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rsyslog.conf");
+    std::fs::write(
+        &path,
+        format!(
+            "global(workDirectory=\"{}\")\n{conf}action(type=\"omfile\" file=\"/dev/null\")\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let (ok, out) = run(Command::new(tool("rsyslogd"))
+        .arg("-N1")
+        .arg("-f")
+        .arg(&path));
+    assert!(ok, "rsyslogd -N1:\n{out}\n{conf}");
+}
+
 /// Line-based syntaxes have no quoting: a value is written bare or refused,
 /// and a written one stays on its line.
 #[test]
@@ -958,6 +1003,14 @@ fn skeleton(path: &str, text: &str) -> Result<Vec<String>, String> {
         }));
     } else if base == "nginx.conf" {
         out.extend(nginx_shape(text)?);
+    } else if base == "rsyslog.conf" {
+        // RainerScript: `#` comments; each statement's first word and its
+        // parameters (`name=`) are the structure.
+        out.extend(text.lines().filter_map(|l| {
+            let code = l.trim();
+            (!code.is_empty() && !code.starts_with('#'))
+                .then(|| code.split(['=', '(', ' ']).next().unwrap_or("").to_string())
+        }));
     } else if base.ends_with(".yml") || base.ends_with(".yaml") {
         let doc = yaml::load_yaml(&SourceFile::new(path, text)).map_err(|e| format!("{e:?}"))?;
         out.push(json_shape(&doc.json));

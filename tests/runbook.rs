@@ -131,6 +131,21 @@ fn check_ports(site: &Site, runbook: &str, code: &[String], problems: &mut Vec<S
     {
         ports.insert(st.port);
     }
+    // The ports of the trace and log destinations the spec declares.
+    for url in site
+        .spec
+        .monitoring
+        .iter()
+        .flat_map(|m| m.tracing.iter().chain(m.logs.iter()))
+    {
+        let authority = url.0.split("://").nth(1).unwrap_or("").split('/').next();
+        if let Some(port) = authority
+            .and_then(|a| a.rsplit_once(':'))
+            .and_then(|(_, p)| p.parse().ok())
+        {
+            ports.insert(port);
+        }
+    }
     let in_code = Regex::new(r"[0-9a-z\]]:([0-9]{2,5})\b").unwrap();
     let in_text = Regex::new(r"\bport ([0-9]+)").unwrap();
     let table_row = Regex::new(r"^\| [a-z][a-z0-9_-]* \| ([0-9]+) \|").unwrap();
@@ -174,6 +189,16 @@ fn check_hosts_and_services(site: &Site, code: &[String], problems: &mut Vec<Str
     if site.spec.load_balancer.is_some() {
         hosts.insert("lb".into());
         services.insert("haproxy.service".into());
+    }
+    // The log shipper, when one is rendered.
+    if site
+        .spec
+        .monitoring
+        .as_ref()
+        .and_then(|m| m.logs.as_ref())
+        .is_some_and(|u| u.0.starts_with("syslog"))
+    {
+        services.insert("rsyslog".into());
     }
     let ssh = Regex::new(r"\bssh ([^ ]+)").unwrap();
     let host = Regex::new(r"--host ([^ ]+)").unwrap();

@@ -370,6 +370,10 @@ pub struct MonitoringFact {
     pub tracing: bool,
     pub logs: bool,
     pub span: Option<Span>,
+    /// `monitoring.tracing`: the endpoint and where it is written.
+    pub tracing_url: Option<(String, Span)>,
+    /// `monitoring.logs`: the URL and where it is written.
+    pub logs_url: Option<(String, Span)>,
 }
 
 #[derive(Clone, Debug)]

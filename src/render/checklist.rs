@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 
+use crate::render::targets::observability;
 use crate::spec::derive::Derived;
 use crate::spec::model::{Engine, LbKind};
 use crate::spec::recovery::{rpo_gap, StateKeeping, SCENARIOS};
@@ -350,11 +351,16 @@ pub const ITEMS: &[ItemDef] = &[
         rules: &["MQ-OBS-006"],
         probes: &[],
         judge: |j| {
-            when(
-                monitoring(j, |m| m.tracing.is_some()),
-                Vec::new(),
-                "declare the collector: `monitoring: { tracing: \"http://otel:4317\" }`",
-            )
+            if !monitoring(j, |m| m.tracing.is_some()) {
+                return Err(
+                    "declare the collector: `monitoring: { tracing: \"http://otel:4317\" }`".into(),
+                );
+            }
+            // Declared, but no engine mqttforge targets exports traces.
+            Err(format!(
+                "the brokers export no traces ({}): trace in the clients and applications, which send to the collector themselves",
+                observability::why_no_traces(j.site.spec.engine)
+            ))
         },
     },
     ItemDef {
@@ -364,11 +370,22 @@ pub const ITEMS: &[ItemDef] = &[
         rules: &["MQ-OBS-006"],
         probes: &[],
         judge: |j| {
-            when(
-                monitoring(j, |m| m.logs.is_some()),
-                Vec::new(),
-                "declare the log store: `monitoring: { logs: \"loki://loki:3100\" }`",
-            )
+            let Some(url) = j
+                .site
+                .spec
+                .monitoring
+                .as_ref()
+                .and_then(|m| m.logs.as_ref())
+            else {
+                return Err(
+                    "declare the log store: `monitoring: { logs: \"syslog://logs:514\" }`".into(),
+                );
+            };
+            match observability::log_backend(&url.0) {
+                Some(b) if b.rsyslog_protocol.is_some() => Ok(vec![observability::RSYSLOG_PATH]),
+                Some(b) => Err(b.not_rendered.to_string()),
+                None => Err(observability::UNKNOWN_BACKEND.to_string()),
+            }
         },
     },
     ItemDef {

@@ -31,6 +31,7 @@
 //! | modules-load | a module name, `[A-Za-z0-9_-]*`; anything else refused | refused | as above |
 //! | HAProxy cfg | refused if empty or if it holds a line hazard, a blank, `#`, `"`, `'` or `\` (outside quotes they split or end the line's words) | single-quoted (`'` as `'\''`), line hazards refused | as above |
 //! | nginx.conf | refused if empty or if it holds a line hazard, a blank, `;`, `{`, `}`, `#`, `"`, `'`, `\` or `$` (they end the directive, open a block, start a comment or a variable) | `"..."` with `"` and `\` backslash-escaped; line hazards and `$` refused (nginx expands variables inside quotes in some directives) | as above |
+//! | rsyslog.conf (RainerScript) | `[A-Za-z0-9_.:/-]*`; anything else refused | `"..."`; line hazards, `"`, `\` and `` ` `` refused (nothing relies on rsyslog's escapes) | as above |
 //! | keepalived.conf | refused if empty or if it holds a line hazard, a blank, `#`, `!`, `"`, `'`, `\`, `{` or `}` (they split words, start a comment or open a block) | refused (no quoting) | as above |
 //! | JSON | refused (every string is quoted) | `"..."`, `\"`, `\\`, `\uXXXX` for line hazards | none (JSON has no comments) |
 //! | HOCON, TOML | `[A-Za-z0-9_-]+` as is; anything else quoted (a quoted string is valid wherever the bare token is: value, key segment, and harmless in a comment) | `"..."`, `\"`, `\\`, `\uXXXX` for line hazards | as above |
@@ -93,6 +94,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "keepalived/keepalived.conf.j2",
         include_str!("../../templates/keepalived/keepalived.conf.j2"),
+    ),
+    (
+        "logs/rsyslog.conf.j2",
+        include_str!("../../templates/logs/rsyslog.conf.j2"),
     ),
     (
         "grafana/dashboard.json.j2",
@@ -164,6 +169,7 @@ pub enum Syntax {
     Haproxy,
     Nginx,
     Keepalived,
+    Rsyslog,
     Json,
     Hocon,
     Erlang,
@@ -178,12 +184,13 @@ pub enum Syntax {
 }
 
 /// Every syntax, for tests that go through all of them.
-pub const SYNTAXES: [Syntax; 16] = [
+pub const SYNTAXES: [Syntax; 17] = [
     Syntax::MosquittoConf,
     Syntax::MosquittoAcl,
     Syntax::Haproxy,
     Syntax::Nginx,
     Syntax::Keepalived,
+    Syntax::Rsyslog,
     Syntax::Json,
     Syntax::Hocon,
     Syntax::Erlang,
@@ -219,6 +226,7 @@ impl Syntax {
             Syntax::Haproxy => "haproxy.cfg",
             Syntax::Nginx => "nginx.conf",
             Syntax::Keepalived => "keepalived.conf",
+            Syntax::Rsyslog => "rsyslog.conf",
             Syntax::Json => "JSON",
             Syntax::Hocon => "HOCON",
             Syntax::Erlang => "Erlang terms",
@@ -253,6 +261,7 @@ impl Syntax {
             ("haproxy", _, "cfg") => Syntax::Haproxy,
             ("nginx", _, "conf") => Syntax::Nginx,
             ("keepalived", _, "conf") => Syntax::Keepalived,
+            ("logs", "rsyslog.conf", _) => Syntax::Rsyslog,
             ("mosquitto", "acl", _) => Syntax::MosquittoAcl,
             ("mosquitto", _, "conf") => Syntax::MosquittoConf,
             ("emqx", "acl.conf", _) => Syntax::Erlang,
@@ -302,6 +311,9 @@ impl Syntax {
             Syntax::Keepalived => self.line_safe(value, |c| {
                 c.is_whitespace() || matches!(c, '#' | '!' | '"' | '\'' | '\\' | '{' | '}')
             }),
+            Syntax::Rsyslog => {
+                self.token(value, |c| c.is_ascii_alphanumeric() || "_.:/-".contains(c))
+            }
             Syntax::Json => {
                 Err(self.refuse("a JSON string must be quoted; the template must quote this value"))
             }
@@ -362,6 +374,12 @@ impl Syntax {
             Syntax::Haproxy => {
                 self.line_safe(value, |_| false)?;
                 Ok(format!("'{}'", value.replace('\'', "'\\''")))
+            }
+            // RainerScript string constants: no escaping is relied on, so
+            // what could end the string or start an escape is refused.
+            Syntax::Rsyslog => {
+                self.line_safe(value, |c| matches!(c, '"' | '\\' | '`'))?;
+                Ok(format!("\"{value}\""))
             }
             Syntax::Nginx => {
                 self.line_safe(value, |c| c == '$')?;

@@ -85,6 +85,14 @@ fn monitoring(input: &Input<'_>, facts: &mut Facts) {
             tracing: m.tracing.is_some(),
             logs: m.logs.is_some(),
             span: Some(input.key_span("/monitoring")),
+            tracing_url: m
+                .tracing
+                .as_ref()
+                .map(|u| (u.0.clone(), input.span("/monitoring/tracing"))),
+            logs_url: m
+                .logs
+                .as_ref()
+                .map(|u| (u.0.clone(), input.span("/monitoring/logs"))),
         };
     }
     if spec.load_test.is_some() {

@@ -141,6 +141,7 @@ fn node_context(ctx: &RenderCtx<'_>, node: &NodePlan) -> serde_json::Value {
         "env_file": ctx.installed.secrets(crate::render::secrets::EMQX_ENV_FILE),
         "dropin": ctx.installed.systemd_dropin(crate::render::secrets::SECRETS_DROPIN),
         "log_file": layout.log_file(),
+            "obs": super::observability::context(ctx),
         // Prometheus scrapes /api/v5/prometheus/stats here: the node's own
         // address, not every interface.
         "dashboard_bind": format!("{}:18083", node.address),

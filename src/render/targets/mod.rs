@@ -12,6 +12,7 @@ mod haproxy;
 pub(crate) mod keepalived;
 mod mosquitto;
 mod nginx;
+pub mod observability;
 mod os;
 mod prometheus;
 pub(crate) mod rumqttd;
@@ -111,6 +112,11 @@ pub const TARGETS: &[Target] = &[
                 .is_some_and(|m| m.dashboards.is_some() && m.prometheus.is_some())
         },
         artifacts: grafana::artifacts,
+    },
+    Target {
+        name: "logs",
+        applies: |s| s.spec.monitoring.as_ref().is_some_and(|m| m.logs.is_some()),
+        artifacts: observability::artifacts,
     },
     Target {
         name: "backup",

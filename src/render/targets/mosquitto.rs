@@ -34,6 +34,7 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
             "user": l.engine_layout().user,
             "pid_file": l.pid_file(),
             "log_file": l.log_file(),
+            "obs": super::observability::context(ctx),
             "data_dir": format!("{}/", l.data_dir()),
             "acl_file": l.conf("acl"),
             "password_file": password_file,

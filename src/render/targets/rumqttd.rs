@@ -48,6 +48,7 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
             "node": node,
             "listeners": listeners,
             "max_connections": max_connections,
+            "obs": super::observability::context(ctx),
             "limits": d.limits,
             "connection_timeout_ms": CONNECTION_TIMEOUT_MS,
             "capath": l.certs("ca.pem"),

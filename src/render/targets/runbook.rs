@@ -37,6 +37,7 @@ pub fn artifact(ctx: &RenderCtx<'_>, others: &[Artifact]) -> Result<Artifact, Ve
         "objectives": objectives(ctx),
         "secrets": secrets(ctx),
         "checklist": checklist_context(&rows),
+        "obs": super::observability::context(ctx),
     });
     Ok(Artifact::config(PATH, TEMPLATE, Comment::Html, context))
 }

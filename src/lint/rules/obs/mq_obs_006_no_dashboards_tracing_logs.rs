@@ -2,7 +2,7 @@
 //!
 //! What it does: in a production spec, reports which of
 //! `monitoring.dashboards` (Grafana), `monitoring.tracing` (an
-//! OpenTelemetry endpoint) and `monitoring.logs` (Loki, ELK) are missing.
+//! OpenTelemetry endpoint) and `monitoring.logs` (a syslog receiver) are missing.
 //!
 //! Why it matters: alerts say that something is wrong; dashboards, traces
 //! around connect and message handling, and the brokers' logs in one place
@@ -18,16 +18,40 @@
 //!       prometheus: { scrape_interval: 15s }
 //!       dashboards: grafana
 //!       tracing: "http://otel-collector.example:4317"
+//!       logs: "syslog://syslog-receiver.example:514"
+//!
+//! It also says, in every environment, where a declared destination gets
+//! nothing:
+//! - `monitoring.tracing` is declared, but no engine mqttforge targets
+//!   exports traces: EMQX 5.8 open source has no OpenTelemetry (an EMQX
+//!   Enterprise feature from 5.8 on), Mosquitto and rumqttd have no tracing.
+//!   Only clients and applications that trace themselves reach the collector.
+//! - `monitoring.logs` names a backend mqttforge renders no shipper for
+//!   (Loki: its push API is HTTP and no Debian package speaks it; an
+//!   unknown scheme). `syslog://`, `syslog+tcp://` and `syslog+udp://` get
+//!   an rsyslog configuration (logs/rsyslog.conf), checked by `rsyslogd -N1`.
+//!
+//! Example:
+//!     engine: mosquitto
+//!     monitoring:
+//!       tracing: "http://otel-collector.example:4317"
 //!       logs: "loki://loki.example:3100"
 //!
+//! Use instead:
+//!     monitoring:
+//!       logs: "syslog://syslog-receiver.example:514"
+//!     # and trace in the clients and applications
+//!
 //! Lint only: hand-written broker configs do not say where dashboards,
-//! traces and logs live. Only production sites are checked.
+//! traces and logs live. Missing declarations are reported on production
+//! sites only.
 //!
 //! Severity: info.
 
 use crate::diag::Severity;
 use crate::facts::Facts;
 use crate::lint::{Finding, Rule, LINT_ONLY};
+use crate::render::targets::observability::{log_backend, why_no_traces, UNKNOWN_BACKEND};
 
 pub const RULE: Rule = Rule {
     id: "MQ-OBS-006",
@@ -39,6 +63,7 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(facts: &Facts, out: &mut Vec<Finding>) {
+    unserved(facts, out);
     if !facts.production() {
         return;
     }
@@ -61,7 +86,7 @@ fn check(facts: &Facts, out: &mut Vec<Finding>) {
     out.push(Finding::new(
         span,
         format!("this production site declares no {}", join(&missing)),
-        "say where they live: `dashboards: grafana`, `tracing: \"http://otel-collector:4317\"`, `logs: \"loki://loki:3100\"`",
+        "say where they live: `dashboards: grafana`, `tracing: \"http://otel-collector:4317\"`, `logs: \"syslog://logs:514\"`",
     ));
 }
 
@@ -70,5 +95,46 @@ fn join(items: &[&str]) -> String {
         [] => String::new(),
         [one] => one.to_string(),
         [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// Declared destinations nothing sends to: traces (no engine exports them)
+/// and logs whose backend gets no rendered shipper.
+fn unserved(facts: &Facts, out: &mut Vec<Finding>) {
+    let m = &facts.monitoring;
+    if let (Some((url, span)), Some(engine)) = (&m.tracing_url, facts.engine) {
+        out.push(Finding::new(
+            span,
+            format!(
+                "`{url}` gets no traces from the brokers: {}",
+                why_no_traces(engine)
+            ),
+            "trace in the clients and applications, which send to the collector themselves (an MQTT 5 `traceparent` user property passes through the broker unchanged)",
+        ));
+    }
+    if let Some((url, span)) = &m.logs_url {
+        let why = match log_backend(url) {
+            Some(b) if b.rsyslog_protocol.is_some() => return,
+            Some(b) => b.not_rendered,
+            None => UNKNOWN_BACKEND,
+        };
+        let (what, help) = why.split_once(". ").unwrap_or((why, ""));
+        out.push(Finding::new(
+            span,
+            format!("nothing ships the brokers' logs to `{url}`: {what}"),
+            if help.is_empty() {
+                "declare a syslog receiver, `logs: \"syslog://RECEIVER:514\"`: mqttforge renders the rsyslog configuration that ships to it".to_string()
+            } else {
+                lower_first(help)
+            },
+        ));
+    }
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
     }
 }
