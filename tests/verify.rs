@@ -525,3 +525,210 @@ fn the_mosquitto_ha_example_passes_locally_and_in_containers() {
         );
     }
 }
+
+// ---------------------------------------------------------------- NGINX and the VIP
+
+/// The VIP probes create a network on the spec's subnet (10.30.0.0/24 for
+/// nginx-vip): one test at a time may hold it.
+static VIP_NETWORK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn vip_network() -> std::sync::MutexGuard<'static, ()> {
+    VIP_NETWORK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// No container or network of a run is left, also after a failing probe.
+fn nothing_left() {
+    let out = Command::new("docker")
+        .args(["ps", "-a", "--format", "{{.Names}}"])
+        .output()
+        .unwrap();
+    let ours: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|n| {
+            n.starts_with("lb-a-mqttforge-verify-") || n.starts_with("lb-b-mqttforge-verify-")
+        })
+        .map(str::to_string)
+        .collect();
+    assert!(ours.is_empty(), "containers left: {ours:?}");
+}
+
+/// nginx-vip in containers: NGINX with the rendered nginx.conf passes the
+/// load-balancer probes that apply to it (and says which do not), and the
+/// virtual IP moves to the other load-balancer host within the RTO when
+/// its holder is killed. The VRRP password is never printed.
+#[test]
+fn the_nginx_vip_example_passes_the_nginx_and_vip_probes() {
+    if !docker_ready() {
+        return;
+    }
+    let _net = vip_network();
+    let out = common::mqttforge(&[
+        "verify",
+        "site-examples/nginx-vip.yaml",
+        "--runtime",
+        "docker",
+        "--image",
+        &format!("mosquitto={MOSQUITTO_IMAGE}"),
+        "--image",
+        &format!("haproxy={HAPROXY_IMAGE}"),
+        "--format",
+        "json",
+    ]);
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(0), "{doc:#}");
+    for probe in [
+        "the load balancer's config loads",
+        "a device connects through the load balancer",
+        "clients fail over through the load balancer",
+        "a stopped broker goes DOWN",
+        "the virtual IP is held by one load balancer",
+        "a device connects through the virtual IP",
+        "the virtual IP moves when the active load balancer dies",
+    ] {
+        assert_eq!(result(&doc, probe), "pass", "{probe}: {doc:#}");
+    }
+    assert_eq!(
+        result(&doc, "every broker's health check goes UP"),
+        "not_applicable"
+    );
+    assert!(detail(&doc, "clients fail over through the load balancer").contains("MQ-HA-002"));
+    assert!(detail(&doc, "a stopped broker goes DOWN").contains("temporarily disabled"));
+    let takeover = detail(
+        &doc,
+        "the virtual IP moves when the active load balancer dies",
+    );
+    assert!(takeover.contains("RTO 60 s"), "{takeover}");
+    // generated_secrets: the VRRP password is `Vr` and six digits.
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let leaked = printed.match_indices("Vr").any(|(i, _)| {
+        printed[i + 2..]
+            .chars()
+            .take(6)
+            .filter(char::is_ascii_digit)
+            .count()
+            == 6
+    });
+    assert!(!leaked, "the VRRP password was printed:\n{printed}");
+    nothing_left();
+}
+
+fn nginx_vip_with(
+    tamper: &dyn Fn(&mut mqttforge::render::OutputTree),
+) -> Vec<mqttforge::verify::Probe> {
+    let site = mqttforge::spec::load(&common::root().join("site-examples/nginx-vip.yaml")).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let images = mqttforge::verify::docker::Images {
+        mosquitto: MOSQUITTO_IMAGE.into(),
+        haproxy: HAPROXY_IMAGE.into(),
+    };
+    mqttforge::verify::docker::run_with(&site, "nginx-vip.yaml", work.path(), &images, true, tamper)
+        .unwrap()
+}
+
+fn failed(probes: &[mqttforge::verify::Probe], name: &str) -> String {
+    let p = probes
+        .iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("no probe `{name}`: {probes:#?}"));
+    match &p.outcome {
+        mqttforge::verify::Outcome::Fail(why) => why.clone(),
+        other => panic!("`{name}` did not fail: {other:?}"),
+    }
+}
+
+/// NGINX pointed at a port no broker listens on: no device gets through.
+#[test]
+fn nginx_pointed_at_a_dead_backend_fails_the_nginx_probe() {
+    if !docker_ready() {
+        return;
+    }
+    let _net = vip_network();
+    let probes = nginx_vip_with(&|tree| {
+        let f = tree.files.get_mut("nginx/nginx.conf").unwrap();
+        let text = String::from_utf8(f.contents.clone()).unwrap();
+        assert!(text.contains(":8883 max_fails"));
+        f.contents = text
+            .replace(":8883 max_fails", ":8884 max_fails")
+            .into_bytes();
+    });
+    let why = failed(&probes, "a device connects through the load balancer");
+    assert!(why.contains("through NGINX"), "{why}");
+    failed(&probes, "clients fail over through the load balancer");
+    nothing_left();
+}
+
+/// The backup load balancer's track script always fails (its keepalived
+/// goes FAULT): it cannot take the virtual IP over, and the probe says so.
+#[test]
+fn a_backup_load_balancer_that_cannot_take_over_fails_the_vip_probe() {
+    if !docker_ready() {
+        return;
+    }
+    let _net = vip_network();
+    let probes = nginx_vip_with(&|tree| {
+        let f = tree.files.get_mut("keepalived/keepalived.conf").unwrap();
+        let text = String::from_utf8(f.contents.clone()).unwrap();
+        let line = "    script \"/usr/bin/systemctl is-active --quiet nginx.service\"\n";
+        assert!(text.contains(line));
+        f.contents = text
+            .replace(line, &format!("{line}@lb-b    script \"/bin/false\"\n"))
+            .into_bytes();
+    });
+    assert!(matches!(
+        probes
+            .iter()
+            .find(|p| p.name == "the virtual IP is held by one load balancer")
+            .map(|p| &p.outcome),
+        Some(mqttforge::verify::Outcome::Pass(_))
+    ));
+    let why = failed(
+        &probes,
+        "the virtual IP moves when the active load balancer dies",
+    );
+    assert!(
+        why.contains("lb-b") && why.contains("not ready to take over") && why.contains("failed"),
+        "{why}"
+    );
+    nothing_left();
+}
+
+/// A docker network already on the VIP's subnet: verify names it and stops
+/// before starting anything.
+#[test]
+fn a_network_on_the_vips_subnet_is_named() {
+    if !docker_ready() {
+        return;
+    }
+    let _net = vip_network();
+    let name = format!("mqttforge-test-collide-{}", std::process::id());
+    let created = Command::new("docker")
+        .args(["network", "create", "--subnet=10.30.0.0/25", &name])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    let out = common::mqttforge(&[
+        "verify",
+        "site-examples/nginx-vip.yaml",
+        "--runtime",
+        "docker",
+        "--image",
+        &format!("mosquitto={MOSQUITTO_IMAGE}"),
+        "--image",
+        &format!("haproxy={HAPROXY_IMAGE}"),
+    ]);
+    let _ = Command::new("docker")
+        .args(["network", "rm", &name])
+        .output();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("10.30.0.0/24") && text.contains(&name),
+        "{text}"
+    );
+}

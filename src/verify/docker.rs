@@ -4,7 +4,7 @@
 //! production paths; readiness is read from the broker's log lines.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -13,12 +13,13 @@ use testcontainers::core::{ContainerPort, ExecCommand, WaitFor};
 use testcontainers::runners::SyncRunner;
 use testcontainers::{Container, GenericImage, ImageExt};
 
+use super::client::Tls;
 use super::local::{probe_site, Hosts};
-use super::{install, progress, Outcome, Probe};
+use super::{install, progress, vip, Outcome, Probe};
 use crate::diag::Code;
 use crate::diag::Diagnostic;
 use crate::render::{self, RenderOptions, SecretMode};
-use crate::spec::model::Engine;
+use crate::spec::model::{Engine, LbKind};
 use crate::spec::Site;
 
 /// Image names (`name:tag`) per role.
@@ -65,7 +66,7 @@ impl Drop for Network {
 /// Where a container finds the tree apply installed for its host (a tar
 /// that keeps owner and group names: GNU tar maps them to the image's own
 /// users when root unpacks it).
-const INSTALL_TAR: &str = "/mqttforge-install.tar";
+pub(crate) const INSTALL_TAR: &str = "/mqttforge-install.tar";
 
 /// How a broker container starts: the host's installed tree unpacked at
 /// `/` with its owners and modes, then what the Debian package provides
@@ -93,6 +94,10 @@ exit $status";
 /// environment is the one its systemd drop-in names, passed in).
 const HAPROXY_START: &str = "tar -xpf /mqttforge-install.tar -C / \
     && mkdir -p /run/haproxy && exec haproxy -db -f /etc/haproxy/haproxy.cfg";
+
+/// NGINX's: its installed tree, nginx in the foreground (the rendered
+/// nginx.conf logs to stderr).
+const NGINX_START: &str = "tar -xpf /mqttforge-install.tar -C / && exec nginx -g 'daemon off;'";
 
 /// Waits for Mosquitto's "running" line in a container's output (stdout and
 /// stderr); when the container exits first, its last lines are the error.
@@ -160,6 +165,20 @@ struct DockerHosts {
     ports: BTreeMap<String, u16>,
     lb: std::cell::RefCell<Option<Container<GenericImage>>>,
     lb_request: std::cell::RefCell<Option<testcontainers::ContainerRequest<GenericImage>>>,
+    lb_kind: LbKind,
+    /// The load balancer's container name.
+    lb_name: String,
+    /// The VIP failover probe's setup, when the spec declares a VIP.
+    vip: Option<super::vip::Vip>,
+}
+
+impl DockerHosts {
+    fn lb_label(&self) -> &'static str {
+        match self.lb_kind {
+            LbKind::Haproxy => "HAProxy",
+            LbKind::Nginx => "NGINX",
+        }
+    }
 }
 
 impl Hosts for DockerHosts {
@@ -208,14 +227,78 @@ impl Hosts for DockerHosts {
             .borrow_mut()
             .take()
             .ok_or("the load balancer was started already")?;
-        let c = request
-            .start()
-            .map_err(|e| format!("the HAProxy container did not start: {e}"))?;
+        let c = request.start().map_err(|e| {
+            // testcontainers leaves a container it created but could not start.
+            let _ = Command::new("docker")
+                .args(["rm", "-f", &self.lb_name])
+                .output();
+            format!("the {} container did not start: {e}", self.lb_label())
+        })?;
         *self.lb.borrow_mut() = Some(c);
+        // A config the load balancer refuses makes it exit at once.
+        let running = Command::new("docker")
+            .args(["inspect", "-f", "{{.State.Running}}", &self.lb_name])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "true");
+        if !running {
+            let log = self.lb_log();
+            let tail: Vec<&str> = log.lines().rev().take(5).collect();
+            return Err(format!(
+                "{} exited in its container: {}",
+                self.lb_label(),
+                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+            ));
+        }
         Ok(())
     }
 
+    fn runs_nginx(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn lb_log(&self) -> String {
+        Command::new("docker")
+            .args(["logs", &self.lb_name])
+            .output()
+            .map(|o| {
+                let mut text = String::from_utf8_lossy(&o.stdout).into_owned();
+                text.push_str(&String::from_utf8_lossy(&o.stderr));
+                text
+            })
+            .unwrap_or_default()
+    }
+
+    fn vip_failover(&self, site: &Site, tls: &Tls, device: &str, quiet: bool) -> Vec<Probe> {
+        let Some(vip) = &self.vip else {
+            return vec![Probe {
+                name: "the virtual IP moves when the active load balancer dies",
+                outcome: Outcome::NotApplicable(
+                    "the virtual IP or a load-balancer host address is not an IPv4 address: no test network can hold it".into(),
+                ),
+            }];
+        };
+        // Every broker serving again, so the takeover measured is the
+        // load balancers' alone.
+        for node in 0..self.nodes.len() {
+            if let Err(e) = self.restart(node) {
+                return vec![Probe {
+                    name: "the virtual IP moves when the active load balancer dies",
+                    outcome: Outcome::Fail(format!("a broker did not come back first: {e}")),
+                }];
+            }
+        }
+        // The single load balancer's probes are done: it holds no address of
+        // the spec's, but it need not run beside the two.
+        if let Some(c) = self.lb.borrow_mut().take() {
+            let _ = c.rm();
+        }
+        vip.probes(site, tls, device, quiet)
+    }
+
     fn lb_stat(&self) -> Result<String, String> {
+        if self.lb_kind == LbKind::Nginx {
+            return Err("NGINX open source has no statistics for stream upstreams".into());
+        }
         let lb = self.lb.borrow();
         let c = lb.as_ref().ok_or("no load balancer")?;
         let mut r = c
@@ -298,7 +381,8 @@ pub fn run_with(
     crate::pki::ensure(site, &pki)?;
     let foreign = work.join("foreign-pki");
     crate::pki::ensure(site, &foreign)?;
-    let _network = Network::create(&tag)?;
+    let subnet = vip_subnet(site)?;
+    let _network = Network::create(&tag, subnet.as_ref())?;
     let run = Run {
         site,
         tree: &tree,
@@ -319,11 +403,23 @@ pub fn run_with(
         Err(failed) => return Ok(vec![failed]),
     };
     let lb_request = run.lb_request()?;
+    let vip = match &subnet {
+        Some(_) => run.vip()?,
+        None => None,
+    };
     let hosts = DockerHosts {
         nodes,
-        ports: run.ports,
         lb: std::cell::RefCell::new(None),
         lb_request: std::cell::RefCell::new(lb_request),
+        lb_kind: site
+            .spec
+            .load_balancer
+            .as_ref()
+            .map(|l| l.kind)
+            .unwrap_or(LbKind::Haproxy),
+        lb_name: format!("lb-{tag}"),
+        vip,
+        ports: run.ports,
     };
     let mut probes = vec![Probe {
         name: "config loads",
@@ -358,20 +454,68 @@ fn preflight(site: &Site, images: &Images) -> Result<(), Vec<Diagnostic>> {
 }
 
 impl Network {
-    /// `docker network create NAME`.
-    fn create(name: &str) -> Result<Network, Vec<Diagnostic>> {
+    /// `docker network create NAME`, with the subnet of a site with a
+    /// virtual IP: one that overlaps a network docker has is refused by
+    /// name before docker is asked.
+    fn create(name: &str, subnet: Option<&vip::Subnet>) -> Result<Network, Vec<Diagnostic>> {
+        let mut args = vec!["network".to_string(), "create".to_string()];
+        if let Some(s) = subnet {
+            let taken = vip::collisions(s);
+            if !taken.is_empty() {
+                let list: Vec<String> = taken.iter().map(|(n, c)| format!("`{n}` ({c})")).collect();
+                return Err(vec![Diagnostic::error(
+                    Code::Verify,
+                    format!(
+                        "the VIP failover probe needs a test network on {} (it holds the virtual IP and the load-balancer hosts' addresses), and it overlaps the docker network(s) {}",
+                        s.cidr(),
+                        list.join(", ")
+                    ),
+                )
+                .with_help("remove that network (`docker network rm NAME`; a verify run still going holds it until it ends), or run where the spec's addresses are free")]);
+            }
+            args.extend([
+                format!("--subnet={}", s.cidr()),
+                format!("--gateway={}", s.gateway),
+                format!("--ip-range={}/{}", s.range.0, s.range.1),
+            ]);
+        }
+        args.push(name.to_string());
         let out = Command::new("docker")
-            .args(["network", "create", name])
+            .args(&args)
             .output()
             .map_err(|e| fail(format!("docker network create: {e}")))?;
         if !out.status.success() {
             return Err(fail(format!(
-                "docker network create: {}",
+                "docker network create {}: {}",
+                subnet.map(|s| s.cidr()).unwrap_or_default(),
                 String::from_utf8_lossy(&out.stderr).trim()
             )));
         }
         Ok(Network(name.to_string()))
     }
+}
+
+/// The VIP and the load-balancer hosts' addresses of a site that declares
+/// `cluster.vip` with `load_balancer.vrrp`, when all are IPv4 addresses.
+fn vip_addresses(site: &Site) -> Option<(Ipv4Addr, Vec<(String, Ipv4Addr)>)> {
+    let lb = site.spec.load_balancer.as_ref()?;
+    let vrrp = lb.vrrp.as_ref()?;
+    let vip = site.spec.cluster.as_ref()?.vip.as_ref()?.0.parse().ok()?;
+    let hosts = vrrp
+        .hosts
+        .iter()
+        .map(|h| Some((h.name.0.clone(), h.address.0.parse().ok()?)))
+        .collect::<Option<Vec<_>>>()?;
+    Some((vip, hosts))
+}
+
+/// The test network's subnet of a site with a virtual IP.
+fn vip_subnet(site: &Site) -> Result<Option<vip::Subnet>, Vec<Diagnostic>> {
+    let Some((vip, hosts)) = vip_addresses(site) else {
+        return Ok(None);
+    };
+    let fixed: Vec<Ipv4Addr> = hosts.iter().map(|h| h.1).collect();
+    vip::plan(vip, &fixed).map(Some).map_err(fail)
 }
 
 /// What starting the site's containers needs.
@@ -454,11 +598,8 @@ impl Run<'_> {
         if self.site.spec.load_balancer.is_none() {
             return Ok(None);
         }
-        let nofile = (self.site.spec.capacity.clients * 11 / 10 * 2 + 2048) as i64;
         let bytes = self.installed(None, "lb", "lb")?;
-        // What systemd would hand haproxy.service: its drop-in's EnvironmentFile.
-        let env = install::service_environment(&self.stage.join("lb"), "haproxy.service")
-            .map_err(fail)?;
+        let (nofile, env, cmd) = self.lb_setup()?;
         let mut img = image(&self.images.haproxy).with_wait_for(WaitFor::seconds(1));
         for port in self.ports.values() {
             img = img.with_exposed_port(ContainerPort::Tcp(*port));
@@ -466,13 +607,72 @@ impl Run<'_> {
         let mut r = img
             .with_network(self.tag.to_string())
             .with_container_name(format!("lb-{}", self.tag))
-            // HAProxy raises its open-file limit to about 2 x maxconn.
             .with_ulimit("nofile", nofile, Some(nofile))
-            .with_cmd(["sh", "-c", HAPROXY_START])
+            .with_cmd(["sh", "-c", cmd])
             .with_copy_to(INSTALL_TAR, bytes);
         for (k, v) in env {
             r = r.with_env_var(k, v);
         }
         Ok(Some(r))
+    }
+    /// The load balancer's open-file limit, its service environment (what
+    /// systemd would hand it from its drop-in's EnvironmentFile) and how its
+    /// container starts. Needs the `lb` tree staged.
+    #[allow(clippy::type_complexity)]
+    fn lb_setup(&self) -> Result<(i64, BTreeMap<String, String>, &'static str), Vec<Diagnostic>> {
+        let kind = self
+            .site
+            .spec
+            .load_balancer
+            .as_ref()
+            .map(|l| l.kind)
+            .unwrap_or(LbKind::Haproxy);
+        // HAProxy raises its open-file limit to about 2 x maxconn. NGINX's
+        // worker_rlimit_nofile may be above what the engine grants a
+        // container: it logs the refused setrlimit and runs on.
+        let nofile = (self.site.spec.capacity.clients * 11 / 10 * 2 + 2048) as i64;
+        let (service, cmd) = match kind {
+            LbKind::Haproxy => ("haproxy.service", HAPROXY_START),
+            LbKind::Nginx => ("nginx.service", NGINX_START),
+        };
+        let env = install::service_environment(&self.stage.join("lb"), service).map_err(fail)?;
+        Ok((nofile, env, cmd))
+    }
+
+    /// What the VIP probe needs: the `lb` tree as a tar and its
+    /// environment in files of the work directory.
+    fn vip(&self) -> Result<Option<vip::Vip>, Vec<Diagnostic>> {
+        let (Some((vip, hosts)), Some(lb)) =
+            (vip_addresses(self.site), &self.site.spec.load_balancer)
+        else {
+            return Ok(None);
+        };
+        let device = self
+            .site
+            .spec
+            .listeners
+            .iter()
+            .find(|l| l.tls.is_some())
+            .map(|l| l.port)
+            .unwrap_or(0);
+        let bytes = self.installed(None, "lb", "lb")?;
+        let install_tar = self.work.join("lb-vip.tar");
+        std::fs::write(&install_tar, bytes)
+            .map_err(|e| fail(format!("{}: {e}", install_tar.display())))?;
+        let (nofile, env, _) = self.lb_setup()?;
+        let env_file = self.work.join("lb-vip.env");
+        vip::env_file(&env_file, &env).map_err(fail)?;
+        Ok(Some(vip::Vip {
+            network: self.tag.to_string(),
+            tag: self.tag.to_string(),
+            image: self.images.haproxy.clone(),
+            kind: lb.kind,
+            install_tar,
+            env_file,
+            nofile,
+            hosts,
+            vip,
+            port: device,
+        }))
     }
 }

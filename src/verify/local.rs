@@ -15,7 +15,7 @@ use super::{free_port, install, progress, Outcome, Probe};
 use crate::diag::Code;
 use crate::diag::Diagnostic;
 use crate::render::{self, RenderOptions, SecretMode};
-use crate::spec::model::{ClientCerts, Engine, TlsVersion};
+use crate::spec::model::{ClientCerts, Engine, LbKind, TlsVersion};
 use crate::spec::Site;
 
 /// A process that is stopped when dropped (teardown also on failure).
@@ -481,6 +481,26 @@ pub(crate) trait Hosts {
     /// HAProxy's `show stat` CSV.
     fn lb_stat(&self) -> Result<String, String>;
     fn lb_front(&self, listener: &str) -> SocketAddr;
+    /// Whether this runtime runs NGINX as the load balancer, or why not.
+    fn runs_nginx(&self) -> Result<(), String> {
+        Err(
+            "the local runtime runs HAProxy only: `--runtime docker` runs NGINX and its probes"
+                .into(),
+        )
+    }
+    /// The load balancer's log so far (NGINX's passive check reports there).
+    fn lb_log(&self) -> String {
+        String::new()
+    }
+    /// The VIP failover probes (two load balancers with keepalived).
+    fn vip_failover(&self, _site: &Site, _tls: &Tls, _device: &str, _quiet: bool) -> Vec<Probe> {
+        vec![Probe {
+            name: "the virtual IP moves when the active load balancer dies",
+            outcome: Outcome::NotApplicable(
+                "the local runtime runs no VRRP: `--runtime docker` runs both load balancers with keepalived on a network of its own".into(),
+            ),
+        }]
+    }
 }
 
 /// Every probe after the brokers are up.
@@ -829,9 +849,23 @@ impl Prober<'_> {
             .interval
             .map(|d| d.millis())
             .unwrap_or(10_000);
-        load_balancer(
+        let mut out = load_balancer(
             self.site, self.hosts, interval, &via_lb, &self.id, self.quiet,
-        )
+        );
+        let vrrp = lb.vrrp.is_some()
+            && self
+                .site
+                .spec
+                .cluster
+                .as_ref()
+                .is_some_and(|c| c.vip.is_some());
+        if vrrp {
+            out.extend(
+                self.hosts
+                    .vip_failover(self.site, &via_lb, &self.id, self.quiet),
+            );
+        }
+        out
     }
 }
 
@@ -1022,20 +1056,11 @@ fn load_balancer(
     device: &str,
     quiet: bool,
 ) -> Vec<Probe> {
-    progress(quiet, "starting the load balancer");
-    if let Err(e) = hosts.start_lb(site) {
-        return vec![Probe {
-            name: "the load balancer's config loads",
-            outcome: Outcome::Fail(e),
-        }];
-    }
     let lb = site
         .spec
         .load_balancer
         .as_ref()
         .expect("checked by the caller");
-    let fall = lb.health_check.fall.unwrap_or(3) as u64;
-    let rise = lb.health_check.rise.unwrap_or(2) as u64;
     let device_listener = site
         .spec
         .listeners
@@ -1043,6 +1068,18 @@ fn load_balancer(
         .find(|l| l.tls.is_some())
         .map(|l| l.name.0.clone())
         .unwrap_or_default();
+    if lb.kind == LbKind::Nginx {
+        return super::passive::nginx(site, hosts, tls, device, &device_listener, quiet);
+    }
+    progress(quiet, "starting the load balancer");
+    if let Err(e) = hosts.start_lb(site) {
+        return vec![Probe {
+            name: "the load balancer's config loads",
+            outcome: Outcome::Fail(e),
+        }];
+    }
+    let fall = lb.health_check.fall.unwrap_or(3) as u64;
+    let rise = lb.health_check.rise.unwrap_or(2) as u64;
     let backend = format!("brokers_{device_listener}");
     let servers = hosts.node_names();
     let mut out = Vec::new();

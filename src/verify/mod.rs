@@ -17,6 +17,9 @@ pub mod drill_container;
 pub mod emqx;
 pub mod install;
 pub mod local;
+mod passive;
+#[cfg(feature = "docker")]
+mod vip;
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
