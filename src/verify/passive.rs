@@ -170,7 +170,23 @@ pub(crate) fn nginx(
         }
         return out;
     }
-    let first = servers[0].clone();
+    out.extend(failover(&p, hosts, front, tls, device, &servers[0], quiet));
+    out
+}
+
+/// Stops the first broker while devices keep connecting through NGINX:
+/// the failover a device sees, then the moment NGINX's passive check takes
+/// the broker out of rotation.
+fn failover(
+    p: &Passive,
+    hosts: &dyn Hosts,
+    front: std::net::SocketAddr,
+    tls: &Tls,
+    device: &str,
+    first: &str,
+    quiet: bool,
+) -> Vec<Probe> {
+    let mut out = Vec::new();
     progress(
         quiet,
         &format!("stopping `{first}`: devices keep connecting through NGINX"),

@@ -402,36 +402,36 @@ impl Vip {
                 Err(e) => Outcome::Fail(format!("through {front}: {e}")),
             },
         });
-        let name = "the virtual IP moves when the active load balancer dies";
-        if connected.is_err() {
-            out.push(Probe {
-                name,
-                outcome: Outcome::Fail(
+        out.push(Probe {
+            name: "the virtual IP moves when the active load balancer dies",
+            outcome: match connected {
+                Ok(_) => self.takeover(rto, tls, device, quiet),
+                Err(_) => Outcome::Fail(
                     "not measured: no device connected through the virtual IP first".into(),
                 ),
-            });
-            return out;
-        }
+            },
+        });
+        out
+    }
+
+    /// Kills the load balancer holding the virtual IP (once the other one
+    /// is ready to take over) and measures the time until a device gets
+    /// CONNACK through the virtual IP again, against the single-node RTO.
+    fn takeover(&self, rto: Option<Duration>, tls: &Tls, device: &str, quiet: bool) -> Outcome {
+        let (first, second) = (&self.hosts[0], &self.hosts[1]);
+        let front = SocketAddr::from((self.vip, self.port));
         let holder = self.container(&first.0);
         let standby = self.container(&second.0);
         // A standby that cannot take over fails the probe without the wait.
         if let Err(e) = self.wait_standby(&standby, Duration::from_secs(20)) {
-            out.push(Probe {
-                name,
-                outcome: Outcome::Fail(format!("not measured: {e}")),
-            });
-            return out;
+            return Outcome::Fail(format!("not measured: {e}"));
         }
         progress(
             quiet,
             &format!("killing `{}`, which holds {}", first.0, self.vip),
         );
         if let Err(e) = docker(&["kill", &holder]) {
-            out.push(Probe {
-                name,
-                outcome: Outcome::Fail(e),
-            });
-            return out;
+            return Outcome::Fail(e);
         }
         // Past the RTO the probe has failed: wait no longer.
         let within = rto.unwrap_or(Duration::from_secs(60)) + Duration::from_secs(5);
@@ -441,9 +441,7 @@ impl Vip {
         let rto_text = rto
             .map(|r| format!("dr.single_node_failure RTO {} s", r.as_secs()))
             .unwrap_or_else(|| "no dr.single_node_failure RTO declared".into());
-        out.push(Probe {
-            name,
-            outcome: match again {
+        match again {
                 Ok((since, _)) if rto.is_none_or(|r| since <= r) && moved => {
                     Outcome::Pass(format!(
                         "`{}` was killed; `{}` took {} and a device got CONNACK 0 through it {:.1} s later (takeover; {rto_text})",
@@ -471,9 +469,7 @@ impl Vip {
                     second.0,
                     state(&standby)
                 )),
-            },
-        });
-        out
+        }
     }
 }
 
