@@ -325,6 +325,37 @@ impl Root {
         Ok(Some((bytes, meta_of(&st))))
     }
 
+    /// A file's bytes and full `stat` (taken before the read, on the same
+    /// descriptor); `None` when it does not exist.
+    pub fn read_stat(&self, rel: &str) -> Result<Option<(Vec<u8>, sys::Stat)>, String> {
+        let Some((mut file, st)) = self.open_file(rel)? else {
+            return Ok(None);
+        };
+        let mut bytes = Vec::with_capacity(usize::try_from(st.st_size).unwrap_or(0));
+        file.read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read {}: {e}", self.shown(rel).display()))?;
+        Ok(Some((bytes, st)))
+    }
+
+    /// A regular file's full `stat` without opening it (`statat`, no link
+    /// followed, directories reached without following links); `None` when
+    /// it or its directory does not exist, an error when something else
+    /// than a regular file is there.
+    pub fn stat(&self, rel: &str) -> Result<Option<sys::Stat>, String> {
+        let (Some(dir), name) = self.parent_of(rel, false)? else {
+            return Ok(None);
+        };
+        match sys::statat(&*dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile => Ok(Some(st)),
+            Ok(_) => Err(format!(
+                "{} exists and is not a regular file",
+                self.shown(rel).display()
+            )),
+            Err(Errno::NOENT) => Ok(None),
+            Err(e) => Err(os_error("inspect", &self.shown(rel), e)),
+        }
+    }
+
     /// A file's metadata (no-follow); `None` when it does not exist.
     pub fn meta(&self, rel: &str) -> Result<Option<FileMeta>, String> {
         Ok(self.open_file(rel)?.map(|(_, st)| meta_of(&st)))
