@@ -205,6 +205,20 @@ struct Job {
     /// Where the certificate goes when not to its place in the directory
     /// (`pki sign --out FILE`).
     out: Option<PathBuf>,
+    /// The device's CSR file and its key file may exist (a batch removes
+    /// only what may be there).
+    had_csr: bool,
+    had_key: bool,
+}
+
+/// A job done in memory: the files to write and what to record.
+struct Made {
+    key_pem: Option<String>,
+    cert_pem: String,
+    out: Option<PathBuf>,
+    had_csr: bool,
+    had_key: bool,
+    issued: Issued,
 }
 
 /// The PKI of one site in one directory.
@@ -221,6 +235,11 @@ pub struct Pki<'a> {
     now: OffsetDateTime,
     /// Held while a command writes (see [`Pki::locked`]).
     lock: Option<Lock>,
+    /// The names in `servers/` and `devices/` (`servers/<file>`), listed
+    /// once under the lock while a command plans its jobs: a file not
+    /// listed is not read (one listing instead of three failed lookups per
+    /// device). `None`: every file is looked up.
+    listing: Option<HashSet<String>>,
 }
 
 /// RFC 3339, second precision.
@@ -254,6 +273,7 @@ impl<'a> Pki<'a> {
             rng: SystemRandom::new(),
             now: now_utc(),
             lock: None,
+            listing: None,
         })
     }
 
@@ -267,13 +287,16 @@ impl<'a> Pki<'a> {
         op: impl FnOnce(&mut Self) -> Result<T, Vec<Diagnostic>>,
     ) -> Result<T, Vec<Diagnostic>> {
         if self.lock.is_some() {
-            return op(self);
+            let result = op(self);
+            self.listing = None;
+            return result;
         }
         self.lock = Some(self.store.lock().map_err(|d| vec![d])?);
         let result = self
             .reload_index()
             .map_err(|d| vec![d])
             .and_then(|()| op(self));
+        self.listing = None;
         self.lock = None;
         result
     }
@@ -477,19 +500,37 @@ impl<'a> Pki<'a> {
 
     // -------------------------------------------------------------- issuing
 
-    /// Issues a certificate for each job (in parallel), writes the files,
-    /// records the serials.
+    /// Issues a certificate for each job (keys generated and certificates
+    /// signed in parallel), writes the files in one batch, records the
+    /// serials.
+    ///
+    /// The batch: every key and certificate goes to a temporary beside its
+    /// place (created with its final mode, so a key is never readable by
+    /// others), one `syncfs` makes them durable, each is renamed over its
+    /// place, and a second `syncfs` makes the renames durable, before the
+    /// state file is written (fsynced). A crash at any point leaves each
+    /// file as it was or whole and durable, never half written; temporaries
+    /// it leaves are removed by the next command under the lock, and a
+    /// certificate on disk that the state file does not know yet is
+    /// recorded by the next command ([`Pki::reconcile_index`]).
     fn run_jobs(&mut self, ca: &Ca, jobs: Vec<Job>) -> Result<Vec<Issued>, Vec<Diagnostic>> {
         let this = &*self;
-        let results = parallel_map(jobs, |job| this.run_job(ca, job));
-        let mut issued = Vec::new();
+        let results = parallel_map(jobs, |job| this.make(ca, job));
+        // The batch changes the directory: look files up from now on.
+        self.listing = None;
+        let mut made = Vec::new();
         let mut diags = Vec::new();
         for r in results {
             match r {
-                Ok(i) => issued.push(i),
+                Ok(m) => made.push(m),
                 Err(d) => diags.push(d),
             }
         }
+        let (written, result) = self.write_batch(&made);
+        if let Err(d) = result {
+            diags.push(d);
+        }
+        let issued: Vec<Issued> = made.into_iter().take(written).map(|m| m.issued).collect();
         for i in &issued {
             self.record(i);
         }
@@ -505,7 +546,128 @@ impl<'a> Pki<'a> {
         }
     }
 
+    /// Writes the files of issued certificates in one batch (see
+    /// [`Pki::run_jobs`]), then removes what they replace: a device's old
+    /// CSR when a key was generated, a generated key when the device's own
+    /// CSR was signed. Returns how many of `made` (from the first) are
+    /// written: when a temporary cannot be written (a full disk), the ones
+    /// before it are still committed, and the error is returned beside.
+    fn write_batch(&self, made: &[Made]) -> (usize, Result<(), Diagnostic>) {
+        let dir = match self.store.open_dir() {
+            Ok(d) => d,
+            Err(e) => return (0, Err(e)),
+        };
+        let mut staged: Vec<String> = Vec::with_capacity(made.len() * 2);
+        let mut stage = |rel: String, bytes: &[u8], mode: u32, owner: Option<Owner>| {
+            let file = crate::fs::root::NewFile {
+                contents: bytes,
+                mode,
+                owner,
+                durability: Durability::Lazy,
+            };
+            dir.stage(&rel, file)?;
+            staged.push(rel);
+            Ok::<(), String>(())
+        };
+        let mut complete = 0;
+        let mut failed = Ok(());
+        for m in made {
+            let t = &m.issued.target;
+            let staging = m
+                .key_pem
+                .as_ref()
+                .map_or(Ok(()), |key| {
+                    stage(
+                        t.key_file(),
+                        key.as_bytes(),
+                        t.key_mode(),
+                        self.key_owner(t),
+                    )
+                })
+                .and_then(|()| match &m.out {
+                    Some(_) => Ok(()),
+                    None => stage(
+                        t.cert_file(),
+                        m.cert_pem.as_bytes(),
+                        store::MODE_PUBLIC,
+                        None,
+                    ),
+                });
+            if let Err(e) = staging {
+                failed = Err(store::fs_error(e));
+                break;
+            }
+            complete += 1;
+        }
+        let refs: Vec<&str> = staged.iter().map(String::as_str).collect();
+        if let Err(e) = dir.commit_staged(&refs) {
+            // What was renamed before the error is recorded by the next
+            // command (reconcile_index).
+            return (0, Err(store::fs_error(e)));
+        }
+        (
+            complete,
+            failed.and_then(|()| self.finish_batch(&made[..complete])),
+        )
+    }
+
+    /// After a batch: certificates that go outside the directory, and the
+    /// files the new ones replace.
+    fn finish_batch(&self, made: &[Made]) -> Result<(), Diagnostic> {
+        for m in made {
+            let t = &m.issued.target;
+            if let Some(out) = &m.out {
+                write_outside(out, m.cert_pem.as_bytes())?;
+            }
+            if m.key_pem.is_some() && t.role == Role::Device && m.had_csr {
+                // The device no longer uses the key of its old CSR.
+                self.store.remove(&t.csr_file())?;
+            }
+            if m.issued.key == KeyOrigin::Csr && m.had_key {
+                // The device's own key replaces one generated here.
+                self.store.remove(&t.key_file())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Issues one certificate and writes its files one by one (`pki sign`).
     fn run_job(&self, ca: &Ca, job: Job) -> Result<Issued, Diagnostic> {
+        let m = self.make(ca, job)?;
+        let t = &m.issued.target;
+        if let Some(key) = &m.key_pem {
+            self.store.write(
+                &t.key_file(),
+                key.as_bytes(),
+                t.key_mode(),
+                self.key_owner(t),
+                Durability::Lazy,
+            )?;
+            if t.role == Role::Device {
+                // The device no longer uses the key of its old CSR.
+                self.store.remove(&t.csr_file())?;
+            }
+        }
+        if m.issued.key == KeyOrigin::Csr {
+            // The device's own key replaces one generated here.
+            self.store.remove(&t.key_file())?;
+        }
+        match &m.out {
+            Some(out) => write_outside(out, m.cert_pem.as_bytes())?,
+            None => self.store.write(
+                &t.cert_file(),
+                m.cert_pem.as_bytes(),
+                store::MODE_PUBLIC,
+                None,
+                Durability::Lazy,
+            )?,
+        }
+        Ok(m.issued)
+    }
+
+    /// Generates the key (when asked) and signs the certificate of one job;
+    /// writes nothing.
+    fn make(&self, ca: &Ca, job: Job) -> Result<Made, Diagnostic> {
         let t = &job.target;
         let serial = keys::random_serial(&self.rng)?;
         let mut params = self.leaf_params(t, &job.key, serial)?;
@@ -543,42 +705,22 @@ impl<'a> Pki<'a> {
         };
         let key_path = self.store.key_path(t);
         let cert_path = job.out.clone().unwrap_or_else(|| self.store.cert_path(t));
-        if let Some(key) = &new_key {
-            self.store.write(
-                &t.key_file(),
-                key.serialize_pem().as_bytes(),
-                t.key_mode(),
-                self.key_owner(t),
-                Durability::Lazy,
-            )?;
-            if t.role == Role::Device {
-                // The device no longer uses the key of its old CSR.
-                self.store.remove(&t.csr_file())?;
-            }
-        }
-        if matches!(job.key, KeySource::Csr(_)) {
-            // The device's own key replaces one generated here.
-            self.store.remove(&t.key_file())?;
-        }
-        match &job.out {
-            Some(out) => write_outside(out, cert.pem().as_bytes())?,
-            None => self.store.write(
-                &t.cert_file(),
-                cert.pem().as_bytes(),
-                store::MODE_PUBLIC,
-                None,
-                Durability::Lazy,
-            )?,
-        }
         let info = inspect::cert_from_der(&Self::display(&cert_path), cert.der().to_vec())?;
-        Ok(Issued {
-            target: t.clone(),
-            subject: info.subject,
-            serial: info.serial,
-            not_after: info.not_after,
-            cert_path,
-            new_key: new_key.map(|_| key_path),
-            key: origin,
+        Ok(Made {
+            key_pem: new_key.as_ref().map(KeyPair::serialize_pem),
+            cert_pem: cert.pem(),
+            out: job.out,
+            had_csr: job.had_csr,
+            had_key: job.had_key,
+            issued: Issued {
+                target: t.clone(),
+                subject: info.subject,
+                serial: info.serial,
+                not_after: info.not_after,
+                cert_path,
+                new_key: new_key.map(|_| key_path),
+                key: origin,
+            },
         })
     }
 
@@ -773,7 +915,30 @@ impl<'a> Pki<'a> {
         }
     }
 
+    /// Whether `rel` may exist: listed, or no listing taken.
+    fn may_exist(&self, rel: &str) -> bool {
+        self.listing.as_ref().is_none_or(|l| l.contains(rel))
+    }
+
+    /// Lists `servers/` and `devices/` for the jobs planned next.
+    fn take_listing(&mut self) -> Result<(), Diagnostic> {
+        let mut names = HashSet::new();
+        for sub in [store::SERVERS, store::DEVICES] {
+            names.extend(
+                self.store
+                    .names(sub)?
+                    .into_iter()
+                    .map(|n| format!("{sub}/{n}")),
+            );
+        }
+        self.listing = Some(names);
+        Ok(())
+    }
+
     fn current_cert(&self, t: &Target) -> Result<Option<CertInfo>, Diagnostic> {
+        if !self.may_exist(&t.cert_file()) {
+            return Ok(None);
+        }
         let path = self.store.cert_path(t);
         self.store
             .read(&t.cert_file())?
@@ -783,6 +948,9 @@ impl<'a> Pki<'a> {
 
     /// The private key file of `t`, when there is one.
     fn load_key(&self, t: &Target) -> Result<Option<KeyPair>, Diagnostic> {
+        if !self.may_exist(&t.key_file()) {
+            return Ok(None);
+        }
         let path = self.store.key_path(t);
         self.store
             .read(&t.key_file())?
@@ -792,7 +960,7 @@ impl<'a> Pki<'a> {
 
     /// The kept CSR of a device, when there is one.
     fn load_csr(&self, t: &Target) -> Result<Option<Csr>, Diagnostic> {
-        if t.role != Role::Device {
+        if t.role != Role::Device || !self.may_exist(&t.csr_file()) {
             return Ok(None);
         }
         let path = self.store.csr_path(t);
@@ -972,6 +1140,7 @@ impl<'a> Pki<'a> {
     ) -> Result<Vec<Issued>, Vec<Diagnostic>> {
         let targets = self.select(role, names)?;
         let ca = self.load_ca().map_err(|d| vec![d])?;
+        self.take_listing().map_err(|d| vec![d])?;
         let mut jobs = Vec::new();
         let mut diags = Vec::new();
         for target in targets {
@@ -980,6 +1149,8 @@ impl<'a> Pki<'a> {
                 .and_then(|cur| self.key_for(&target, cur.as_ref(), new_keys));
             match planned {
                 Ok(key) => jobs.push(Job {
+                    had_csr: self.may_exist(&target.csr_file()),
+                    had_key: self.may_exist(&target.key_file()),
                     target,
                     key,
                     out: None,
@@ -1058,6 +1229,8 @@ impl<'a> Pki<'a> {
                     target: target.clone(),
                     key: KeySource::Csr(csr.clone()),
                     out: out.map(Path::to_path_buf),
+                    had_csr: true,
+                    had_key: true,
                 },
             )
             .map_err(|d| vec![d])?;
@@ -1119,6 +1292,7 @@ impl<'a> Pki<'a> {
             }
         }
         let ca = self.load_ca().map_err(|d| vec![d])?;
+        self.take_listing().map_err(|d| vec![d])?;
         let mut jobs = Vec::new();
         let mut diags = Vec::new();
         for t in self.node_targets().map_err(|d| vec![d])? {
@@ -1132,6 +1306,8 @@ impl<'a> Pki<'a> {
             };
             match planned {
                 Ok(key) => jobs.push(Job {
+                    had_csr: self.may_exist(&t.csr_file()),
+                    had_key: self.may_exist(&t.key_file()),
                     target: t,
                     key,
                     out: None,
@@ -1152,6 +1328,8 @@ impl<'a> Pki<'a> {
             }
             match self.key_for(&t, None, false) {
                 Ok(key) => jobs.push(Job {
+                    had_csr: self.may_exist(&t.csr_file()),
+                    had_key: self.may_exist(&t.key_file()),
                     target: t,
                     key,
                     out: None,
@@ -1233,6 +1411,8 @@ impl<'a> Pki<'a> {
             }
             match self.key_for(&t, Some(&cur), new_keys) {
                 Ok(key) => jobs.push(Job {
+                    had_csr: self.may_exist(&t.csr_file()),
+                    had_key: self.may_exist(&t.key_file()),
                     target: t,
                     key,
                     out: None,
