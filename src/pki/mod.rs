@@ -515,18 +515,25 @@ impl<'a> Pki<'a> {
     /// recorded by the next command ([`Pki::reconcile_index`]).
     fn run_jobs(&mut self, ca: &Ca, jobs: Vec<Job>) -> Result<Vec<Issued>, Vec<Diagnostic>> {
         let this = &*self;
-        let results = parallel_map(jobs, |job| this.make(ca, job));
-        // The batch changes the directory: look files up from now on.
-        self.listing = None;
+        let mut batch = Batch::new(this.store.open_dir().map_err(|d| vec![d])?);
         let mut made = Vec::new();
         let mut diags = Vec::new();
-        for r in results {
-            match r {
-                Ok(m) => made.push(m),
+        // Each file is staged as soon as its job is done: writing overlaps
+        // the signing of the next ones.
+        parallel_each(
+            jobs,
+            |job| this.make(ca, job),
+            |r| match r {
+                Ok(m) => {
+                    batch.stage(this, &m);
+                    made.push(m);
+                }
                 Err(d) => diags.push(d),
-            }
-        }
-        let (written, result) = self.write_batch(&made);
+            },
+        );
+        let (written, result) = batch.commit(this, &made);
+        // The batch changed the directory: look files up from now on.
+        self.listing = None;
         if let Err(d) = result {
             diags.push(d);
         }
@@ -544,71 +551,6 @@ impl<'a> Pki<'a> {
         } else {
             Err(diags)
         }
-    }
-
-    /// Writes the files of issued certificates in one batch (see
-    /// [`Pki::run_jobs`]), then removes what they replace: a device's old
-    /// CSR when a key was generated, a generated key when the device's own
-    /// CSR was signed. Returns how many of `made` (from the first) are
-    /// written: when a temporary cannot be written (a full disk), the ones
-    /// before it are still committed, and the error is returned beside.
-    fn write_batch(&self, made: &[Made]) -> (usize, Result<(), Diagnostic>) {
-        let dir = match self.store.open_dir() {
-            Ok(d) => d,
-            Err(e) => return (0, Err(e)),
-        };
-        let mut staged: Vec<String> = Vec::with_capacity(made.len() * 2);
-        let mut stage = |rel: String, bytes: &[u8], mode: u32, owner: Option<Owner>| {
-            let file = crate::fs::root::NewFile {
-                contents: bytes,
-                mode,
-                owner,
-                durability: Durability::Lazy,
-            };
-            dir.stage(&rel, file)?;
-            staged.push(rel);
-            Ok::<(), String>(())
-        };
-        let mut complete = 0;
-        let mut failed = Ok(());
-        for m in made {
-            let t = &m.issued.target;
-            let staging = m
-                .key_pem
-                .as_ref()
-                .map_or(Ok(()), |key| {
-                    stage(
-                        t.key_file(),
-                        key.as_bytes(),
-                        t.key_mode(),
-                        self.key_owner(t),
-                    )
-                })
-                .and_then(|()| match &m.out {
-                    Some(_) => Ok(()),
-                    None => stage(
-                        t.cert_file(),
-                        m.cert_pem.as_bytes(),
-                        store::MODE_PUBLIC,
-                        None,
-                    ),
-                });
-            if let Err(e) = staging {
-                failed = Err(store::fs_error(e));
-                break;
-            }
-            complete += 1;
-        }
-        let refs: Vec<&str> = staged.iter().map(String::as_str).collect();
-        if let Err(e) = dir.commit_staged(&refs) {
-            // What was renamed before the error is recorded by the next
-            // command (reconcile_index).
-            return (0, Err(store::fs_error(e)));
-        }
-        (
-            complete,
-            failed.and_then(|()| self.finish_batch(&made[..complete])),
-        )
     }
 
     /// After a batch: certificates that go outside the directory, and the
@@ -1938,6 +1880,143 @@ pub struct Summary {
     pub foreign: usize,
     pub mismatched: usize,
     pub missing: usize,
+}
+
+/// The files of issued certificates, written in one batch (see
+/// [`Pki::run_jobs`]): staged as the jobs finish, committed at the end, then
+/// what they replace is removed ([`Pki::finish_batch`]). When a temporary
+/// cannot be written (a full disk), nothing more is staged, the ones
+/// before it are still committed, and the error is returned beside.
+struct Batch<'d> {
+    dir: &'d crate::fs::root::Root,
+    staged: Vec<String>,
+    /// How many jobs (in the order staged) have every file staged.
+    complete: usize,
+    failed: Option<Diagnostic>,
+}
+
+impl<'d> Batch<'d> {
+    fn new(dir: &'d crate::fs::root::Root) -> Batch<'d> {
+        Batch {
+            dir,
+            staged: Vec::new(),
+            complete: 0,
+            failed: None,
+        }
+    }
+
+    fn stage_file(
+        &mut self,
+        rel: String,
+        bytes: &[u8],
+        mode: u32,
+        owner: Option<Owner>,
+    ) -> Result<(), String> {
+        let file = crate::fs::root::NewFile {
+            contents: bytes,
+            mode,
+            owner,
+            durability: Durability::Lazy,
+        };
+        self.dir.stage(&rel, file)?;
+        self.staged.push(rel);
+        Ok(())
+    }
+
+    /// Stages the key (when generated) and the certificate of one job.
+    fn stage(&mut self, pki: &Pki<'_>, m: &Made) {
+        if self.failed.is_some() {
+            return;
+        }
+        let t = &m.issued.target;
+        let staging = m
+            .key_pem
+            .as_ref()
+            .map_or(Ok(()), |key| {
+                self.stage_file(t.key_file(), key.as_bytes(), t.key_mode(), pki.key_owner(t))
+            })
+            .and_then(|()| match &m.out {
+                Some(_) => Ok(()),
+                None => self.stage_file(
+                    t.cert_file(),
+                    m.cert_pem.as_bytes(),
+                    store::MODE_PUBLIC,
+                    None,
+                ),
+            });
+        match staging {
+            Ok(()) => self.complete += 1,
+            Err(e) => self.failed = Some(store::fs_error(e)),
+        }
+    }
+
+    /// Syncs, renames, syncs; `made` in the order staged. Returns how many
+    /// of `made` (from the first) are written.
+    fn commit(self, pki: &Pki<'_>, made: &[Made]) -> (usize, Result<(), Diagnostic>) {
+        let refs: Vec<&str> = self.staged.iter().map(String::as_str).collect();
+        if let Err(e) = self.dir.commit_staged(&refs) {
+            // What was renamed before the error is recorded by the next
+            // command (reconcile_index).
+            return (0, Err(store::fs_error(e)));
+        }
+        let done = &made[..self.complete];
+        let result = match self.failed {
+            Some(d) => Err(d),
+            None => Ok(()),
+        };
+        (self.complete, result.and_then(|()| pki.finish_batch(done)))
+    }
+}
+
+/// Runs `f` over `items` on every core and hands each result to `consume`
+/// on this thread as soon as it is ready (in no particular order).
+fn parallel_each<T: Send, R: Send>(
+    items: Vec<T>,
+    f: impl Fn(T) -> R + Sync,
+    mut consume: impl FnMut(R),
+) {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(16);
+    if threads <= 1 || items.len() < 32 {
+        items.into_iter().for_each(|item| consume(f(item)));
+        return;
+    }
+    let per = items.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<T>> = Vec::with_capacity(threads);
+    let mut it = items.into_iter();
+    loop {
+        let chunk: Vec<T> = it.by_ref().take(per).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        chunks.push(chunk);
+    }
+    let f = &f;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<R>(1024);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                let tx = tx.clone();
+                s.spawn(move || {
+                    for item in chunk {
+                        if tx.send(f(item)).is_err() {
+                            break;
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        rx.into_iter().for_each(&mut consume);
+        for h in handles {
+            if let Err(e) = h.join() {
+                std::panic::resume_unwind(e);
+            }
+        }
+    });
 }
 
 /// Maps `f` over `items` on every core, keeping the order.
