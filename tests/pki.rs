@@ -1519,3 +1519,83 @@ fn csrs_are_refused_precisely_and_der_is_accepted() {
         "{kept}"
     );
 }
+
+/// `pki issue device` killed (SIGKILL) at random points while it writes a
+/// batch: every key and certificate under its final name is whole (the
+/// batch renames only temporaries already synced), keys are 0600 from the
+/// start, and a rerun issues what is missing and leaves no temporary.
+#[test]
+fn issue_killed_at_random_points_never_leaves_a_partial_key_or_certificate() {
+    let work = tmp();
+    let text = std::fs::read_to_string(root().join("site-examples/emqx-cluster.yaml"))
+        .unwrap()
+        .replace("from: 1, to: 5000, width: 4", "from: 1, to: 700, width: 4")
+        .replace("from: 2, to: 400, width: 3", "from: 2, to: 100, width: 3");
+    let spec = work.path().join("site.yaml");
+    std::fs::write(&spec, text).unwrap();
+    let spec = spec.to_str().unwrap().to_string();
+    let mut seed = 0x5eed_u64;
+    for round in 0..4 {
+        let dir = work.path().join(format!("pki-{round}"));
+        let d = dir.to_str().unwrap();
+        for what in [["init"], ["issue"]] {
+            let mut args = vec!["pki"];
+            args.extend_from_slice(&what);
+            if what == ["issue"] {
+                args.push("server");
+            }
+            args.extend_from_slice(&[&spec, "--dir", d]);
+            assert!(mqttforge(&args).status.success(), "{args:?}");
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mqttforge"))
+            .args(["pki", "issue", "device", &spec, "--dir", d])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        std::thread::sleep(std::time::Duration::from_millis(50 + (seed >> 33) % 1500));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let mut whole = 0;
+        for e in std::fs::read_dir(dir.join("devices")).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_str().unwrap().to_string();
+            if name.starts_with('.') {
+                continue; // a temporary: never under a final name
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            let kind = if name.ends_with(".key") {
+                assert_eq!(mode(&p), 0o600, "{name}");
+                "PRIVATE KEY"
+            } else {
+                "CERTIFICATE"
+            };
+            assert!(
+                text.starts_with(&format!("-----BEGIN {kind}-----\n"))
+                    && text.ends_with(&format!("-----END {kind}-----\n")),
+                "round {round}: {name} is not whole:\n{text}"
+            );
+            whole += 1;
+        }
+        let o = pki_cmd(&["issue", "device", &spec], &dir);
+        assert!(o.status.success(), "{}", all_output(&o));
+        let names: Vec<String> = std::fs::read_dir(dir.join("devices"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.contains(".mqttforge-tmp-")),
+            "round {round}: a temporary survived the rerun"
+        );
+        assert_eq!(
+            names.len(),
+            2 * 801,
+            "round {round} ({whole} whole files after the kill)"
+        );
+        let o = pki_cmd(&["status", &spec], &dir);
+        assert!(o.status.success(), "{}", all_output(&o));
+    }
+}

@@ -220,6 +220,168 @@ fn a_hand_edit_is_drift() {
     assert_eq!(s.plan().status.code(), Some(0));
 }
 
+// ------------------------------------- the no-change plan from the stamp
+
+impl Site {
+    /// `plan --format json` by `binary`: (exit code, the JSON).
+    fn plan_json_by(&self, binary: &Path) -> (Option<i32>, serde_json::Value) {
+        let o = Command::new(binary)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .args([
+                "plan",
+                &self.spec(),
+                "--out",
+                &self.out_s(),
+                "--no-secrets",
+                "--detailed-exitcode",
+                "--format",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", out(&o)));
+        (o.status.code(), v)
+    }
+    fn plan_json(&self) -> (Option<i32>, serde_json::Value) {
+        self.plan_json_by(Path::new(env!("CARGO_BIN_EXE_mqttforge")))
+    }
+    /// Applies, and checks the next plan takes the stamp (no render).
+    fn applied_and_stamped(&self) {
+        let o = self.apply();
+        assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+        let (code, v) = self.plan_json();
+        assert_eq!(code, Some(0), "{v}");
+        assert_eq!(v["checked"], "stamp", "{v}");
+        assert_eq!(v["summary"]["change"], 0, "{v}");
+    }
+}
+
+/// Replaces a byte of `path` in place (same inode, same size) and puts its
+/// modification time back.
+fn edit_in_place_keeping_size_and_mtime(path: &Path, from: u8, to: u8) {
+    use std::io::{Seek, SeekFrom, Write};
+    let before = std::fs::metadata(path).unwrap();
+    let bytes = std::fs::read(path).unwrap();
+    let at = bytes.iter().position(|b| *b == from).expect("the byte");
+    let mut f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.seek(SeekFrom::Start(at as u64)).unwrap();
+    f.write_all(&[to]).unwrap();
+    f.set_modified(before.modified().unwrap()).unwrap();
+    drop(f);
+    let after = std::fs::metadata(path).unwrap();
+    assert_eq!(after.len(), before.len());
+    assert_eq!(after.modified().unwrap(), before.modified().unwrap());
+}
+
+#[test]
+fn a_no_change_plan_after_apply_takes_the_stamp_and_a_rerun_keeps_it() {
+    let s = Site::new("emqx-cluster");
+    s.applied_and_stamped();
+    // A second apply with nothing to change stamps again.
+    s.applied_and_stamped();
+    // The text form is the same as a rendered no-change plan.
+    let o = s.plan();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(out(&o), "No changes. The directory matches the spec.\n");
+}
+
+#[test]
+fn a_hand_edit_keeping_size_and_mtime_is_still_drift() {
+    let s = Site::new("mosquitto-ha");
+    s.applied_and_stamped();
+    let acl = s.out().join("mosquitto/acl");
+    edit_in_place_keeping_size_and_mtime(&acl, b'#', b'+');
+    let (code, v) = s.plan_json();
+    assert_eq!(code, Some(2), "{v}");
+    assert_eq!(v["checked"], "render", "{v}");
+    assert_eq!(v["changes"][0]["path"], "mosquitto/acl", "{v}");
+    assert_eq!(v["changes"][0]["action"], "update", "{v}");
+    assert_eq!(v["changes"][0]["drifted"], true, "{v}");
+}
+
+#[test]
+fn a_mode_change_after_apply_is_a_change() {
+    let s = Site::new("emqx-cluster");
+    s.applied_and_stamped();
+    let script = s.out().join("backup/backup.sh");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, v) = s.plan_json();
+    assert_eq!(code, Some(2), "{v}");
+    assert_eq!(v["changes"][0]["path"], "backup/backup.sh", "{v}");
+    assert_eq!(v["changes"][0]["action"], "mode", "{v}");
+}
+
+#[test]
+fn a_deleted_file_after_apply_is_created_again() {
+    let s = Site::new("edge-mosquitto");
+    s.applied_and_stamped();
+    std::fs::remove_file(s.out().join("mosquitto/acl")).unwrap();
+    let (code, v) = s.plan_json();
+    assert_eq!(code, Some(2), "{v}");
+    assert_eq!(v["summary"]["add"], 1, "{v}");
+    assert_eq!(v["changes"][0]["path"], "mosquitto/acl", "{v}");
+}
+
+#[test]
+fn a_file_replaced_by_identical_bytes_is_no_change_but_not_from_the_stamp() {
+    let s = Site::new("edge-mosquitto");
+    s.applied_and_stamped();
+    let acl = s.out().join("mosquitto/acl");
+    let bytes = std::fs::read(&acl).unwrap();
+    let meta = std::fs::metadata(&acl).unwrap();
+    std::fs::remove_file(&acl).unwrap();
+    std::fs::write(&acl, &bytes).unwrap();
+    std::fs::set_permissions(&acl, meta.permissions()).unwrap();
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::os::unix::fs::chown(&acl, Some(meta.uid()), Some(meta.gid())).unwrap();
+    }
+    let (code, v) = s.plan_json();
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["checked"], "render", "{v}");
+}
+
+#[test]
+fn a_spec_change_after_apply_is_rendered() {
+    let s = Site::new("edge-mosquitto");
+    s.applied_and_stamped();
+    s.edit("max_inflight: 20", "max_inflight: 25");
+    let (code, v) = s.plan_json();
+    assert_eq!(code, Some(2), "{v}");
+    assert_eq!(v["checked"], "render", "{v}");
+    assert_eq!(v["changes"][0]["path"], "mosquitto/edge1/mosquitto.conf");
+    // A change that is undone again takes the stamp again.
+    s.edit("max_inflight: 25", "max_inflight: 20");
+    assert_eq!(s.plan_json().1["checked"], "stamp");
+}
+
+#[test]
+fn another_binary_renders_instead_of_trusting_the_stamp() {
+    let s = Site::new("edge-mosquitto");
+    s.applied_and_stamped();
+    let other = s.dir.path().join("mqttforge-other");
+    std::fs::copy(env!("CARGO_BIN_EXE_mqttforge"), &other).unwrap();
+    let (code, v) = s.plan_json_by(&other);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["checked"], "render", "{v}");
+}
+
+#[test]
+fn a_plan_with_secrets_or_a_damaged_stamp_renders() {
+    let s = Site::new("edge-mosquitto");
+    s.applied_and_stamped();
+    // Without --no-secrets the render reads secrets: never from the stamp.
+    let o = run(&["plan", &s.spec(), "--out", &s.out_s(), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    assert_ne!(v["checked"], "stamp", "{}", out(&o));
+    let stamp = s.out().join(".mqttforge/stamp.json");
+    std::fs::write(&stamp, "{").unwrap();
+    let (code, v) = s.plan_json();
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["checked"], "render", "{v}");
+}
+
 #[test]
 fn unmanaged_files_are_never_overwritten_or_deleted() {
     let s = Site::new("mosquitto-ha");

@@ -14,6 +14,7 @@ use crate::diag::Diagnostic;
 use crate::fs::owner::{self, Ownership, OwnershipFix};
 use crate::fs::root::Root;
 use crate::pki::{EnsureReport, Pki, Store};
+use crate::plan::stamp::{self, StampInputs};
 use crate::plan::{self, ApplyOptions, ApplyReport, Destination, Plan};
 use crate::render::OutputTree;
 use crate::spec::Site;
@@ -107,6 +108,9 @@ fn apply_tree(args: &Args, site: &Site, out: &Path) -> u8 {
         Ok(l) => l,
         Err(e) => return failed(e),
     };
+    // Before the plan reads anything: what changes after this is checked
+    // again before it is stamped.
+    let since = std::time::SystemTime::now();
     let pki = pki_rel(site, args.no_secrets).map(|rel| out.join(rel));
     let previous = crate::render::secrets::read_previous(out);
     let mut tree = match render_site(
@@ -167,7 +171,24 @@ fn apply_tree(args: &Args, site: &Site, out: &Path) -> u8 {
             };
         }
     }
-    finish(&tree, &dest, &plan, &opts, pending, &mut stdout)
+    // Only a render that the spec alone decides is stamped.
+    let stamp = args
+        .no_secrets
+        .then(|| {
+            let name = args.spec.display().to_string();
+            stamp::fingerprint(&name, &site.spans.file().text, ownership)
+        })
+        .flatten()
+        .map(|fingerprint| StampInputs { fingerprint, since });
+    finish(
+        &tree,
+        &dest,
+        &plan,
+        &opts,
+        stamp.as_ref(),
+        pending,
+        &mut stdout,
+    )
 }
 
 /// The PKI inside the output tree (reached without following links):
@@ -212,12 +233,13 @@ fn finish(
     dest: &Destination,
     plan: &Plan,
     opts: &ApplyOptions,
+    stamp: Option<&StampInputs>,
     mut pending: Vec<OwnershipFix>,
     stdout: &mut dyn Write,
 ) -> u8 {
     // Even with nothing to change, apply runs: it removes the temporaries a
     // killed apply left behind.
-    let report: ApplyReport = match plan::apply(tree, dest, plan, opts) {
+    let report: ApplyReport = match plan::apply_stamped(tree, dest, plan, opts, stamp) {
         Ok(r) => r,
         Err(e) => return failed(e),
     };
@@ -305,5 +327,13 @@ fn apply_host(args: &Args, site: &Site, root: &Path, host: &str) -> u8 {
     if !plan.is_empty() && !confirmed(args, root, &mut stdout) {
         return exit::FAILED;
     }
-    finish(&files, &dest, &plan, &apply_opts, Vec::new(), &mut stdout)
+    finish(
+        &files,
+        &dest,
+        &plan,
+        &apply_opts,
+        None,
+        Vec::new(),
+        &mut stdout,
+    )
 }

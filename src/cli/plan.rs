@@ -154,7 +154,40 @@ fn host_plan_pki(site: &spec::Site, pki: Option<PathBuf>, host: &str) -> Option<
     (!is_node || issued).then_some(dir)
 }
 
+/// The no-change plan without a render: with `--no-secrets` into an output
+/// directory, when the stamp the last apply left matches this
+/// spec, this binary and every file's `stat` data ([`plan::stamp`]).
+fn unchanged_by_stamp(args: &Args) -> bool {
+    let (Target::Tree { out }, true) = (args.at.target(), args.no_secrets) else {
+        return false;
+    };
+    let Ok(file) = crate::formats::yaml::read_spec(&args.spec) else {
+        return false;
+    };
+    let name = args.spec.display().to_string();
+    let Some(fingerprint) = plan::stamp::fingerprint(&name, &file.text, Ownership::detect()) else {
+        return false;
+    };
+    let dest = Destination::tree(&out);
+    match crate::fs::root::Root::open(&dest.dir) {
+        Ok(Some(root)) => plan::stamp::unchanged(&root, &dest.manifest, &fingerprint),
+        _ => false,
+    }
+}
+
 pub fn run(args: Args) -> u8 {
+    if unchanged_by_stamp(&args) {
+        let plan = Plan::default();
+        match args.format {
+            Format::Json => {
+                let mut json = plan_json(&plan);
+                json["checked"] = json!("stamp");
+                println!("{}", serde_json::to_string_pretty(&json).expect("JSON"));
+            }
+            Format::Text => println!("{}", plan.summary()),
+        }
+        return exit::OK;
+    }
     let site = match load_spec(&args.spec) {
         Ok(s) => s,
         Err(code) => return code,
@@ -200,10 +233,11 @@ pub fn run(args: Args) -> u8 {
         }
     };
     match args.format {
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&plan_json(&plan)).expect("JSON")
-        ),
+        Format::Json => {
+            let mut json = plan_json(&plan);
+            json["checked"] = json!("render");
+            println!("{}", serde_json::to_string_pretty(&json).expect("JSON"));
+        }
         Format::Text => {
             let mut out = std::io::stdout().lock();
             let _ = write_plan(&mut out, &plan, stdout_style());

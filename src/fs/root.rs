@@ -325,6 +325,37 @@ impl Root {
         Ok(Some((bytes, meta_of(&st))))
     }
 
+    /// A file's bytes and full `stat` (taken before the read, on the same
+    /// descriptor); `None` when it does not exist.
+    pub fn read_stat(&self, rel: &str) -> Result<Option<(Vec<u8>, sys::Stat)>, String> {
+        let Some((mut file, st)) = self.open_file(rel)? else {
+            return Ok(None);
+        };
+        let mut bytes = Vec::with_capacity(usize::try_from(st.st_size).unwrap_or(0));
+        file.read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read {}: {e}", self.shown(rel).display()))?;
+        Ok(Some((bytes, st)))
+    }
+
+    /// A regular file's full `stat` without opening it (`statat`, no link
+    /// followed, directories reached without following links); `None` when
+    /// it or its directory does not exist, an error when something else
+    /// than a regular file is there.
+    pub fn stat(&self, rel: &str) -> Result<Option<sys::Stat>, String> {
+        let (Some(dir), name) = self.parent_of(rel, false)? else {
+            return Ok(None);
+        };
+        match sys::statat(&*dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile => Ok(Some(st)),
+            Ok(_) => Err(format!(
+                "{} exists and is not a regular file",
+                self.shown(rel).display()
+            )),
+            Err(Errno::NOENT) => Ok(None),
+            Err(e) => Err(os_error("inspect", &self.shown(rel), e)),
+        }
+    }
+
     /// A file's metadata (no-follow); `None` when it does not exist.
     pub fn meta(&self, rel: &str) -> Result<Option<FileMeta>, String> {
         Ok(self.open_file(rel)?.map(|(_, st)| meta_of(&st)))
@@ -341,8 +372,6 @@ impl Root {
         let dir = dir.expect("created");
         let shown = self.shown(rel);
         let tmp = format!(".{name}{TEMP_MARKER}{}", std::process::id());
-        // A leftover of a killed run with the same pid.
-        let _ = sys::unlinkat(&dir, tmp.as_str(), AtFlags::empty());
         let result = write_temporary(&dir, &tmp, file, &shown).and_then(|()| {
             sys::renameat(&dir, tmp.as_str(), &dir, name)
                 .map_err(|e| os_error("replace", &shown, e))?;
@@ -383,6 +412,40 @@ impl Root {
         result
     }
 
+    /// The first half of [`Root::write_batch`] for one file: its temporary
+    /// beside `rel`, written but neither synced nor renamed. The caller
+    /// passes every staged path to [`Root::commit_staged`] (or, on an
+    /// error, to [`Root::discard_staged`]).
+    pub fn stage(&self, rel: &str, file: NewFile<'_>) -> Result<(), String> {
+        let mut staged = Vec::with_capacity(1);
+        self.stage_all(&[(rel, file)], &|name| temporary_of(name), &mut staged)
+            .inspect_err(|_| self.discard_staged(&[rel]))
+    }
+
+    /// The second half: one `syncfs` makes every staged temporary durable,
+    /// each is renamed over its target in order, and a second `syncfs`
+    /// makes the renames durable. On an error, the temporaries not yet
+    /// renamed are removed.
+    pub fn commit_staged(&self, rels: &[&str]) -> Result<(), String> {
+        let mut staged: Vec<&str> = rels.to_vec();
+        let tmp_of = |name: &str| temporary_of(name);
+        let result = sys::syncfs(&self.fd)
+            .map_err(|e| os_error("sync", &self.path, e))
+            .and_then(|()| self.rename_staged(&mut staged, &tmp_of))
+            .and_then(|()| sys::syncfs(&self.fd).map_err(|e| os_error("sync", &self.path, e)));
+        self.discard_staged(&staged);
+        result
+    }
+
+    /// Removes the temporaries of staged paths (best effort).
+    pub fn discard_staged(&self, rels: &[&str]) {
+        for rel in rels {
+            if let Ok((Some(dir), name)) = self.parent_of(rel, false) {
+                let _ = sys::unlinkat(&dir, temporary_of(name).as_str(), AtFlags::empty());
+            }
+        }
+    }
+
     /// Writes each file's temporary beside its target; `staged` lists the
     /// targets whose temporary exists.
     fn stage_all<'f>(
@@ -395,7 +458,6 @@ impl Root {
             let (dir, name) = self.parent_of(rel, true)?;
             let dir = dir.expect("created");
             let tmp = tmp_of(name);
-            let _ = sys::unlinkat(&dir, tmp.as_str(), AtFlags::empty());
             let lazy = NewFile {
                 durability: Durability::Lazy,
                 ..*file
@@ -737,6 +799,11 @@ fn fchown(fd: &impl AsFd, owner: Owner, shown: &Path) -> Result<(), String> {
 
 /// Creates the temporary (exclusively, never through a link) with its final
 /// mode and owner, writes and (when asked) fsyncs it.
+/// The temporary a write of `name` goes through.
+fn temporary_of(name: &str) -> String {
+    format!(".{name}{TEMP_MARKER}{}", std::process::id())
+}
+
 fn write_temporary(
     dir: &OwnedFd,
     tmp: &str,
@@ -744,13 +811,21 @@ fn write_temporary(
     shown: &Path,
 ) -> Result<(), String> {
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let fd = sys::openat(dir, tmp, flags, Mode::from_raw_mode(file.mode))
-        .map_err(|e| os_error("write", shown, e))?;
+    let mode = Mode::from_raw_mode(file.mode);
+    let fd = match sys::openat(dir, tmp, flags, mode) {
+        // A leftover of a killed run with the same pid (the lock holder
+        // removes the others): removed, then created anew.
+        Err(Errno::EXIST) => {
+            let _ = sys::unlinkat(dir, tmp, AtFlags::empty());
+            sys::openat(dir, tmp, flags, mode)
+        }
+        other => other,
+    }
+    .map_err(|e| os_error("write", shown, e))?;
     // The umask may have taken bits away from the mode; never added any.
-    sys::fchmod(&fd, Mode::from_raw_mode(file.mode))
-        .map_err(|e| os_error("set the mode of", shown, e))?;
-    let created_as = sys::fstat(&fd).map(|st| meta_of(&st).owner).ok();
-    if let Some(owner) = file.owner.filter(|o| Some(*o) != created_as) {
+    sys::fchmod(&fd, mode).map_err(|e| os_error("set the mode of", shown, e))?;
+    let created_as = |fd: &OwnedFd| sys::fstat(fd).map(|st| meta_of(&st).owner).ok();
+    if let Some(owner) = file.owner.filter(|o| Some(*o) != created_as(&fd)) {
         fchown(&fd, owner, shown)?;
         // chown clears set-id bits; state the mode again after it.
         sys::fchmod(&fd, Mode::from_raw_mode(file.mode))

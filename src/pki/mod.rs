@@ -205,6 +205,20 @@ struct Job {
     /// Where the certificate goes when not to its place in the directory
     /// (`pki sign --out FILE`).
     out: Option<PathBuf>,
+    /// The device's CSR file and its key file may exist (a batch removes
+    /// only what may be there).
+    had_csr: bool,
+    had_key: bool,
+}
+
+/// A job done in memory: the files to write and what to record.
+struct Made {
+    key_pem: Option<String>,
+    cert_pem: String,
+    out: Option<PathBuf>,
+    had_csr: bool,
+    had_key: bool,
+    issued: Issued,
 }
 
 /// The PKI of one site in one directory.
@@ -221,6 +235,11 @@ pub struct Pki<'a> {
     now: OffsetDateTime,
     /// Held while a command writes (see [`Pki::locked`]).
     lock: Option<Lock>,
+    /// The names in `servers/` and `devices/` (`servers/<file>`), listed
+    /// once under the lock while a command plans its jobs: a file not
+    /// listed is not read (one listing instead of three failed lookups per
+    /// device). `None`: every file is looked up.
+    listing: Option<HashSet<String>>,
 }
 
 /// RFC 3339, second precision.
@@ -254,6 +273,7 @@ impl<'a> Pki<'a> {
             rng: SystemRandom::new(),
             now: now_utc(),
             lock: None,
+            listing: None,
         })
     }
 
@@ -267,13 +287,16 @@ impl<'a> Pki<'a> {
         op: impl FnOnce(&mut Self) -> Result<T, Vec<Diagnostic>>,
     ) -> Result<T, Vec<Diagnostic>> {
         if self.lock.is_some() {
-            return op(self);
+            let result = op(self);
+            self.listing = None;
+            return result;
         }
         self.lock = Some(self.store.lock().map_err(|d| vec![d])?);
         let result = self
             .reload_index()
             .map_err(|d| vec![d])
             .and_then(|()| op(self));
+        self.listing = None;
         self.lock = None;
         result
     }
@@ -477,19 +500,44 @@ impl<'a> Pki<'a> {
 
     // -------------------------------------------------------------- issuing
 
-    /// Issues a certificate for each job (in parallel), writes the files,
-    /// records the serials.
+    /// Issues a certificate for each job (keys generated and certificates
+    /// signed in parallel), writes the files in one batch, records the
+    /// serials.
+    ///
+    /// The batch: every key and certificate goes to a temporary beside its
+    /// place (created with its final mode, so a key is never readable by
+    /// others), one `syncfs` makes them durable, each is renamed over its
+    /// place, and a second `syncfs` makes the renames durable, before the
+    /// state file is written (fsynced). A crash at any point leaves each
+    /// file as it was or whole and durable, never half written; temporaries
+    /// it leaves are removed by the next command under the lock, and a
+    /// certificate on disk that the state file does not know yet is
+    /// recorded by the next command ([`Pki::reconcile_index`]).
     fn run_jobs(&mut self, ca: &Ca, jobs: Vec<Job>) -> Result<Vec<Issued>, Vec<Diagnostic>> {
         let this = &*self;
-        let results = parallel_map(jobs, |job| this.run_job(ca, job));
-        let mut issued = Vec::new();
+        let mut batch = Batch::new(this.store.open_dir().map_err(|d| vec![d])?);
+        let mut made = Vec::new();
         let mut diags = Vec::new();
-        for r in results {
-            match r {
-                Ok(i) => issued.push(i),
+        // Each file is staged as soon as its job is done: writing overlaps
+        // the signing of the next ones.
+        parallel_each(
+            jobs,
+            |job| this.make(ca, job),
+            |r| match r {
+                Ok(m) => {
+                    batch.stage(this, &m);
+                    made.push(m);
+                }
                 Err(d) => diags.push(d),
-            }
+            },
+        );
+        let (written, result) = batch.commit(this, &made);
+        // The batch changed the directory: look files up from now on.
+        self.listing = None;
+        if let Err(d) = result {
+            diags.push(d);
         }
+        let issued: Vec<Issued> = made.into_iter().take(written).map(|m| m.issued).collect();
         for i in &issued {
             self.record(i);
         }
@@ -505,7 +553,63 @@ impl<'a> Pki<'a> {
         }
     }
 
+    /// After a batch: certificates that go outside the directory, and the
+    /// files the new ones replace.
+    fn finish_batch(&self, made: &[Made]) -> Result<(), Diagnostic> {
+        for m in made {
+            let t = &m.issued.target;
+            if let Some(out) = &m.out {
+                write_outside(out, m.cert_pem.as_bytes())?;
+            }
+            if m.key_pem.is_some() && t.role == Role::Device && m.had_csr {
+                // The device no longer uses the key of its old CSR.
+                self.store.remove(&t.csr_file())?;
+            }
+            if m.issued.key == KeyOrigin::Csr && m.had_key {
+                // The device's own key replaces one generated here.
+                self.store.remove(&t.key_file())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Issues one certificate and writes its files one by one (`pki sign`).
     fn run_job(&self, ca: &Ca, job: Job) -> Result<Issued, Diagnostic> {
+        let m = self.make(ca, job)?;
+        let t = &m.issued.target;
+        if let Some(key) = &m.key_pem {
+            self.store.write(
+                &t.key_file(),
+                key.as_bytes(),
+                t.key_mode(),
+                self.key_owner(t),
+                Durability::Lazy,
+            )?;
+            if t.role == Role::Device {
+                // The device no longer uses the key of its old CSR.
+                self.store.remove(&t.csr_file())?;
+            }
+        }
+        if m.issued.key == KeyOrigin::Csr {
+            // The device's own key replaces one generated here.
+            self.store.remove(&t.key_file())?;
+        }
+        match &m.out {
+            Some(out) => write_outside(out, m.cert_pem.as_bytes())?,
+            None => self.store.write(
+                &t.cert_file(),
+                m.cert_pem.as_bytes(),
+                store::MODE_PUBLIC,
+                None,
+                Durability::Lazy,
+            )?,
+        }
+        Ok(m.issued)
+    }
+
+    /// Generates the key (when asked) and signs the certificate of one job;
+    /// writes nothing.
+    fn make(&self, ca: &Ca, job: Job) -> Result<Made, Diagnostic> {
         let t = &job.target;
         let serial = keys::random_serial(&self.rng)?;
         let mut params = self.leaf_params(t, &job.key, serial)?;
@@ -543,42 +647,22 @@ impl<'a> Pki<'a> {
         };
         let key_path = self.store.key_path(t);
         let cert_path = job.out.clone().unwrap_or_else(|| self.store.cert_path(t));
-        if let Some(key) = &new_key {
-            self.store.write(
-                &t.key_file(),
-                key.serialize_pem().as_bytes(),
-                t.key_mode(),
-                self.key_owner(t),
-                Durability::Lazy,
-            )?;
-            if t.role == Role::Device {
-                // The device no longer uses the key of its old CSR.
-                self.store.remove(&t.csr_file())?;
-            }
-        }
-        if matches!(job.key, KeySource::Csr(_)) {
-            // The device's own key replaces one generated here.
-            self.store.remove(&t.key_file())?;
-        }
-        match &job.out {
-            Some(out) => write_outside(out, cert.pem().as_bytes())?,
-            None => self.store.write(
-                &t.cert_file(),
-                cert.pem().as_bytes(),
-                store::MODE_PUBLIC,
-                None,
-                Durability::Lazy,
-            )?,
-        }
         let info = inspect::cert_from_der(&Self::display(&cert_path), cert.der().to_vec())?;
-        Ok(Issued {
-            target: t.clone(),
-            subject: info.subject,
-            serial: info.serial,
-            not_after: info.not_after,
-            cert_path,
-            new_key: new_key.map(|_| key_path),
-            key: origin,
+        Ok(Made {
+            key_pem: new_key.as_ref().map(KeyPair::serialize_pem),
+            cert_pem: cert.pem(),
+            out: job.out,
+            had_csr: job.had_csr,
+            had_key: job.had_key,
+            issued: Issued {
+                target: t.clone(),
+                subject: info.subject,
+                serial: info.serial,
+                not_after: info.not_after,
+                cert_path,
+                new_key: new_key.map(|_| key_path),
+                key: origin,
+            },
         })
     }
 
@@ -773,7 +857,30 @@ impl<'a> Pki<'a> {
         }
     }
 
+    /// Whether `rel` may exist: listed, or no listing taken.
+    fn may_exist(&self, rel: &str) -> bool {
+        self.listing.as_ref().is_none_or(|l| l.contains(rel))
+    }
+
+    /// Lists `servers/` and `devices/` for the jobs planned next.
+    fn take_listing(&mut self) -> Result<(), Diagnostic> {
+        let mut names = HashSet::new();
+        for sub in [store::SERVERS, store::DEVICES] {
+            names.extend(
+                self.store
+                    .names(sub)?
+                    .into_iter()
+                    .map(|n| format!("{sub}/{n}")),
+            );
+        }
+        self.listing = Some(names);
+        Ok(())
+    }
+
     fn current_cert(&self, t: &Target) -> Result<Option<CertInfo>, Diagnostic> {
+        if !self.may_exist(&t.cert_file()) {
+            return Ok(None);
+        }
         let path = self.store.cert_path(t);
         self.store
             .read(&t.cert_file())?
@@ -783,6 +890,9 @@ impl<'a> Pki<'a> {
 
     /// The private key file of `t`, when there is one.
     fn load_key(&self, t: &Target) -> Result<Option<KeyPair>, Diagnostic> {
+        if !self.may_exist(&t.key_file()) {
+            return Ok(None);
+        }
         let path = self.store.key_path(t);
         self.store
             .read(&t.key_file())?
@@ -792,7 +902,7 @@ impl<'a> Pki<'a> {
 
     /// The kept CSR of a device, when there is one.
     fn load_csr(&self, t: &Target) -> Result<Option<Csr>, Diagnostic> {
-        if t.role != Role::Device {
+        if t.role != Role::Device || !self.may_exist(&t.csr_file()) {
             return Ok(None);
         }
         let path = self.store.csr_path(t);
@@ -972,6 +1082,7 @@ impl<'a> Pki<'a> {
     ) -> Result<Vec<Issued>, Vec<Diagnostic>> {
         let targets = self.select(role, names)?;
         let ca = self.load_ca().map_err(|d| vec![d])?;
+        self.take_listing().map_err(|d| vec![d])?;
         let mut jobs = Vec::new();
         let mut diags = Vec::new();
         for target in targets {
@@ -980,6 +1091,8 @@ impl<'a> Pki<'a> {
                 .and_then(|cur| self.key_for(&target, cur.as_ref(), new_keys));
             match planned {
                 Ok(key) => jobs.push(Job {
+                    had_csr: self.may_exist(&target.csr_file()),
+                    had_key: self.may_exist(&target.key_file()),
                     target,
                     key,
                     out: None,
@@ -1058,6 +1171,8 @@ impl<'a> Pki<'a> {
                     target: target.clone(),
                     key: KeySource::Csr(csr.clone()),
                     out: out.map(Path::to_path_buf),
+                    had_csr: true,
+                    had_key: true,
                 },
             )
             .map_err(|d| vec![d])?;
@@ -1119,6 +1234,7 @@ impl<'a> Pki<'a> {
             }
         }
         let ca = self.load_ca().map_err(|d| vec![d])?;
+        self.take_listing().map_err(|d| vec![d])?;
         let mut jobs = Vec::new();
         let mut diags = Vec::new();
         for t in self.node_targets().map_err(|d| vec![d])? {
@@ -1132,6 +1248,8 @@ impl<'a> Pki<'a> {
             };
             match planned {
                 Ok(key) => jobs.push(Job {
+                    had_csr: self.may_exist(&t.csr_file()),
+                    had_key: self.may_exist(&t.key_file()),
                     target: t,
                     key,
                     out: None,
@@ -1152,6 +1270,8 @@ impl<'a> Pki<'a> {
             }
             match self.key_for(&t, None, false) {
                 Ok(key) => jobs.push(Job {
+                    had_csr: self.may_exist(&t.csr_file()),
+                    had_key: self.may_exist(&t.key_file()),
                     target: t,
                     key,
                     out: None,
@@ -1233,6 +1353,8 @@ impl<'a> Pki<'a> {
             }
             match self.key_for(&t, Some(&cur), new_keys) {
                 Ok(key) => jobs.push(Job {
+                    had_csr: self.may_exist(&t.csr_file()),
+                    had_key: self.may_exist(&t.key_file()),
                     target: t,
                     key,
                     out: None,
@@ -1758,6 +1880,143 @@ pub struct Summary {
     pub foreign: usize,
     pub mismatched: usize,
     pub missing: usize,
+}
+
+/// The files of issued certificates, written in one batch (see
+/// [`Pki::run_jobs`]): staged as the jobs finish, committed at the end, then
+/// what they replace is removed ([`Pki::finish_batch`]). When a temporary
+/// cannot be written (a full disk), nothing more is staged, the ones
+/// before it are still committed, and the error is returned beside.
+struct Batch<'d> {
+    dir: &'d crate::fs::root::Root,
+    staged: Vec<String>,
+    /// How many jobs (in the order staged) have every file staged.
+    complete: usize,
+    failed: Option<Diagnostic>,
+}
+
+impl<'d> Batch<'d> {
+    fn new(dir: &'d crate::fs::root::Root) -> Batch<'d> {
+        Batch {
+            dir,
+            staged: Vec::new(),
+            complete: 0,
+            failed: None,
+        }
+    }
+
+    fn stage_file(
+        &mut self,
+        rel: String,
+        bytes: &[u8],
+        mode: u32,
+        owner: Option<Owner>,
+    ) -> Result<(), String> {
+        let file = crate::fs::root::NewFile {
+            contents: bytes,
+            mode,
+            owner,
+            durability: Durability::Lazy,
+        };
+        self.dir.stage(&rel, file)?;
+        self.staged.push(rel);
+        Ok(())
+    }
+
+    /// Stages the key (when generated) and the certificate of one job.
+    fn stage(&mut self, pki: &Pki<'_>, m: &Made) {
+        if self.failed.is_some() {
+            return;
+        }
+        let t = &m.issued.target;
+        let staging = m
+            .key_pem
+            .as_ref()
+            .map_or(Ok(()), |key| {
+                self.stage_file(t.key_file(), key.as_bytes(), t.key_mode(), pki.key_owner(t))
+            })
+            .and_then(|()| match &m.out {
+                Some(_) => Ok(()),
+                None => self.stage_file(
+                    t.cert_file(),
+                    m.cert_pem.as_bytes(),
+                    store::MODE_PUBLIC,
+                    None,
+                ),
+            });
+        match staging {
+            Ok(()) => self.complete += 1,
+            Err(e) => self.failed = Some(store::fs_error(e)),
+        }
+    }
+
+    /// Syncs, renames, syncs; `made` in the order staged. Returns how many
+    /// of `made` (from the first) are written.
+    fn commit(self, pki: &Pki<'_>, made: &[Made]) -> (usize, Result<(), Diagnostic>) {
+        let refs: Vec<&str> = self.staged.iter().map(String::as_str).collect();
+        if let Err(e) = self.dir.commit_staged(&refs) {
+            // What was renamed before the error is recorded by the next
+            // command (reconcile_index).
+            return (0, Err(store::fs_error(e)));
+        }
+        let done = &made[..self.complete];
+        let result = match self.failed {
+            Some(d) => Err(d),
+            None => Ok(()),
+        };
+        (self.complete, result.and_then(|()| pki.finish_batch(done)))
+    }
+}
+
+/// Runs `f` over `items` on every core and hands each result to `consume`
+/// on this thread as soon as it is ready (in no particular order).
+fn parallel_each<T: Send, R: Send>(
+    items: Vec<T>,
+    f: impl Fn(T) -> R + Sync,
+    mut consume: impl FnMut(R),
+) {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(16);
+    if threads <= 1 || items.len() < 32 {
+        items.into_iter().for_each(|item| consume(f(item)));
+        return;
+    }
+    let per = items.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<T>> = Vec::with_capacity(threads);
+    let mut it = items.into_iter();
+    loop {
+        let chunk: Vec<T> = it.by_ref().take(per).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        chunks.push(chunk);
+    }
+    let f = &f;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<R>(1024);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                let tx = tx.clone();
+                s.spawn(move || {
+                    for item in chunk {
+                        if tx.send(f(item)).is_err() {
+                            break;
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        rx.into_iter().for_each(&mut consume);
+        for h in handles {
+            if let Err(e) = h.join() {
+                std::panic::resume_unwind(e);
+            }
+        }
+    });
 }
 
 /// Maps `f` over `items` on every core, keeping the order.

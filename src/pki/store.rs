@@ -334,6 +334,25 @@ impl Store {
             .collect())
     }
 
+    /// Every name in `servers/`, `devices/` or the directory itself (`""`),
+    /// whatever it is (a link is listed too, and refused when read).
+    pub fn names(&self, sub: &str) -> Result<Vec<String>, Diagnostic> {
+        let Some(dir) = self.dir(false)? else {
+            return Ok(Vec::new());
+        };
+        Ok(dir
+            .list(sub)
+            .map_err(fs_error)?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect())
+    }
+
+    /// The directory, created and opened (for batches of writes).
+    pub fn open_dir(&self) -> Result<&Root, Diagnostic> {
+        Ok(self.dir(true)?.expect("created"))
+    }
+
     /// Names of the certificates (`<name>.pem`) in `servers/` or `devices/`, sorted.
     pub fn list(&self, role: Role) -> Result<Vec<String>, Diagnostic> {
         let sub = match role {

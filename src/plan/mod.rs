@@ -13,6 +13,7 @@
 
 pub mod host;
 pub mod manifest;
+pub mod stamp;
 pub mod write;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -347,10 +348,27 @@ pub fn apply(
     plan: &Plan,
     opts: &ApplyOptions,
 ) -> Result<ApplyReport, String> {
+    apply_stamped(tree, dest, plan, opts, None)
+}
+
+/// [`apply`], then (in an output directory, when `stamp` is given) the stamp that lets the next plan skip the render
+/// when nothing changed ([`stamp`]). The old stamp is removed first, whatever
+/// `stamp` is.
+pub fn apply_stamped(
+    tree: &OutputTree,
+    dest: &Destination,
+    plan: &Plan,
+    opts: &ApplyOptions,
+    stamp: Option<&stamp::StampInputs>,
+) -> Result<ApplyReport, String> {
     if !opts.adopt {
         refuse_conflicts(plan)?;
     }
     let root = Root::create(&dest.dir)?;
+    let stamped = dest.manifest == MANIFEST_PATH;
+    if stamped {
+        stamp::remove(&root)?;
+    }
     let old = Manifest::load(Some(&root), &dest.manifest)?;
     remove_stale_temporaries(&root, dest, &old, tree)?;
     let new = narrowed(tree, &old, plan);
@@ -381,6 +399,11 @@ pub fn apply(
         new.save(&root, &dest.manifest)?;
     }
     report.pending = pending_ownership(&root, tree, opts.ownership)?;
+    if let Some(inputs) = stamp.filter(|_| stamped) {
+        // The apply is done: a stamp that cannot be written only means the
+        // next plan renders.
+        let _ = stamp::record(&root, &dest.manifest, tree, opts.ownership, inputs);
+    }
     Ok(report)
 }
 
