@@ -1968,20 +1968,15 @@ impl<'d> Batch<'d> {
     }
 }
 
-/// Runs `f` over `items` on every core and hands each result to `consume`
-/// on this thread as soon as it is ready (in no particular order).
-fn parallel_each<T: Send, R: Send>(
-    items: Vec<T>,
-    f: impl Fn(T) -> R + Sync,
-    mut consume: impl FnMut(R),
-) {
+/// `items` in one chunk per core (in order), or back unchanged when they
+/// are better done on this thread: one core, or fewer than 32 items.
+fn per_core<T>(items: Vec<T>) -> Result<Vec<Vec<T>>, Vec<T>> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(16);
     if threads <= 1 || items.len() < 32 {
-        items.into_iter().for_each(|item| consume(f(item)));
-        return;
+        return Err(items);
     }
     let per = items.len().div_ceil(threads);
     let mut chunks: Vec<Vec<T>> = Vec::with_capacity(threads);
@@ -1993,6 +1988,20 @@ fn parallel_each<T: Send, R: Send>(
         }
         chunks.push(chunk);
     }
+    Ok(chunks)
+}
+
+/// Runs `f` over `items` on every core and hands each result to `consume`
+/// on this thread as soon as it is ready (in no particular order).
+fn parallel_each<T: Send, R: Send>(
+    items: Vec<T>,
+    f: impl Fn(T) -> R + Sync,
+    mut consume: impl FnMut(R),
+) {
+    let chunks = match per_core(items) {
+        Ok(chunks) => chunks,
+        Err(items) => return items.into_iter().for_each(|item| consume(f(item))),
+    };
     let f = &f;
     let (tx, rx) = std::sync::mpsc::sync_channel::<R>(1024);
     std::thread::scope(|s| {
@@ -2021,23 +2030,10 @@ fn parallel_each<T: Send, R: Send>(
 
 /// Maps `f` over `items` on every core, keeping the order.
 fn parallel_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(16);
-    if threads <= 1 || items.len() < 32 {
-        return items.into_iter().map(f).collect();
-    }
-    let per = items.len().div_ceil(threads);
-    let mut chunks: Vec<Vec<T>> = Vec::with_capacity(threads);
-    let mut it = items.into_iter();
-    loop {
-        let chunk: Vec<T> = it.by_ref().take(per).collect();
-        if chunk.is_empty() {
-            break;
-        }
-        chunks.push(chunk);
-    }
+    let chunks = match per_core(items) {
+        Ok(chunks) => chunks,
+        Err(items) => return items.into_iter().map(f).collect(),
+    };
     let f = &f;
     std::thread::scope(|s| {
         let handles: Vec<_> = chunks

@@ -99,20 +99,26 @@ const HAPROXY_START: &str = "tar -xpf /mqttforge-install.tar -C / \
 /// nginx.conf logs to stderr).
 const NGINX_START: &str = "tar -xpf /mqttforge-install.tar -C / && exec nginx -g 'daemon off;'";
 
+/// A container's output so far, stdout then stderr (empty when docker
+/// cannot say).
+pub(super) fn logs(container: &str) -> String {
+    Command::new("docker")
+        .args(["logs", container])
+        .output()
+        .map(|o| {
+            let mut text = String::from_utf8_lossy(&o.stdout).into_owned();
+            text.push_str(&String::from_utf8_lossy(&o.stderr));
+            text
+        })
+        .unwrap_or_default()
+}
+
 /// Waits for Mosquitto's "running" line in a container's output (stdout and
 /// stderr); when the container exits first, its last lines are the error.
 fn wait_running(container: &str) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let logs = Command::new("docker")
-            .args(["logs", container])
-            .output()
-            .map(|o| {
-                let mut text = String::from_utf8_lossy(&o.stdout).into_owned();
-                text.push_str(&String::from_utf8_lossy(&o.stderr));
-                text
-            })
-            .unwrap_or_default();
+        let logs = logs(container);
         if logs.contains(" running") {
             return Ok(());
         }
@@ -257,15 +263,7 @@ impl Hosts for DockerHosts {
     }
 
     fn lb_log(&self) -> String {
-        Command::new("docker")
-            .args(["logs", &self.lb_name])
-            .output()
-            .map(|o| {
-                let mut text = String::from_utf8_lossy(&o.stdout).into_owned();
-                text.push_str(&String::from_utf8_lossy(&o.stderr));
-                text
-            })
-            .unwrap_or_default()
+        logs(&self.lb_name)
     }
 
     fn vip_failover(&self, site: &Site, tls: &Tls, device: &str, quiet: bool) -> Vec<Probe> {

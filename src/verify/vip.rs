@@ -13,6 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::client::Tls;
+use super::docker::logs;
 use super::{progress, Outcome, Probe};
 use crate::spec::model::LbKind;
 use crate::spec::Site;
@@ -189,18 +190,6 @@ fn docker(args: &[&str]) -> Result<String, String> {
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn logs(container: &str) -> String {
-    Command::new("docker")
-        .args(["logs", container])
-        .output()
-        .map(|o| {
-            let mut text = String::from_utf8_lossy(&o.stdout).into_owned();
-            text.push_str(&String::from_utf8_lossy(&o.stderr));
-            text
-        })
-        .unwrap_or_default()
 }
 
 /// keepalived's last state in a container's log, with its track script's
