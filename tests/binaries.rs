@@ -438,9 +438,11 @@ fn rsyslogd_accepts_the_log_shipping_config() {
         checked += 1;
     }
     assert_eq!(checked, 4);
-    // Loki: nothing is rendered (no Debian shipper speaks its push API).
+    // Loki: no rsyslog file; Grafana Alloy's file instead, which no Debian
+    // package can check (tests/alloy.rs checks its structure).
     let tree = production("mosquitto-ha");
     assert!(!tree.files.contains_key("logs/rsyslog.conf"));
+    assert!(tree.files.contains_key("logs/config.alloy"));
 }
 
 // ---------------------------------------------------------------- keepalived

@@ -379,6 +379,47 @@ fn rsyslog_strings_hold_their_value_and_rsyslogd_accepts_them() {
     assert!(ok, "rsyslogd -N1:\n{out}\n{conf}");
 }
 
+/// Grafana Alloy (logs/config.alloy): no Debian package has Alloy, so a
+/// reader of its syntax (tests/common/alloy.rs, after Alloy's own
+/// documentation) stands in for it. Every hostile value either comes back
+/// whole from a string literal, or is refused; in a `//` or `/* */` comment
+/// it cannot end the comment or add a line; a bare value is always refused.
+#[test]
+fn alloy_strings_hold_their_value_and_comments_stay_closed() {
+    let mut conf = String::new();
+    let mut want = Vec::new();
+    for v in hostile_values() {
+        assert!(Syntax::Alloy.bare(&v).is_err(), "{v:?} written bare");
+        conf.push_str(&format!(
+            "// {c}\n/* {c} */\n",
+            c = Syntax::Alloy.comment(&v)
+        ));
+        match Syntax::Alloy.quote(&v) {
+            Ok(quoted) => {
+                assert_eq!(quoted, format!("\"{v}\""));
+                conf.push_str(&format!("blk \"l\" {{\n  a = {quoted}\n}}\n"));
+                want.push(v);
+            }
+            Err(_) => assert!(
+                v.chars()
+                    .any(|c| templates::is_line_hazard(c) || matches!(c, '"' | '\\')),
+                "{v:?}"
+            ),
+        }
+    }
+    assert!(!want.is_empty());
+    let root = common::alloy::parse(&conf).unwrap_or_else(|e| panic!("{e}\n{conf}"));
+    let got: Vec<String> = root
+        .blocks
+        .iter()
+        .map(|b| match b.attr("a") {
+            Some([common::alloy::Token::Str(s)]) => s.clone(),
+            other => panic!("{other:?}\n{conf}"),
+        })
+        .collect();
+    assert_eq!(got, want);
+}
+
 /// Line-based syntaxes have no quoting: a value is written bare or refused,
 /// and a written one stays on its line.
 #[test]
@@ -1003,6 +1044,16 @@ fn skeleton(path: &str, text: &str) -> Result<Vec<String>, String> {
         }));
     } else if base == "nginx.conf" {
         out.extend(nginx_shape(text)?);
+    } else if base == "config.alloy" {
+        // Grafana Alloy: the blocks, their labels and attribute names.
+        fn walk(b: &common::alloy::Block, out: &mut Vec<String>) {
+            out.push(format!("{} {:?}", b.name, b.label));
+            out.extend(b.attrs.iter().map(|(n, _)| n.clone()));
+            for inner in &b.blocks {
+                walk(inner, out);
+            }
+        }
+        walk(&common::alloy::parse(text)?, &mut out);
     } else if base == "rsyslog.conf" {
         // RainerScript: `#` comments; each statement's first word and its
         // parameters (`name=`) are the structure.

@@ -191,14 +191,19 @@ fn check_hosts_and_services(site: &Site, code: &[String], problems: &mut Vec<Str
         services.insert("haproxy.service".into());
     }
     // The log shipper, when one is rendered.
-    if site
+    let logs = site
         .spec
         .monitoring
         .as_ref()
         .and_then(|m| m.logs.as_ref())
-        .is_some_and(|u| u.0.starts_with("syslog"))
-    {
+        .map(|u| u.0.as_str())
+        .unwrap_or("");
+    if logs.starts_with("syslog") {
         services.insert("rsyslog".into());
+    }
+    // Grafana Alloy (Grafana's package) for loki:// and lokis://.
+    if logs.starts_with("loki://") || logs.starts_with("lokis://") {
+        services.insert("alloy".into());
     }
     let ssh = Regex::new(r"\bssh ([^ ]+)").unwrap();
     let host = Regex::new(r"--host ([^ ]+)").unwrap();

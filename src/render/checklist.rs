@@ -381,9 +381,11 @@ pub const ITEMS: &[ItemDef] = &[
                     "declare the log store: `monitoring: { logs: \"syslog://logs:514\" }`".into(),
                 );
             };
-            match observability::log_backend(&url.0) {
-                Some(b) if b.rsyslog_protocol.is_some() => Ok(vec![observability::RSYSLOG_PATH]),
-                Some(b) => Err(b.not_rendered.to_string()),
+            // Generated either way; the Alloy file (Loki) is unchecked, which
+            // the runbook and MQ-OBS-006 say (the checklist has no state for
+            // "generated, unchecked").
+            match observability::log_backend(&url.0).and_then(|b| b.file()) {
+                Some(file) => Ok(vec![file]),
                 None => Err(observability::UNKNOWN_BACKEND.to_string()),
             }
         },

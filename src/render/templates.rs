@@ -32,6 +32,7 @@
 //! | HAProxy cfg | refused if empty or if it holds a line hazard, a blank, `#`, `"`, `'` or `\` (outside quotes they split or end the line's words) | single-quoted (`'` as `'\''`), line hazards refused | as above |
 //! | nginx.conf | refused if empty or if it holds a line hazard, a blank, `;`, `{`, `}`, `#`, `"`, `'`, `\` or `$` (they end the directive, open a block, start a comment or a variable) | `"..."` with `"` and `\` backslash-escaped; line hazards and `$` refused (nginx expands variables inside quotes in some directives) | as above |
 //! | rsyslog.conf (RainerScript) | `[A-Za-z0-9_.:/-]*`; anything else refused | `"..."`; line hazards, `"`, `\` and `` ` `` refused (nothing relies on rsyslog's escapes) | as above |
+//! | Grafana Alloy (config.alloy) | refused (every value is quoted) | `"..."`; line hazards, `"` and `\` refused (nothing relies on Alloy's escapes) | `/* */`: as C |
 //! | keepalived.conf | refused if empty or if it holds a line hazard, a blank, `#`, `!`, `"`, `'`, `\`, `{` or `}` (they split words, start a comment or open a block) | refused (no quoting) | as above |
 //! | JSON | refused (every string is quoted) | `"..."`, `\"`, `\\`, `\uXXXX` for line hazards | none (JSON has no comments) |
 //! | HOCON, TOML | `[A-Za-z0-9_-]+` as is; anything else quoted (a quoted string is valid wherever the bare token is: value, key segment, and harmless in a comment) | `"..."`, `\"`, `\\`, `\uXXXX` for line hazards | as above |
@@ -98,6 +99,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "logs/rsyslog.conf.j2",
         include_str!("../../templates/logs/rsyslog.conf.j2"),
+    ),
+    (
+        "logs/config.alloy.j2",
+        include_str!("../../templates/logs/config.alloy.j2"),
     ),
     (
         "grafana/dashboard.json.j2",
@@ -170,6 +175,7 @@ pub enum Syntax {
     Nginx,
     Keepalived,
     Rsyslog,
+    Alloy,
     Json,
     Hocon,
     Erlang,
@@ -184,13 +190,14 @@ pub enum Syntax {
 }
 
 /// Every syntax, for tests that go through all of them.
-pub const SYNTAXES: [Syntax; 17] = [
+pub const SYNTAXES: [Syntax; 18] = [
     Syntax::MosquittoConf,
     Syntax::MosquittoAcl,
     Syntax::Haproxy,
     Syntax::Nginx,
     Syntax::Keepalived,
     Syntax::Rsyslog,
+    Syntax::Alloy,
     Syntax::Json,
     Syntax::Hocon,
     Syntax::Erlang,
@@ -227,6 +234,7 @@ impl Syntax {
             Syntax::Nginx => "nginx.conf",
             Syntax::Keepalived => "keepalived.conf",
             Syntax::Rsyslog => "rsyslog.conf",
+            Syntax::Alloy => "config.alloy",
             Syntax::Json => "JSON",
             Syntax::Hocon => "HOCON",
             Syntax::Erlang => "Erlang terms",
@@ -262,6 +270,7 @@ impl Syntax {
             ("nginx", _, "conf") => Syntax::Nginx,
             ("keepalived", _, "conf") => Syntax::Keepalived,
             ("logs", "rsyslog.conf", _) => Syntax::Rsyslog,
+            ("logs", _, "alloy") => Syntax::Alloy,
             ("mosquitto", "acl", _) => Syntax::MosquittoAcl,
             ("mosquitto", _, "conf") => Syntax::MosquittoConf,
             ("emqx", "acl.conf", _) => Syntax::Erlang,
@@ -317,6 +326,9 @@ impl Syntax {
             Syntax::Json => {
                 Err(self.refuse("a JSON string must be quoted; the template must quote this value"))
             }
+            Syntax::Alloy => Err(self.refuse(
+                "an Alloy value must be a quoted string; the template must quote this value",
+            )),
             Syntax::Hocon | Syntax::Toml => {
                 if !value.is_empty() && token(|c| c.is_ascii_alphanumeric() || "_-".contains(c)) {
                     Ok(Cow::Borrowed(value))
@@ -381,6 +393,12 @@ impl Syntax {
                 self.line_safe(value, |c| matches!(c, '"' | '\\' | '`'))?;
                 Ok(format!("\"{value}\""))
             }
+            // Alloy string literals: no escaping is relied on, so what could
+            // end the string or start an escape is refused.
+            Syntax::Alloy => {
+                self.line_safe(value, |c| matches!(c, '"' | '\\'))?;
+                Ok(format!("\"{value}\""))
+            }
             Syntax::Nginx => {
                 self.line_safe(value, |c| c == '$')?;
                 Ok(format!(
@@ -405,7 +423,7 @@ impl Syntax {
     /// early, nest, or hold a trigraph.
     pub fn comment(self, text: &str) -> String {
         match self {
-            Syntax::C => c_comment(text),
+            Syntax::C | Syntax::Alloy => c_comment(text),
             Syntax::Markdown => html_comment(text),
             _ => hash_comment(text),
         }

@@ -2,6 +2,8 @@
 //! against snapshot files with a unified diff.
 #![allow(dead_code)]
 
+pub mod alloy;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

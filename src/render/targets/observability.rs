@@ -19,13 +19,24 @@
 //! - Mosquitto 2: no tracing of any kind (its `$SYS` topics and its log only).
 //! - rumqttd: no OpenTelemetry exporter.
 //!
-//! Logs. The shipper is rsyslog (Debian's `rsyslog`), which reads the
-//! broker's log file (imfile) and forwards it as RFC 5424 syslog (omfwd);
-//! `rsyslogd -N1` checks the rendered file in the tests. Loki's push API is
-//! HTTP: no shipper Debian packages speaks it (Debian's rsyslog has no
-//! omhttp; promtail, Grafana Alloy, Fluent Bit and Vector are not Debian
-//! packages), so nothing here could check such a file, and none is
-//! rendered: the runbook says so and what to do instead.
+//! Logs. For a syslog receiver the shipper is rsyslog (Debian's `rsyslog`),
+//! which reads the broker's log file (imfile) and forwards it as RFC 5424
+//! syslog (omfwd); `rsyslogd -N1` checks the rendered file in the tests.
+//! For Loki (`loki://`, `lokis://` for HTTPS) the shipper is Grafana Alloy
+//! (promtail's successor; promtail is end-of-life): `local.file_match`
+//! finds the same log file, `loki.source.file` tails it and `loki.write`
+//! pushes to `<url>/loki/api/v1/push`. No Debian package has Alloy (nor
+//! promtail, Fluent Bit or Vector; Debian's rsyslog has no omhttp), so that
+//! file is not checked by Alloy itself: tests/alloy.rs checks its structure
+//! only, and the file, the runbook and the README say so. Component names
+//! and arguments: grafana/alloy at commit
+//! 66ebea856dffb242f921775e9552a133f60dc5c1,
+//! docs/sources/reference/components/local/local.file_match.md,
+//! docs/sources/reference/components/loki/loki.source.file.md,
+//! docs/sources/reference/components/loki/loki.write.md and
+//! docs/sources/reference/stdlib/constants.md (`constants.hostname`); the
+//! install path /etc/alloy/config.alloy is `CONFIG_FILE` of
+//! packaging/environment-file there (Grafana's own Debian package).
 
 use serde_json::{json, Value};
 
@@ -68,51 +79,89 @@ pub fn why_no_traces(engine: Engine) -> &'static str {
 pub struct LogBackend {
     pub scheme: &'static str,
     pub name: &'static str,
-    /// omfwd's protocol when rsyslog ships to it; None: nothing is rendered.
+    /// omfwd's protocol when rsyslog ships to it.
     pub rsyslog_protocol: Option<&'static str>,
+    /// The HTTP scheme of Loki's push API when Grafana Alloy ships to it.
+    pub loki_http: Option<&'static str>,
     pub default_port: u16,
-    /// Why nothing is rendered for it, and what to do instead (when
-    /// `rsyslog_protocol` is None).
-    pub not_rendered: &'static str,
 }
 
-const NO_LOKI_SHIPPER: &str = "Loki takes logs over HTTP (its push API) and no shipper Debian packages speaks it (Debian's rsyslog has no omhttp; promtail, Grafana Alloy, Fluent Bit and Vector are not Debian packages), so no file for it could be checked and none is rendered. Run a syslog receiver in front of Loki (the loki.source.syslog component of Grafana Alloy, or a syslog job of promtail) and declare it as logs: syslog://RECEIVER:PORT; mqttforge then renders the rsyslog configuration that ships to it, checked by rsyslogd -N1";
+impl LogBackend {
+    /// The program that ships to it, and whether the tests check its file
+    /// with that program.
+    pub fn shipper(&self) -> Option<(&'static str, bool)> {
+        if self.rsyslog_protocol.is_some() {
+            Some(("rsyslog", true))
+        } else if self.loki_http.is_some() {
+            Some(("Grafana Alloy", false))
+        } else {
+            None
+        }
+    }
+
+    /// The rendered shipper configuration's tree path.
+    pub fn file(&self) -> Option<&'static str> {
+        if self.rsyslog_protocol.is_some() {
+            Some(RSYSLOG_PATH)
+        } else if self.loki_http.is_some() {
+            Some(ALLOY_PATH)
+        } else {
+            None
+        }
+    }
+}
 
 pub const LOG_BACKENDS: &[LogBackend] = &[
     LogBackend {
         scheme: "syslog",
         name: "syslog over TCP",
         rsyslog_protocol: Some("tcp"),
+        loki_http: None,
         default_port: 514,
-        not_rendered: "",
     },
     LogBackend {
         scheme: "syslog+tcp",
         name: "syslog over TCP",
         rsyslog_protocol: Some("tcp"),
+        loki_http: None,
         default_port: 514,
-        not_rendered: "",
     },
     LogBackend {
         scheme: "syslog+udp",
         name: "syslog over UDP",
         rsyslog_protocol: Some("udp"),
+        loki_http: None,
         default_port: 514,
-        not_rendered: "",
     },
     LogBackend {
         scheme: "loki",
         name: "Grafana Loki",
         rsyslog_protocol: None,
+        loki_http: Some("http"),
         default_port: 3100,
-        not_rendered: NO_LOKI_SHIPPER,
+    },
+    LogBackend {
+        scheme: "lokis",
+        name: "Grafana Loki over HTTPS",
+        rsyslog_protocol: None,
+        loki_http: Some("https"),
+        default_port: 3100,
     },
 ];
 
-pub const UNKNOWN_BACKEND: &str = "mqttforge knows no shipper for this scheme (it renders one for syslog://, syslog+tcp:// and syslog+udp://); ship the broker's log yourself";
+/// What the runbook and the checklist say of the Alloy file: rendered, and
+/// checked by nothing that runs Alloy.
+pub const ALLOY_UNCHECKED: &str = "no Debian package has Grafana Alloy (nor promtail, Fluent Bit or Vector, and Debian's rsyslog has no omhttp), so Alloy itself never checks this file in mqttforge's tests: they check its structure only (balanced braces, the three components, the push URL and the labels)";
+/// What to do about it.
+pub const ALLOY_CHECK: &str =
+    "check it with Alloy from Grafana's package (alloy fmt, then alloy run) before relying on it";
+
+pub const UNKNOWN_BACKEND: &str = "mqttforge knows no shipper for this scheme (it renders one for syslog://, syslog+tcp://, syslog+udp://, loki:// and lokis://); ship the broker's log yourself";
 
 /// Where the rendered shipper configuration lives in the tree.
 pub const RSYSLOG_PATH: &str = "logs/rsyslog.conf";
+/// Where the rendered Grafana Alloy configuration lives in the tree.
+pub const ALLOY_PATH: &str = "logs/config.alloy";
 
 /// A URL's scheme, host (IPv6 without brackets) and port.
 fn split_url(url: &str) -> Option<(&str, &str, Option<u16>)> {
@@ -148,23 +197,52 @@ pub fn context(ctx: &RenderCtx<'_>) -> Value {
         .map(|u| json!({"url": u.0, "why_none": why_no_traces(engine)}));
     let logs = m.and_then(|m| m.logs.as_ref()).map(|u| {
         let backend = log_backend(&u.0);
-        let shipped = backend.is_some_and(|b| b.rsyslog_protocol.is_some());
+        let file = backend.and_then(LogBackend::file);
+        let install = match file {
+            Some(RSYSLOG_PATH) => Some(ctx.installed.path(RSYSLOG_INSTALL)),
+            Some(_) => Some(ctx.installed.path(ALLOY_INSTALL)),
+            None => None,
+        };
+        let shipper = backend.and_then(LogBackend::shipper);
         json!({
             "url": u.0,
             "backend": backend.map(|b| b.name).unwrap_or("an unknown backend"),
-            "file": shipped.then_some(RSYSLOG_PATH),
-            "install": shipped.then(|| ctx.installed.path(RSYSLOG_INSTALL)),
-            "not_rendered": match backend {
-                Some(b) if !shipped => b.not_rendered,
-                None => UNKNOWN_BACKEND,
-                _ => "",
-            },
+            "file": file,
+            "install": install,
+            "shipper": shipper.map(|s| s.0),
+            "checked": shipper.is_some_and(|s| s.1),
+            "push_url": push_url(&u.0),
+            "unchecked": ALLOY_UNCHECKED,
+            "check": ALLOY_CHECK,
+            "not_rendered": if file.is_none() { UNKNOWN_BACKEND } else { "" },
         })
     });
     json!({"tracing": tracing, "logs": logs, "log_file": ctx.layout.log_file()})
 }
 
 const RSYSLOG_INSTALL: &str = "/etc/rsyslog.d/60-mqttforge.conf";
+/// `CONFIG_FILE` of Grafana's Alloy package (packaging/environment-file).
+const ALLOY_INSTALL: &str = "/etc/alloy/config.alloy";
+
+/// Loki's push endpoint for a `loki://` or `lokis://` URL: the host, port
+/// and path prefix kept, `/loki/api/v1/push` appended.
+pub fn push_url(url: &str) -> Option<String> {
+    let backend = log_backend(url)?;
+    let http = backend.loki_http?;
+    let (_, host, port) = split_url(url)?;
+    let rest = url.split_once("://")?.1;
+    let prefix = rest.find('/').map(|i| &rest[i..]).unwrap_or("");
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    let port = port.unwrap_or(backend.default_port);
+    Some(format!(
+        "{http}://{host}:{port}{}/loki/api/v1/push",
+        prefix.trim_end_matches('/')
+    ))
+}
 
 /// The rsyslog configuration that ships the broker's log, when
 /// `monitoring.logs` names a syslog receiver.
@@ -181,11 +259,29 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
     let Some((backend, (_, host, port))) = log_backend(&url.0).zip(split_url(&url.0)) else {
         return Ok(Vec::new());
     };
+    let engine = ctx.site.spec.engine.as_str();
+    let hosts: Vec<&str> = ctx.derived.nodes.iter().map(|n| n.name.as_str()).collect();
+    if let Some(push) = push_url(&url.0) {
+        let context = json!({
+            "site": ctx.site.name(),
+            "url": url.0,
+            "backend": backend.name,
+            "push_url": push,
+            "engine": engine,
+            "log_file": ctx.layout.log_file(),
+            "nodes": hosts.join(", "),
+        });
+        return Ok(vec![Artifact::config(
+            ALLOY_PATH,
+            "logs/config.alloy.j2",
+            Comment::C,
+            context,
+        )
+        .installed_at(ctx.installed.path(ALLOY_INSTALL), &hosts)]);
+    }
     let Some(protocol) = backend.rsyslog_protocol else {
         return Ok(Vec::new());
     };
-    let engine = ctx.site.spec.engine.as_str();
-    let hosts: Vec<&str> = ctx.derived.nodes.iter().map(|n| n.name.as_str()).collect();
     let context = json!({
         "site": ctx.site.name(),
         "url": url.0,
@@ -242,15 +338,35 @@ mod tests {
         let b = log_backend("syslog+udp://h:1").unwrap();
         assert_eq!(b.rsyslog_protocol, Some("udp"));
         let loki = log_backend("loki://h:3100").unwrap();
-        assert!(loki.rsyslog_protocol.is_none() && !loki.not_rendered.is_empty());
+        assert_eq!(loki.file(), Some(ALLOY_PATH));
+        assert_eq!(loki.shipper(), Some(("Grafana Alloy", false)));
+        assert_eq!(b.shipper(), Some(("rsyslog", true)));
         assert!(log_backend("elasticsearch://h:9200").is_none());
         for b in LOG_BACKENDS {
-            assert_eq!(
-                b.rsyslog_protocol.is_none(),
-                !b.not_rendered.is_empty(),
+            // Exactly one shipper for every known scheme.
+            assert!(
+                b.rsyslog_protocol.is_some() != b.loki_http.is_some(),
                 "{}",
                 b.scheme
             );
         }
+    }
+
+    #[test]
+    fn push_urls() {
+        assert_eq!(
+            push_url("loki://loki.example:3100").as_deref(),
+            Some("http://loki.example:3100/loki/api/v1/push")
+        );
+        assert_eq!(
+            push_url("lokis://loki.example").as_deref(),
+            Some("https://loki.example:3100/loki/api/v1/push")
+        );
+        assert_eq!(
+            push_url("loki://[2001:db8::1]:80/tenant/").as_deref(),
+            Some("http://[2001:db8::1]:80/tenant/loki/api/v1/push")
+        );
+        assert_eq!(push_url("syslog://h:514"), None);
+        assert_eq!(push_url("elasticsearch://h:9200"), None);
     }
 }

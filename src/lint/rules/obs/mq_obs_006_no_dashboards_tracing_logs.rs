@@ -26,10 +26,12 @@
 //!   exports traces: EMQX 5.8 open source has no OpenTelemetry (an EMQX
 //!   Enterprise feature from 5.8 on), Mosquitto and rumqttd have no tracing.
 //!   Only clients and applications that trace themselves reach the collector.
-//! - `monitoring.logs` names a backend mqttforge renders no shipper for
-//!   (Loki: its push API is HTTP and no Debian package speaks it; an
-//!   unknown scheme). `syslog://`, `syslog+tcp://` and `syslog+udp://` get
-//!   an rsyslog configuration (logs/rsyslog.conf), checked by `rsyslogd -N1`.
+//! - `monitoring.logs` names a backend mqttforge renders no shipper for (an
+//!   unknown scheme), or one whose shipper nothing checks: `loki://` and
+//!   `lokis://` get a Grafana Alloy configuration (logs/config.alloy) that
+//!   no test runs Alloy on, as no Debian package has Alloy. `syslog://`,
+//!   `syslog+tcp://` and `syslog+udp://` get an rsyslog configuration
+//!   (logs/rsyslog.conf), checked by `rsyslogd -N1`, and nothing is said.
 //!
 //! Example:
 //!     engine: mosquitto
@@ -51,7 +53,9 @@
 use crate::diag::Severity;
 use crate::facts::Facts;
 use crate::lint::{Finding, Rule, LINT_ONLY};
-use crate::render::targets::observability::{log_backend, why_no_traces, UNKNOWN_BACKEND};
+use crate::render::targets::observability::{
+    log_backend, why_no_traces, ALLOY_CHECK, ALLOY_UNCHECKED, UNKNOWN_BACKEND,
+};
 
 pub const RULE: Rule = Rule {
     id: "MQ-OBS-006",
@@ -113,28 +117,19 @@ fn unserved(facts: &Facts, out: &mut Vec<Finding>) {
         ));
     }
     if let Some((url, span)) = &m.logs_url {
-        let why = match log_backend(url) {
-            Some(b) if b.rsyslog_protocol.is_some() => return,
-            Some(b) => b.not_rendered,
-            None => UNKNOWN_BACKEND,
-        };
-        let (what, help) = why.split_once(". ").unwrap_or((why, ""));
-        out.push(Finding::new(
-            span,
-            format!("nothing ships the brokers' logs to `{url}`: {what}"),
-            if help.is_empty() {
-                "declare a syslog receiver, `logs: \"syslog://RECEIVER:514\"`: mqttforge renders the rsyslog configuration that ships to it".to_string()
-            } else {
-                lower_first(help)
-            },
-        ));
-    }
-}
-
-fn lower_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().chain(c).collect(),
-        None => String::new(),
+        match log_backend(url).map(|b| (b.file(), b.shipper())) {
+            // rsyslog: rendered and checked by rsyslogd -N1.
+            Some((Some(_), Some((_, true)))) => {}
+            Some((Some(file), Some((shipper, false)))) => out.push(Finding::new(
+                span,
+                format!("`{url}` gets the brokers' logs through {file} ({shipper}), unchecked: {ALLOY_UNCHECKED}"),
+                ALLOY_CHECK,
+            )),
+            _ => out.push(Finding::new(
+                span,
+                format!("nothing ships the brokers' logs to `{url}`: {UNKNOWN_BACKEND}"),
+                "declare a syslog receiver (`logs: \"syslog://RECEIVER:514\"`) or Loki (`logs: \"loki://LOKI:3100\"`): mqttforge renders the configuration that ships to it",
+            )),
+        }
     }
 }
