@@ -712,9 +712,10 @@ fn host_problem(value: &str) -> Option<String> {
     None
 }
 
-/// Why the host or port of a URL is invalid, if it is.
-fn url_problem(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
+/// A URL's scheme, host (an IPv6 address without its brackets) and port as
+/// written, if it has `scheme://`.
+pub fn url_parts(url: &str) -> Option<(&str, &str, Option<&str>)> {
+    let (scheme, rest) = url.split_once("://")?;
     let authority = rest.split('/').next().unwrap_or("");
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (h, after) = v6.split_once(']')?;
@@ -725,6 +726,12 @@ fn url_problem(url: &str) -> Option<String> {
             None => (authority, None),
         }
     };
+    Some((scheme, host, port))
+}
+
+/// Why the host or port of a URL is invalid, if it is.
+fn url_problem(url: &str) -> Option<String> {
+    let (_, host, port) = url_parts(url)?;
     if let Some(port) = port {
         match port.parse::<u32>() {
             Ok(p) if (1..=65535).contains(&p) => {}

@@ -165,17 +165,7 @@ pub const ALLOY_PATH: &str = "logs/config.alloy";
 
 /// A URL's scheme, host (IPv6 without brackets) and port.
 fn split_url(url: &str) -> Option<(&str, &str, Option<u16>)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split('/').next().unwrap_or("");
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (h, after) = v6.split_once(']')?;
-        (h, after.strip_prefix(':'))
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        }
-    };
+    let (scheme, host, port) = crate::spec::checks::url_parts(url)?;
     let port = match port {
         Some(p) => Some(p.parse().ok()?),
         None => None,
