@@ -106,7 +106,7 @@ fn apply_then_plan_is_clean() {
     let o = s.apply();
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     assert!(
-        out(&o).contains("Plan: 22 to add, 0 to change, 0 to destroy."),
+        out(&o).contains("Plan: 23 to add, 0 to change, 0 to destroy."),
         "{}",
         out(&o)
     );
