@@ -353,6 +353,13 @@ fn docker_ready() -> bool {
 }
 
 fn docker(spec: &str) -> (Option<i32>, Value) {
+    let (out, doc) = docker_output(spec);
+    (out.status.code(), doc)
+}
+
+/// `verify SPEC --runtime docker --format json` on the local images: what
+/// it printed, and its report.
+fn docker_output(spec: &str) -> (std::process::Output, Value) {
     let out = common::mqttforge(&[
         "verify",
         spec,
@@ -367,7 +374,7 @@ fn docker(spec: &str) -> (Option<i32>, Value) {
     ]);
     let doc: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{spec}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code(), doc)
+    (out, doc)
 }
 
 /// The drill on the docker runtime: run as root in a fresh container of the
@@ -562,20 +569,7 @@ fn the_nginx_vip_example_passes_the_nginx_and_vip_probes() {
         return;
     }
     let _net = vip_network();
-    let out = common::mqttforge(&[
-        "verify",
-        "site-examples/nginx-vip.yaml",
-        "--runtime",
-        "docker",
-        "--image",
-        &format!("mosquitto={MOSQUITTO_IMAGE}"),
-        "--image",
-        &format!("haproxy={HAPROXY_IMAGE}"),
-        "--format",
-        "json",
-    ]);
-    let doc: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let (out, doc) = docker_output("site-examples/nginx-vip.yaml");
     assert_eq!(out.status.code(), Some(0), "{doc:#}");
     for probe in [
         "the load balancer's config loads",
