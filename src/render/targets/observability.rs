@@ -207,7 +207,48 @@ pub fn context(ctx: &RenderCtx<'_>) -> Value {
             "not_rendered": if file.is_none() { UNKNOWN_BACKEND } else { "" },
         })
     });
-    json!({"tracing": tracing, "logs": logs, "log_file": ctx.layout.log_file()})
+    let broker_note = broker_note(
+        m.and_then(|m| m.tracing.as_ref()).map(|u| u.0.as_str()),
+        engine,
+        m.and_then(|m| m.logs.as_ref()).map(|u| u.0.as_str()),
+    );
+    json!({"tracing": tracing, "logs": logs, "log_file": ctx.layout.log_file(), "broker_note": broker_note})
+}
+
+/// The comment lines each broker config carries about traces and logs
+/// (the same words in emqx.conf, mosquitto.conf and rumqttd.toml; each
+/// template writes them in its own comment syntax).
+fn broker_note(tracing: Option<&str>, engine: Engine, logs: Option<&str>) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(url) = tracing {
+        lines.extend([
+            format!("Traces: monitoring.tracing names the OTLP endpoint {url},"),
+            "and nothing in this file sends to it:".to_string(),
+            format!("{}.", why_no_traces(engine)),
+            "Only clients and applications that trace themselves reach it (RUNBOOK.md, section 1)."
+                .to_string(),
+        ]);
+    }
+    if let Some(url) = logs {
+        let backend = log_backend(url);
+        match backend.and_then(|b| Some((b.file()?, b.shipper()?))) {
+            Some((file, (shipper, checked))) => {
+                lines.push(format!(
+                    "Central logs: {file} ({shipper}) ships this node's log to {url}."
+                ));
+                if !checked {
+                    lines.push(format!(
+                        "Not checked by {shipper} itself (no Debian package has it): see RUNBOOK.md, section 1."
+                    ));
+                }
+            }
+            None => lines.push(format!(
+                "Central logs: nothing ships this node's log to {url} ({}): see RUNBOOK.md, section 1.",
+                backend.map(|b| b.name).unwrap_or("an unknown backend")
+            )),
+        }
+    }
+    lines
 }
 
 const RSYSLOG_INSTALL: &str = "/etc/rsyslog.d/60-mqttforge.conf";
