@@ -624,6 +624,14 @@ fn nginx_vip_with(
         .unwrap()
 }
 
+/// Replaces `from` (which must be there) by `to` in one rendered file.
+fn replace_in(tree: &mut mqttforge::render::OutputTree, path: &str, from: &str, to: &str) {
+    let f = tree.files.get_mut(path).unwrap();
+    let text = String::from_utf8(f.contents.clone()).unwrap();
+    assert!(text.contains(from), "{path} has no {from:?}");
+    f.contents = text.replace(from, to).into_bytes();
+}
+
 fn failed(probes: &[mqttforge::verify::Probe], name: &str) -> String {
     let p = probes
         .iter()
@@ -643,12 +651,12 @@ fn nginx_pointed_at_a_dead_backend_fails_the_nginx_probe() {
     }
     let _net = vip_network();
     let probes = nginx_vip_with(&|tree| {
-        let f = tree.files.get_mut("nginx/nginx.conf").unwrap();
-        let text = String::from_utf8(f.contents.clone()).unwrap();
-        assert!(text.contains(":8883 max_fails"));
-        f.contents = text
-            .replace(":8883 max_fails", ":8884 max_fails")
-            .into_bytes();
+        replace_in(
+            tree,
+            "nginx/nginx.conf",
+            ":8883 max_fails",
+            ":8884 max_fails",
+        )
     });
     let why = failed(&probes, "a device connects through the load balancer");
     assert!(why.contains("through NGINX"), "{why}");
@@ -665,13 +673,9 @@ fn a_backup_load_balancer_that_cannot_take_over_fails_the_vip_probe() {
     }
     let _net = vip_network();
     let probes = nginx_vip_with(&|tree| {
-        let f = tree.files.get_mut("keepalived/keepalived.conf").unwrap();
-        let text = String::from_utf8(f.contents.clone()).unwrap();
         let line = "    script \"/usr/bin/systemctl is-active --quiet nginx.service\"\n";
-        assert!(text.contains(line));
-        f.contents = text
-            .replace(line, &format!("{line}@lb-b    script \"/bin/false\"\n"))
-            .into_bytes();
+        let with_false = format!("{line}@lb-b    script \"/bin/false\"\n");
+        replace_in(tree, "keepalived/keepalived.conf", line, &with_false)
     });
     assert!(matches!(
         probes
