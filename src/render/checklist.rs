@@ -384,8 +384,8 @@ pub const ITEMS: &[ItemDef] = &[
             // Generated either way; the Alloy file (Loki) is unchecked, which
             // the runbook and MQ-OBS-006 say (the checklist has no state for
             // "generated, unchecked").
-            match observability::log_backend(&url.0).and_then(|b| b.file()) {
-                Some(file) => Ok(vec![file]),
+            match observability::log_backend(&url.0).and_then(|b| b.shipper()) {
+                Some(shipper) => Ok(vec![shipper.file]),
                 None => Err(observability::UNKNOWN_BACKEND.to_string()),
             }
         },

@@ -86,25 +86,39 @@ pub struct LogBackend {
     pub default_port: u16,
 }
 
-impl LogBackend {
-    /// The program that ships to it, and whether the tests check its file
-    /// with that program.
-    pub fn shipper(&self) -> Option<(&'static str, bool)> {
-        if self.rsyslog_protocol.is_some() {
-            Some(("rsyslog", true))
-        } else if self.loki_http.is_some() {
-            Some(("Grafana Alloy", false))
-        } else {
-            None
-        }
-    }
+/// The program that ships a broker's log to a backend, and its file.
+pub struct Shipper {
+    pub name: &'static str,
+    /// The rendered configuration's tree path.
+    pub file: &'static str,
+    /// Where it is installed on every broker node.
+    pub install: &'static str,
+    /// Whether the tests check the file with the program itself.
+    pub checked: bool,
+}
 
-    /// The rendered shipper configuration's tree path.
-    pub fn file(&self) -> Option<&'static str> {
+pub const RSYSLOG: Shipper = Shipper {
+    name: "rsyslog",
+    file: RSYSLOG_PATH,
+    install: "/etc/rsyslog.d/60-mqttforge.conf",
+    checked: true,
+};
+
+pub const ALLOY: Shipper = Shipper {
+    name: "Grafana Alloy",
+    file: ALLOY_PATH,
+    // `CONFIG_FILE` of Grafana's Alloy package (packaging/environment-file).
+    install: "/etc/alloy/config.alloy",
+    checked: false,
+};
+
+impl LogBackend {
+    /// The program that ships to it, if mqttforge renders one.
+    pub fn shipper(&self) -> Option<&'static Shipper> {
         if self.rsyslog_protocol.is_some() {
-            Some(RSYSLOG_PATH)
+            Some(&RSYSLOG)
         } else if self.loki_http.is_some() {
-            Some(ALLOY_PATH)
+            Some(&ALLOY)
         } else {
             None
         }
@@ -187,24 +201,18 @@ pub fn context(ctx: &RenderCtx<'_>) -> Value {
         .map(|u| json!({"url": u.0, "why_none": why_no_traces(engine)}));
     let logs = m.and_then(|m| m.logs.as_ref()).map(|u| {
         let backend = log_backend(&u.0);
-        let file = backend.and_then(LogBackend::file);
-        let install = match file {
-            Some(RSYSLOG_PATH) => Some(ctx.installed.path(RSYSLOG_INSTALL)),
-            Some(_) => Some(ctx.installed.path(ALLOY_INSTALL)),
-            None => None,
-        };
         let shipper = backend.and_then(LogBackend::shipper);
         json!({
             "url": u.0,
             "backend": backend.map(|b| b.name).unwrap_or("an unknown backend"),
-            "file": file,
-            "install": install,
-            "shipper": shipper.map(|s| s.0),
-            "checked": shipper.is_some_and(|s| s.1),
+            "file": shipper.map(|s| s.file),
+            "install": shipper.map(|s| ctx.installed.path(s.install)),
+            "shipper": shipper.map(|s| s.name),
+            "checked": shipper.is_some_and(|s| s.checked),
             "push_url": push_url(&u.0),
             "unchecked": ALLOY_UNCHECKED,
             "check": ALLOY_CHECK,
-            "not_rendered": if file.is_none() { UNKNOWN_BACKEND } else { "" },
+            "not_rendered": if shipper.is_none() { UNKNOWN_BACKEND } else { "" },
         })
     });
     let broker_note = broker_note(
@@ -231,14 +239,16 @@ fn broker_note(tracing: Option<&str>, engine: Engine, logs: Option<&str>) -> Vec
     }
     if let Some(url) = logs {
         let backend = log_backend(url);
-        match backend.and_then(|b| Some((b.file()?, b.shipper()?))) {
-            Some((file, (shipper, checked))) => {
+        match backend.and_then(LogBackend::shipper) {
+            Some(shipper) => {
                 lines.push(format!(
-                    "Central logs: {file} ({shipper}) ships this node's log to {url}."
+                    "Central logs: {} ({}) ships this node's log to {url}.",
+                    shipper.file, shipper.name
                 ));
-                if !checked {
+                if !shipper.checked {
                     lines.push(format!(
-                        "Not checked by {shipper} itself (no Debian package has it): see RUNBOOK.md, section 1."
+                        "Not checked by {} itself (no Debian package has it): see RUNBOOK.md, section 1.",
+                        shipper.name
                     ));
                 }
             }
@@ -250,10 +260,6 @@ fn broker_note(tracing: Option<&str>, engine: Engine, logs: Option<&str>) -> Vec
     }
     lines
 }
-
-const RSYSLOG_INSTALL: &str = "/etc/rsyslog.d/60-mqttforge.conf";
-/// `CONFIG_FILE` of Grafana's Alloy package (packaging/environment-file).
-const ALLOY_INSTALL: &str = "/etc/alloy/config.alloy";
 
 /// Loki's push endpoint for a `loki://` or `lokis://` URL: the host, port
 /// and path prefix kept, `/loki/api/v1/push` appended.
@@ -308,7 +314,7 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
             Comment::C,
             context,
         )
-        .installed_at(ctx.installed.path(ALLOY_INSTALL), &hosts)]);
+        .installed_at(ctx.installed.path(ALLOY.install), &hosts)]);
     }
     let Some(protocol) = backend.rsyslog_protocol else {
         return Ok(Vec::new());
@@ -330,7 +336,7 @@ pub fn artifacts(ctx: &RenderCtx<'_>) -> Result<Vec<Artifact>, Vec<Diagnostic>> 
         Comment::Hash,
         context,
     )
-    .installed_at(ctx.installed.path(RSYSLOG_INSTALL), &hosts)])
+    .installed_at(ctx.installed.path(RSYSLOG.install), &hosts)])
 }
 
 #[cfg(test)]
@@ -369,9 +375,16 @@ mod tests {
         let b = log_backend("syslog+udp://h:1").unwrap();
         assert_eq!(b.rsyslog_protocol, Some("udp"));
         let loki = log_backend("loki://h:3100").unwrap();
-        assert_eq!(loki.file(), Some(ALLOY_PATH));
-        assert_eq!(loki.shipper(), Some(("Grafana Alloy", false)));
-        assert_eq!(b.shipper(), Some(("rsyslog", true)));
+        let alloy = loki.shipper().unwrap();
+        assert_eq!(
+            (alloy.name, alloy.file, alloy.checked),
+            ("Grafana Alloy", ALLOY_PATH, false)
+        );
+        let rsyslog = b.shipper().unwrap();
+        assert_eq!(
+            (rsyslog.name, rsyslog.file, rsyslog.checked),
+            ("rsyslog", RSYSLOG_PATH, true)
+        );
         assert!(log_backend("elasticsearch://h:9200").is_none());
         for b in LOG_BACKENDS {
             // Exactly one shipper for every known scheme.

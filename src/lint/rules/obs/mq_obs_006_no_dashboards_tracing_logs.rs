@@ -117,12 +117,15 @@ fn unserved(facts: &Facts, out: &mut Vec<Finding>) {
         ));
     }
     if let Some((url, span)) = &m.logs_url {
-        match log_backend(url).map(|b| (b.file(), b.shipper())) {
+        match log_backend(url).and_then(|b| b.shipper()) {
             // rsyslog: rendered and checked by rsyslogd -N1.
-            Some((Some(_), Some((_, true)))) => {}
-            Some((Some(file), Some((shipper, false)))) => out.push(Finding::new(
+            Some(shipper) if shipper.checked => {}
+            Some(shipper) => out.push(Finding::new(
                 span,
-                format!("`{url}` gets the brokers' logs through {file} ({shipper}), unchecked: {ALLOY_UNCHECKED}"),
+                format!(
+                    "`{url}` gets the brokers' logs through {} ({}), unchecked: {ALLOY_UNCHECKED}",
+                    shipper.file, shipper.name
+                ),
                 ALLOY_CHECK,
             )),
             _ => out.push(Finding::new(
